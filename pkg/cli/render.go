@@ -1,0 +1,151 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/bollard-io/bollard/pkg/haproxy"
+	"github.com/bollard-io/bollard/pkg/manifest"
+	"github.com/bollard-io/bollard/pkg/model"
+	"github.com/bollard-io/bollard/pkg/render"
+	"github.com/bollard-io/bollard/pkg/tlscert"
+	"github.com/bollard-io/bollard/pkg/watch"
+)
+
+type renderCommand struct {
+	files         []string
+	kubeconfig    string
+	outputDir     string
+	check         bool
+	haproxyBinary string
+	model         modelFlags
+	render        renderFlags
+}
+
+func newRenderCommand() *cobra.Command {
+	rc := &renderCommand{}
+	cmd := &cobra.Command{
+		Use:   "render (-f FILE|DIR|- ... | --kubeconfig PATH)",
+		Short: "Print the HAProxy configuration Bollard would generate (dry-run)",
+		Long: `Render reads Ingresses, IngressClasses, Services, EndpointSlices, Secrets and
+ConfigMaps from YAML/JSON files or from a live cluster and prints the
+haproxy.cfg that Bollard would run. Legacy extensions/v1beta1 and
+networking.k8s.io/v1beta1 Ingresses are converted to networking.k8s.io/v1.
+Objects that are rejected are listed on stderr with the field and the reason.
+
+When reading files, Ingresses without a class are served unless
+--watch-ingress-without-class=false is given.`,
+		Example: `  bollard render -f ingress.yaml
+  bollard render -f manifests/ --output-dir /tmp/bollard --check
+  kubectl get ingress,svc,endpointslices -A -o yaml | bollard render -f -
+  bollard render --kubeconfig ~/.kube/config`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if !cmd.Flags().Changed("watch-ingress-without-class") && len(rc.files) > 0 {
+				rc.model.opts.WatchIngressWithoutClass = true
+			}
+			return rc.run(cmd.Context(), cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+	fs := cmd.Flags()
+	fs.StringArrayVarP(&rc.files, "filename", "f", nil, "manifest file, directory or - for stdin (repeatable)")
+	fs.StringVar(&rc.kubeconfig, "kubeconfig", "", "read the objects from the cluster of this kubeconfig instead of files")
+	fs.StringVar(&rc.outputDir, "output-dir", "", "write haproxy.cfg, maps, crt-list and certificates to this directory")
+	fs.BoolVar(&rc.check, "check", false, "validate the result with `haproxy -c` and fail with HAProxy's message if it is rejected")
+	fs.StringVar(&rc.haproxyBinary, "haproxy-binary", "haproxy", "HAProxy binary used by --check")
+	rc.model.bind(fs)
+	rc.render.bind(fs)
+	return cmd
+}
+
+func (rc *renderCommand) run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	snap, err := rc.snapshot(ctx, stdin)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	fallback, err := tlscert.SelfSigned([]string{"bollard-default.invalid"}, now, 365*24*time.Hour)
+	if err != nil {
+		return fmt.Errorf("default certificate: %w", err)
+	}
+	opts := rc.model.opts
+	opts.FallbackCertificate, opts.Now = fallback.Combined(), now
+
+	for _, ing := range snap.Ingresses {
+		if !model.IsOurs(ing, snap.IngressClasses, opts) {
+			fmt.Fprintf(stderr, "skipped: Ingress %s/%s: its class is not served by %s\n", ing.Namespace, ing.Name, opts.ControllerName)
+		}
+	}
+	cfg, rejections := model.Build(snap, opts)
+	for _, r := range rejections {
+		fmt.Fprintln(stderr, r.String())
+	}
+	files, err := render.Render(&cfg, rc.render.opts)
+	if err != nil {
+		return err
+	}
+	dir := rc.outputDir
+	if dir == "" && rc.check {
+		dir, err = os.MkdirTemp("", "bollard-render-")
+		if err != nil {
+			return fmt.Errorf("check: %w", err)
+		}
+		defer os.RemoveAll(dir)
+	}
+	if dir != "" {
+		if err := haproxy.WriteFiles(dir, files); err != nil {
+			return err
+		}
+	}
+	if rc.check {
+		if err := haproxy.Check(ctx, rc.haproxyBinary, filepath.Join(dir, render.ConfigFile)); err != nil {
+			return err
+		}
+		fmt.Fprintln(stderr, "haproxy -c: configuration is valid")
+	}
+	if rc.outputDir == "" {
+		_, err = stdout.Write(files[indexOf(files, render.ConfigFile)].Data)
+	}
+	return err
+}
+
+func (rc *renderCommand) snapshot(ctx context.Context, stdin io.Reader) (model.Snapshot, error) {
+	switch {
+	case len(rc.files) > 0 && rc.kubeconfig != "":
+		return model.Snapshot{}, errors.New("give either -f or --kubeconfig, not both")
+	case len(rc.files) > 0:
+		res, err := manifest.Load(rc.files, stdin)
+		if err != nil {
+			return model.Snapshot{}, err
+		}
+		return res.Snapshot, nil
+	default:
+		if rc.kubeconfig == "" && os.Getenv("KUBERNETES_SERVICE_HOST") == "" {
+			return model.Snapshot{}, errors.New("nothing to render: give -f FILE|DIR|- or --kubeconfig PATH")
+		}
+		client, _, err := kubeClient(rc.kubeconfig)
+		if err != nil {
+			return model.Snapshot{}, err
+		}
+		return watch.List(ctx, client, rc.model.opts.WatchNamespace)
+	}
+}
+
+func indexOf(files []render.File, path string) int {
+	for i, f := range files {
+		if f.Path == path {
+			return i
+		}
+	}
+	return -1
+}

@@ -1,0 +1,218 @@
+// Package manifest reads Kubernetes objects from YAML or JSON files into a
+// model.Snapshot. Legacy Ingresses (extensions/v1beta1 and
+// networking.k8s.io/v1beta1) are converted to networking.k8s.io/v1.
+package manifest
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	extensionsv1beta1 "k8s.io/api/extensions/v1beta1"
+	networkingv1 "k8s.io/api/networking/v1"
+	networkingv1beta1 "k8s.io/api/networking/v1beta1"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+
+	"github.com/bollard-io/bollard/pkg/model"
+)
+
+// DefaultNamespace is given to objects that name none, as kubectl does.
+const DefaultNamespace = "default"
+
+// Result is what a set of manifests held.
+type Result struct {
+	Snapshot model.Snapshot
+	// Skipped lists documents of kinds the model does not read, as
+	// "source: apiVersion/kind name".
+	Skipped []string
+}
+
+// Load reads every path: a file, a directory (its *.yaml, *.yml and *.json
+// files, sorted) or "-" for stdin.
+func Load(paths []string, stdin io.Reader) (*Result, error) {
+	res := &Result{}
+	for _, p := range paths {
+		if p == "-" {
+			if err := res.read("<stdin>", stdin); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		files, err := expand(p)
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range files {
+			if err := res.readFile(f); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return res, nil
+}
+
+func expand(p string) ([]string, error) {
+	info, err := os.Stat(p)
+	if err != nil {
+		return nil, fmt.Errorf("read manifests: %w", err)
+	}
+	if !info.IsDir() {
+		return []string{p}, nil
+	}
+	var files []string
+	err = filepath.WalkDir(p, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		switch strings.ToLower(filepath.Ext(path)) {
+		case ".yaml", ".yml", ".json":
+			if !d.IsDir() {
+				files = append(files, path)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read manifests in %s: %w", p, err)
+	}
+	slices.Sort(files)
+	return files, nil
+}
+
+func (r *Result) readFile(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("read manifests: %w", err)
+	}
+	defer f.Close()
+	return r.read(path, f)
+}
+
+type typeMeta struct {
+	APIVersion string            `json:"apiVersion"`
+	Kind       string            `json:"kind"`
+	Items      []json.RawMessage `json:"items"`
+}
+
+func (r *Result) read(source string, in io.Reader) error {
+	dec := utilyaml.NewYAMLOrJSONDecoder(in, 4096)
+	for doc := 1; ; doc++ {
+		var raw json.RawMessage
+		err := dec.Decode(&raw)
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("%s: document %d: %w", source, doc, err)
+		}
+		if len(bytes.TrimSpace(raw)) == 0 || string(raw) == "null" {
+			continue
+		}
+		if err := r.add(fmt.Sprintf("%s#%d", source, doc), raw); err != nil {
+			return err
+		}
+	}
+}
+
+// add decodes one object, or each item of a List.
+func (r *Result) add(source string, raw json.RawMessage) error {
+	var meta typeMeta
+	if err := json.Unmarshal(raw, &meta); err != nil {
+		return fmt.Errorf("%s: %w", source, err)
+	}
+	if strings.HasSuffix(meta.Kind, "List") && meta.Items != nil {
+		for i, item := range meta.Items {
+			if err := r.add(fmt.Sprintf("%s.items[%d]", source, i), item); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	snap := &r.Snapshot
+	var err error
+	switch meta.APIVersion + "/" + meta.Kind {
+	case "networking.k8s.io/v1/Ingress":
+		snap.Ingresses, err = decodeInto(raw, snap.Ingresses, func(o *networkingv1.Ingress) *string { return &o.Namespace })
+	case "networking.k8s.io/v1beta1/Ingress":
+		var legacy networkingv1beta1.Ingress
+		if err = strictUnmarshal(raw, &legacy); err == nil {
+			snap.Ingresses = append(snap.Ingresses, withNamespace(fromNetworkingV1beta1(&legacy)))
+		}
+	case "extensions/v1beta1/Ingress":
+		var legacy extensionsv1beta1.Ingress
+		if err = strictUnmarshal(raw, &legacy); err == nil {
+			snap.Ingresses = append(snap.Ingresses, withNamespace(fromExtensionsV1beta1(&legacy)))
+		}
+	case "networking.k8s.io/v1/IngressClass":
+		snap.IngressClasses, err = decodeInto(raw, snap.IngressClasses, nil)
+	case "v1/Service":
+		snap.Services, err = decodeInto(raw, snap.Services, func(o *corev1.Service) *string { return &o.Namespace })
+	case "discovery.k8s.io/v1/EndpointSlice":
+		snap.EndpointSlices, err = decodeInto(raw, snap.EndpointSlices, func(o *discoveryv1.EndpointSlice) *string { return &o.Namespace })
+	case "v1/Secret":
+		snap.Secrets, err = decodeInto(raw, snap.Secrets, func(o *corev1.Secret) *string { return &o.Namespace })
+		if err == nil {
+			mergeStringData(snap.Secrets[len(snap.Secrets)-1])
+		}
+	case "v1/ConfigMap":
+		snap.ConfigMaps, err = decodeInto(raw, snap.ConfigMaps, func(o *corev1.ConfigMap) *string { return &o.Namespace })
+	default:
+		r.Skipped = append(r.Skipped, fmt.Sprintf("%s: %s/%s", source, meta.APIVersion, meta.Kind))
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %s %s: %w", source, meta.APIVersion, meta.Kind, err)
+	}
+	return nil
+}
+
+// decodeInto decodes raw into a new T, defaults its namespace and appends it.
+func decodeInto[T any](raw json.RawMessage, list []*T, namespace func(*T) *string) ([]*T, error) {
+	obj := new(T)
+	if err := strictUnmarshal(raw, obj); err != nil {
+		return list, err
+	}
+	if namespace != nil {
+		if ns := namespace(obj); *ns == "" {
+			*ns = DefaultNamespace
+		}
+	}
+	return append(list, obj), nil
+}
+
+func withNamespace(ing *networkingv1.Ingress) *networkingv1.Ingress {
+	if ing.Namespace == "" {
+		ing.Namespace = DefaultNamespace
+	}
+	return ing
+}
+
+// strictUnmarshal refuses unknown fields, so a typo such as "serviceNmae"
+// is an error rather than a silently empty backend.
+func strictUnmarshal(raw json.RawMessage, obj any) error {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	return dec.Decode(obj)
+}
+
+// mergeStringData does what the API server does on write: stringData
+// entries overwrite data entries of the same key.
+func mergeStringData(s *corev1.Secret) {
+	if len(s.StringData) == 0 {
+		return
+	}
+	if s.Data == nil {
+		s.Data = map[string][]byte{}
+	}
+	for k, v := range s.StringData {
+		s.Data[k] = []byte(v)
+	}
+	s.StringData = nil
+}

@@ -1,0 +1,171 @@
+package model
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+)
+
+// builder holds the indexes and the partial results of one Build call.
+type builder struct {
+	opts       Options
+	classes    map[string]*networkingv1.IngressClass
+	services   map[string]*corev1.Service              // "ns/name"
+	slices     map[string][]*discoveryv1.EndpointSlice // "ns/service"
+	secrets    map[string]*corev1.Secret               // "ns/name"
+	configMaps map[string]*corev1.ConfigMap            // "ns/name"
+	backends   map[string]*Backend                     // by name
+	certs      map[string]*Certificate                 // by FileName
+	rejections []Rejection
+
+	routes       map[routeKey]routeOwner
+	hostKeys     map[string]bool
+	hostDefaults map[string]string
+	redirects    map[string]bool
+	sniOwners    map[string]string // SNI host -> certificate file name
+	parsedCerts  map[string]certResult
+	defaultFrom  string // Ingress that set the global default backend
+	config       Config
+}
+
+type routeKey struct {
+	hostKey string
+	exact   bool
+	path    string
+}
+
+type routeOwner struct {
+	ingress string
+	backend string
+}
+
+// Build turns a snapshot into a Config plus the rejections met on the way.
+// The result does not depend on the order of the snapshot's slices.
+func Build(snap Snapshot, opts Options) (Config, []Rejection) {
+	b := &builder{
+		opts:         opts,
+		classes:      map[string]*networkingv1.IngressClass{},
+		services:     map[string]*corev1.Service{},
+		slices:       map[string][]*discoveryv1.EndpointSlice{},
+		secrets:      map[string]*corev1.Secret{},
+		configMaps:   map[string]*corev1.ConfigMap{},
+		backends:     map[string]*Backend{},
+		certs:        map[string]*Certificate{},
+		routes:       map[routeKey]routeOwner{},
+		hostKeys:     map[string]bool{},
+		hostDefaults: map[string]string{},
+		redirects:    map[string]bool{},
+		sniOwners:    map[string]string{},
+	}
+	b.index(snap)
+	b.config.Global = b.globalOptions()
+	b.defaultCertificate()
+	for _, ing := range b.ourIngresses(snap.Ingresses) {
+		b.addIngress(ing)
+	}
+	b.controllerDefaultBackend()
+	b.finish()
+	return b.config, sortRejections(b.rejections)
+}
+
+func (b *builder) inScope(namespace string) bool {
+	return b.opts.WatchNamespace == "" || b.opts.WatchNamespace == namespace
+}
+
+func (b *builder) index(snap Snapshot) {
+	for _, c := range snap.IngressClasses {
+		b.classes[c.Name] = c
+	}
+	for _, s := range snap.Services {
+		if b.inScope(s.Namespace) {
+			b.services[s.Namespace+"/"+s.Name] = s
+		}
+	}
+	for _, s := range snap.EndpointSlices {
+		svc := s.Labels[discoveryv1.LabelServiceName]
+		if svc != "" && b.inScope(s.Namespace) {
+			key := s.Namespace + "/" + svc
+			b.slices[key] = append(b.slices[key], s)
+		}
+	}
+	for _, s := range snap.Secrets {
+		b.secrets[s.Namespace+"/"+s.Name] = s
+	}
+	for _, c := range snap.ConfigMaps {
+		b.configMaps[c.Namespace+"/"+c.Name] = c
+	}
+}
+
+func (b *builder) reject(kind, namespace, name, field, reason string) {
+	b.rejections = append(b.rejections, Rejection{Kind: kind, Namespace: namespace, Name: name, Field: field, Reason: reason})
+}
+
+func (b *builder) warn(kind, namespace, name, field, reason string) {
+	b.rejections = append(b.rejections, Rejection{Kind: kind, Namespace: namespace, Name: name, Field: field, Reason: reason, Warning: true})
+}
+
+// finish turns the collected maps into the sorted Config.
+func (b *builder) finish() {
+	c := &b.config
+	for _, be := range b.backends {
+		be.Slots = SlotsFor(len(be.Endpoints))
+		c.Backends = append(c.Backends, *be)
+	}
+	slices.SortFunc(c.Backends, func(x, y Backend) int { return cmp.Compare(x.Name, y.Name) })
+	for _, cert := range b.certs {
+		slices.Sort(cert.SNI)
+		cert.SNI = slices.Compact(cert.SNI)
+		c.Certificates = append(c.Certificates, *cert)
+	}
+	slices.SortFunc(c.Certificates, func(x, y Certificate) int { return cmp.Compare(x.FileName, y.FileName) })
+
+	m := &c.Maps
+	for key := range b.hostKeys {
+		switch {
+		case key == HostlessKey:
+		case strings.HasPrefix(key, "*."):
+			m.Wildcards = append(m.Wildcards, MapEntry{Key: key[1:], Value: key})
+		default:
+			m.Hosts = append(m.Hosts, MapEntry{Key: key, Value: key})
+		}
+	}
+	for rk, owner := range b.routes {
+		if rk.exact {
+			m.ExactPaths = append(m.ExactPaths, MapEntry{Key: rk.hostKey + rk.path, Value: owner.backend})
+		} else {
+			m.PrefixPaths = append(m.PrefixPaths, MapEntry{Key: PrefixKey(rk.hostKey, rk.path), Value: owner.backend})
+		}
+	}
+	for key, backend := range b.hostDefaults {
+		m.HostDefaults = append(m.HostDefaults, MapEntry{Key: key, Value: backend})
+	}
+	for key := range b.redirects {
+		if b.hostKeys[key] {
+			m.Redirects = append(m.Redirects, MapEntry{Key: key, Value: "https"})
+		}
+	}
+	for _, entries := range []*[]MapEntry{&m.Hosts, &m.Wildcards, &m.ExactPaths, &m.PrefixPaths, &m.HostDefaults, &m.Redirects} {
+		slices.SortFunc(*entries, func(x, y MapEntry) int { return cmp.Compare(x.Key, y.Key) })
+	}
+}
+
+// PrefixKey is the prefix-map key of a normalized Prefix path: the request
+// side appends "/" to the path too, so "/foo" matches "/foo" and "/foo/bar"
+// but not "/foobar".
+func PrefixKey(hostKey, normalizedPath string) string {
+	return hostKey + normalizedPath + "/"
+}
+
+// SlotsFor returns the number of server slots for n endpoints: room to
+// double, so endpoint churn and make-before-break rarely force a reload.
+func SlotsFor(n int) int {
+	slots := 4
+	for slots < 2*n {
+		slots *= 2
+	}
+	return slots
+}

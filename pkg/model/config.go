@@ -1,0 +1,129 @@
+package model
+
+import (
+	"net/netip"
+	"time"
+)
+
+// Config is the routing model: everything the renderer needs, sorted.
+type Config struct {
+	// Backends are sorted by Name.
+	Backends []Backend
+	// DefaultBackend names the backend for requests that match nothing; ""
+	// means the built-in 404.
+	DefaultBackend string
+	Maps           Maps
+	// Certificates are sorted by FileName. The default certificate is apart.
+	Certificates       []Certificate
+	DefaultCertificate []byte
+	Global             Global
+}
+
+// Maps hold the routing tables, each sorted by Key. Host keys are the
+// lower-case host, "*.domain" for wildcards, or HostlessKey.
+type Maps struct {
+	// Hosts maps an exact host to its host key.
+	Hosts []MapEntry
+	// Wildcards maps ".domain" (the request host minus its first label) to
+	// the wildcard host key "*.domain".
+	Wildcards []MapEntry
+	// ExactPaths maps hostkey+path to a backend.
+	ExactPaths []MapEntry
+	// PrefixPaths maps hostkey+path+"/" to a backend; HAProxy's map_beg picks
+	// the longest entry, which gives element-wise longest-prefix matching.
+	PrefixPaths []MapEntry
+	// HostDefaults maps a host key to the backend for its unmatched paths.
+	HostDefaults []MapEntry
+	// Redirects lists host keys whose plain-HTTP requests go to HTTPS.
+	Redirects []MapEntry
+}
+
+// HostlessKey is the host key of rules without a host. "_" is not valid in
+// a DNS name, so it never collides with a real host.
+const HostlessKey = "_"
+
+// MapEntry is one line of a map file.
+type MapEntry struct {
+	Key   string
+	Value string
+}
+
+// Backend is one Service port.
+type Backend struct {
+	Name      string
+	Namespace string
+	Service   string
+	// Port is the port as the Ingress referenced it: a number or a name.
+	Port      string
+	Endpoints []Endpoint
+	// Slots is the number of server slots to render (endpoints plus headroom).
+	Slots int
+}
+
+// Endpoint is one address that may receive traffic.
+type Endpoint struct {
+	Address netip.Addr
+	Port    int32
+	// Draining endpoints are terminating: they keep their connections but
+	// get no new requests.
+	Draining bool
+}
+
+// Certificate is a TLS certificate with its key, normalized to PEM.
+type Certificate struct {
+	// FileName is derived from the Secret's namespace and name.
+	FileName string
+	Secret   string
+	PEM      []byte
+	// SNI lists the host names this certificate serves, sorted.
+	SNI      []string
+	NotAfter time.Time
+}
+
+// Global holds the options of the global ConfigMap.
+type Global struct {
+	SSLRedirect bool
+	Timeouts    Timeouts
+}
+
+// Timeouts are HAProxy's proxy timeouts.
+type Timeouts struct {
+	Connect       time.Duration
+	Client        time.Duration
+	Server        time.Duration
+	HTTPRequest   time.Duration
+	HTTPKeepAlive time.Duration
+	Tunnel        time.Duration
+}
+
+// DefaultGlobal returns the global options used when no ConfigMap sets them.
+func DefaultGlobal() Global {
+	return Global{
+		SSLRedirect: true,
+		Timeouts: Timeouts{
+			Connect:       5 * time.Second,
+			Client:        60 * time.Second,
+			Server:        60 * time.Second,
+			HTTPRequest:   10 * time.Second,
+			HTTPKeepAlive: 60 * time.Second,
+			Tunnel:        time.Hour,
+		},
+	}
+}
+
+// Backend returns the backend with the given name.
+func (c *Config) Backend(name string) (*Backend, bool) {
+	lo, hi := 0, len(c.Backends)
+	for lo < hi {
+		mid := (lo + hi) / 2
+		if c.Backends[mid].Name < name {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	if lo < len(c.Backends) && c.Backends[lo].Name == name {
+		return &c.Backends[lo], true
+	}
+	return nil, false
+}

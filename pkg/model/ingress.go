@@ -1,0 +1,226 @@
+package model
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	networkingv1 "k8s.io/api/networking/v1"
+)
+
+// Annotations Bollard reads from Ingresses.
+const (
+	AnnotationPrefix      = "bollard.io/"
+	AnnotationSSLRedirect = AnnotationPrefix + "ssl-redirect"
+)
+
+// fieldError is one problem found while validating an object.
+type fieldError struct {
+	field  string
+	reason string
+}
+
+func (b *builder) addIngress(ing *networkingv1.Ingress) {
+	id := ing.Namespace + "/" + ing.Name
+	sslRedirect, errs := b.validateIngress(ing)
+	if len(errs) > 0 {
+		for _, e := range errs {
+			b.reject("Ingress", ing.Namespace, ing.Name, e.field, e.reason)
+		}
+		return
+	}
+	ingressHostKeys := map[string]bool{}
+	specificHosts := false
+	for i, rule := range ing.Spec.Rules {
+		hostKey := hostKeyOf(rule.Host)
+		ingressHostKeys[hostKey] = true
+		specificHosts = specificHosts || rule.Host != ""
+		if rule.HTTP == nil {
+			continue
+		}
+		for j, p := range rule.HTTP.Paths {
+			field := fmt.Sprintf("spec.rules[%d].http.paths[%d]", i, j)
+			backend, ok := b.backendFor(ing, p.Backend, field+".backend")
+			if !ok {
+				continue
+			}
+			exact, path := normalizePath(p)
+			key := routeKey{hostKey: hostKey, exact: exact, path: path}
+			if owner, taken := b.routes[key]; taken {
+				reason := fmt.Sprintf("host %q path %q is already routed by the older Ingress %s", displayHost(hostKey), p.Path, owner.ingress)
+				if owner.ingress == id {
+					reason = fmt.Sprintf("host %q path %q is already routed by an earlier rule of this Ingress", displayHost(hostKey), p.Path)
+				}
+				b.reject("Ingress", ing.Namespace, ing.Name, field+".path", reason)
+				continue
+			}
+			b.routes[key] = routeOwner{ingress: id, backend: backend}
+			b.hostKeys[hostKey] = true
+		}
+	}
+	if ing.Spec.DefaultBackend != nil {
+		b.addIngressDefault(ing, ingressHostKeys, specificHosts)
+	}
+	b.addTLS(ing, ingressHostKeys, sslRedirect)
+}
+
+// addIngressDefault applies spec.defaultBackend: to the Ingress's own hosts
+// when it names hosts, otherwise to every request that matches nothing.
+func (b *builder) addIngressDefault(ing *networkingv1.Ingress, hostKeys map[string]bool, specificHosts bool) {
+	backend, ok := b.backendFor(ing, *ing.Spec.DefaultBackend, "spec.defaultBackend")
+	if !ok {
+		return
+	}
+	if !specificHosts {
+		if b.defaultFrom != "" {
+			b.reject("Ingress", ing.Namespace, ing.Name, "spec.defaultBackend",
+				"the catch-all default backend is already set by the older Ingress "+b.defaultFrom)
+			return
+		}
+		b.defaultFrom = ing.Namespace + "/" + ing.Name
+		b.config.DefaultBackend = backend
+		return
+	}
+	for key := range hostKeys {
+		if _, taken := b.hostDefaults[key]; !taken {
+			b.hostDefaults[key] = backend
+			b.hostKeys[key] = true
+		}
+	}
+}
+
+func hostKeyOf(host string) string {
+	if host == "" {
+		return HostlessKey
+	}
+	return host
+}
+
+func displayHost(hostKey string) string {
+	if hostKey == HostlessKey {
+		return "*"
+	}
+	return hostKey
+}
+
+// normalizePath returns whether the path is Exact and the path to key it
+// by. Prefix paths lose their trailing slashes; ImplementationSpecific is
+// treated as Prefix.
+func normalizePath(p networkingv1.HTTPIngressPath) (bool, string) {
+	if p.PathType != nil && *p.PathType == networkingv1.PathTypeExact {
+		return true, p.Path
+	}
+	return false, strings.TrimRight(p.Path, "/")
+}
+
+// validateIngress checks everything of an Ingress that can reach a file or
+// a socket. Any error leaves the whole Ingress out.
+func (b *builder) validateIngress(ing *networkingv1.Ingress) (sslRedirect bool, errs []fieldError) {
+	add := func(field, format string, args ...any) {
+		errs = append(errs, fieldError{field: field, reason: fmt.Sprintf(format, args...)})
+	}
+	if err := validateObjectName(ing.Name); err != nil {
+		add("metadata.name", "%v", err)
+	}
+	sslRedirect = b.config.Global.SSLRedirect
+	for key, value := range ing.Annotations {
+		if !strings.HasPrefix(key, AnnotationPrefix) {
+			continue
+		}
+		field := fmt.Sprintf("metadata.annotations[%s]", printable(key))
+		if len(value) > MaxAnnotationLength {
+			add(field, "value is %d bytes long, the limit is %d", len(value), MaxAnnotationLength)
+			continue
+		}
+		switch key {
+		case AnnotationSSLRedirect:
+			v, err := strconv.ParseBool(value)
+			if err != nil {
+				add(field, "value %s is not a boolean (true or false)", printable(value))
+				continue
+			}
+			sslRedirect = v
+		default:
+			add(field, "unknown Bollard annotation")
+		}
+	}
+	paths := 0
+	for i, rule := range ing.Spec.Rules {
+		if rule.Host != "" {
+			if err := validateHost(rule.Host); err != nil {
+				add(fmt.Sprintf("spec.rules[%d].host", i), "%v", err)
+			}
+		}
+		if rule.HTTP == nil {
+			continue
+		}
+		for j, p := range rule.HTTP.Paths {
+			paths++
+			field := fmt.Sprintf("spec.rules[%d].http.paths[%d]", i, j)
+			if e := checkPath(p); e != "" {
+				add(field+".path", "%s", e)
+			}
+			errs = appendBackendErrors(errs, p.Backend, field+".backend")
+		}
+	}
+	if paths > MaxPathsPerIngress {
+		add("spec.rules", "the Ingress has %d paths, the limit is %d", paths, MaxPathsPerIngress)
+	}
+	if ing.Spec.DefaultBackend != nil {
+		errs = appendBackendErrors(errs, *ing.Spec.DefaultBackend, "spec.defaultBackend")
+	}
+	if len(ing.Spec.TLS) > MaxTLSPerIngress {
+		add("spec.tls", "the Ingress has %d TLS entries, the limit is %d", len(ing.Spec.TLS), MaxTLSPerIngress)
+	}
+	for i, tls := range ing.Spec.TLS {
+		for j, host := range tls.Hosts {
+			if err := validateHost(host); err != nil {
+				add(fmt.Sprintf("spec.tls[%d].hosts[%d]", i, j), "%v", err)
+			}
+		}
+		if tls.SecretName != "" {
+			if err := validateObjectName(tls.SecretName); err != nil {
+				add(fmt.Sprintf("spec.tls[%d].secretName", i), "%v", err)
+			}
+		}
+	}
+	return sslRedirect, errs
+}
+
+func checkPath(p networkingv1.HTTPIngressPath) string {
+	pathType := networkingv1.PathTypeImplementationSpecific
+	if p.PathType != nil {
+		pathType = *p.PathType
+	}
+	switch pathType {
+	case networkingv1.PathTypeExact, networkingv1.PathTypePrefix:
+	case networkingv1.PathTypeImplementationSpecific:
+		if p.Path == "" {
+			return ""
+		}
+	default:
+		return fmt.Sprintf("pathType %s is not Exact, Prefix or ImplementationSpecific", printable(string(pathType)))
+	}
+	if err := validatePath(p.Path); err != nil {
+		return err.Error()
+	}
+	return ""
+}
+
+func appendBackendErrors(errs []fieldError, backend networkingv1.IngressBackend, field string) []fieldError {
+	svc := backend.Service
+	if svc == nil {
+		return errs // a resource backend, or none: left out per path later
+	}
+	if err := validateServiceName(svc.Name); err != nil {
+		errs = append(errs, fieldError{field: field + ".service.name", reason: err.Error()})
+	}
+	if svc.Port.Name != "" {
+		if err := validatePortName(svc.Port.Name); err != nil {
+			errs = append(errs, fieldError{field: field + ".service.port.name", reason: err.Error()})
+		}
+	} else if err := validatePortNumber(svc.Port.Number); err != nil {
+		errs = append(errs, fieldError{field: field + ".service.port.number", reason: err.Error()})
+	}
+	return errs
+}

@@ -1,0 +1,42 @@
+package model
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+)
+
+// Rejection reports an object, or a part of it, that was left out or needs
+// attention. Field is a path inside the object, such as
+// "spec.rules[0].http.paths[1].path".
+type Rejection struct {
+	Kind      string
+	Namespace string
+	Name      string
+	Field     string
+	Reason    string
+	// Warning is set when nothing was left out (for example an expired
+	// certificate that is still served).
+	Warning bool
+}
+
+func (r Rejection) String() string {
+	verb := "rejected"
+	if r.Warning {
+		verb = "warning"
+	}
+	return fmt.Sprintf("%s %s/%s: %s: %s: %s", r.Kind, r.Namespace, r.Name, verb, r.Field, r.Reason)
+}
+
+func sortRejections(rs []Rejection) []Rejection {
+	slices.SortFunc(rs, func(a, b Rejection) int {
+		return cmp.Or(
+			cmp.Compare(a.Kind, b.Kind),
+			cmp.Compare(a.Namespace, b.Namespace),
+			cmp.Compare(a.Name, b.Name),
+			cmp.Compare(a.Field, b.Field),
+			cmp.Compare(a.Reason, b.Reason),
+		)
+	})
+	return slices.Compact(rs)
+}

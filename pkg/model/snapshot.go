@@ -1,0 +1,56 @@
+// Package model turns a snapshot of Kubernetes objects into the routing
+// model Bollard renders. It is pure: no I/O, no clocks (time comes in Options).
+package model
+
+import (
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+)
+
+// Snapshot is everything the model reads. Slices may be in any order.
+type Snapshot struct {
+	Ingresses      []*networkingv1.Ingress
+	IngressClasses []*networkingv1.IngressClass
+	Services       []*corev1.Service
+	EndpointSlices []*discoveryv1.EndpointSlice
+	Secrets        []*corev1.Secret
+	ConfigMaps     []*corev1.ConfigMap
+}
+
+// Options are the controller-wide settings that shape the model.
+type Options struct {
+	// IngressClass is the class name Bollard answers to when no IngressClass
+	// object of that name exists (and the legacy annotation value it honours).
+	IngressClass string
+	// ControllerName is matched against IngressClass.spec.controller.
+	ControllerName string
+	// WatchIngressWithoutClass takes Ingresses that name no class.
+	WatchIngressWithoutClass bool
+	// WatchNamespace limits the model to one namespace ("" = all).
+	WatchNamespace string
+	// DefaultBackendService is "namespace/name" or "namespace/name:port".
+	DefaultBackendService string
+	// DefaultSSLCertificate is "namespace/name" of a TLS Secret.
+	DefaultSSLCertificate string
+	// GlobalConfigMap is "namespace/name" of the ConfigMap with global options.
+	GlobalConfigMap string
+	// FallbackCertificate is a PEM (certificate and key) used as the default
+	// certificate when DefaultSSLCertificate is unset or invalid.
+	FallbackCertificate []byte
+	// Now is used to warn about expired certificates.
+	Now time.Time
+}
+
+// Defaults used by the CLI and the controller.
+const (
+	DefaultIngressClass   = "bollard"
+	DefaultControllerName = "bollard.io/ingress-controller"
+)
+
+// DefaultOptions returns Options with the documented defaults.
+func DefaultOptions() Options {
+	return Options{IngressClass: DefaultIngressClass, ControllerName: DefaultControllerName}
+}

@@ -1,0 +1,113 @@
+package model
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// Limits on what one object may carry. They keep a single Ingress from
+// blowing up the config or the maps.
+const (
+	MaxHostLength       = 253
+	MaxPathLength       = 1024
+	MaxPathsPerIngress  = 1000
+	MaxTLSPerIngress    = 100
+	MaxAnnotationLength = 1024
+	MaxSecretDataBytes  = 512 << 10
+)
+
+var (
+	dnsLabel      = `[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?`
+	hostPattern   = regexp.MustCompile(`^(\*\.)?` + dnsLabel + `(\.` + dnsLabel + `)*$`)
+	labelPattern  = regexp.MustCompile(`^` + dnsLabel + `$`)
+	subdomainName = regexp.MustCompile(`^` + dnsLabel + `(\.` + dnsLabel + `)*$`)
+	// portNamePattern is IANA_SVC_NAME: letters, digits and '-', at least one letter.
+	portNamePattern = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,13}[a-z0-9])?$`)
+)
+
+// validateHost checks a rule or TLS host: a DNS-1123 subdomain with at most
+// a leading "*." wildcard, already lower case.
+func validateHost(host string) error {
+	switch {
+	case len(host) > MaxHostLength:
+		return fmt.Errorf("host is %d bytes long, the limit is %d", len(host), MaxHostLength)
+	case !hostPattern.MatchString(host):
+		return fmt.Errorf("host %s is not a lower-case DNS name with at most a leading \"*.\"", printable(host))
+	case strings.HasPrefix(host, "*.") && !strings.Contains(host[2:], "."):
+		return fmt.Errorf("wildcard host %q must have at least two labels after \"*.\"", host)
+	}
+	return nil
+}
+
+// validatePath allows only RFC 3986 path characters: unreserved, sub-delims
+// without the single quote, ':', '@', '/' and %XX escapes. That leaves out
+// whitespace, '#', quotes, backslash, control characters, "%[" and "${".
+func validatePath(path string) error {
+	if len(path) > MaxPathLength {
+		return fmt.Errorf("path is %d bytes long, the limit is %d", len(path), MaxPathLength)
+	}
+	if !strings.HasPrefix(path, "/") {
+		return fmt.Errorf("path %s must start with \"/\"", printable(path))
+	}
+	for i := 0; i < len(path); i++ {
+		c := path[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case strings.IndexByte("-._~!$&()*+,;=:@/", c) >= 0:
+		case c == '%':
+			if i+2 >= len(path) || !isHex(path[i+1]) || !isHex(path[i+2]) {
+				return fmt.Errorf("path %s has a '%%' that is not followed by two hex digits", printable(path))
+			}
+			i += 2
+		default:
+			return fmt.Errorf("path %s has the character %q at byte %d, which is not allowed in a path", printable(path), c, i)
+		}
+	}
+	return nil
+}
+
+func isHex(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
+}
+
+// validateServiceName checks a Service name (a DNS-1035 label, accepted
+// here as a DNS-1123 label).
+func validateServiceName(name string) error {
+	if !labelPattern.MatchString(name) {
+		return fmt.Errorf("service name %s is not a DNS label", printable(name))
+	}
+	return nil
+}
+
+func validatePortName(name string) error {
+	if !portNamePattern.MatchString(name) || strings.Trim(name, "0123456789") == "" || strings.Contains(name, "--") {
+		return fmt.Errorf("port name %s is not a valid IANA service name", printable(name))
+	}
+	return nil
+}
+
+func validatePortNumber(n int32) error {
+	if n < 1 || n > 65535 {
+		return fmt.Errorf("port %d is out of range 1-65535", n)
+	}
+	return nil
+}
+
+func validateObjectName(name string) error {
+	if len(name) > MaxHostLength || !subdomainName.MatchString(name) {
+		return fmt.Errorf("name %s is not a DNS subdomain", printable(name))
+	}
+	return nil
+}
+
+// printable makes a hostile string safe to show in an error: control and
+// non-ASCII bytes are escaped and the length is capped.
+func printable(s string) string {
+	const maxShown = 64
+	if len(s) > maxShown {
+		return strconv.QuoteToASCII(s[:maxShown]) + "..."
+	}
+	return strconv.QuoteToASCII(s)
+}

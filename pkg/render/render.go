@@ -1,0 +1,152 @@
+// Package render turns a model.Config into the files HAProxy reads:
+// haproxy.cfg, the routing maps, the crt-list and the certificates. It is
+// pure: the same Config and Options always give the same bytes.
+package render
+
+import (
+	"cmp"
+	"fmt"
+	"io/fs"
+	"net/netip"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/bollard-io/bollard/pkg/model"
+)
+
+// File names inside the config directory. Paths are relative: the base
+// template sets "default-path config".
+const (
+	ConfigFile      = "haproxy.cfg"
+	HostsMap        = "maps/hosts.map"
+	WildcardsMap    = "maps/wildcards.map"
+	ExactPathsMap   = "maps/paths-exact.map"
+	PrefixPathsMap  = "maps/paths-prefix.map"
+	HostDefaultsMap = "maps/host-defaults.map"
+	RedirectsMap    = "maps/redirects.map"
+	CertsDir        = "certs"
+	CrtList         = "certs/crt-list.txt"
+	DefaultCertPEM  = "certs/" + model.DefaultCertificateFile
+	// AdminSocket is the stats socket's name inside the runtime directory.
+	AdminSocket = "admin.sock"
+	// MasterSocket is the master CLI socket's name inside the runtime directory.
+	MasterSocket = "master.sock"
+)
+
+// File modes: certificates hold private keys.
+const (
+	ConfigMode fs.FileMode = 0o644
+	SecretMode fs.FileMode = 0o600
+)
+
+// Options are the deployment settings that are not part of the model.
+type Options struct {
+	// BindAddress is the address the traffic frontends listen on; "" is all
+	// IPv4 addresses.
+	BindAddress string
+	HTTPPort    int
+	HTTPSPort   int
+	// StatsPort serves /stats, /metrics and /healthz; 0 leaves it out.
+	StatsPort int
+	// RuntimeDir holds the stats socket (admin.sock).
+	RuntimeDir string
+}
+
+// DefaultOptions returns the options used in the deployed pod.
+func DefaultOptions() Options {
+	return Options{HTTPPort: 80, HTTPSPort: 443, StatsPort: 1024, RuntimeDir: "/run/haproxy"}
+}
+
+// File is one rendered file, relative to the config directory.
+type File struct {
+	Path string
+	Mode fs.FileMode
+	Data []byte
+}
+
+// Render produces every file of the config directory, sorted by path.
+func Render(cfg *model.Config, opts Options) ([]File, error) {
+	if err := opts.validate(); err != nil {
+		return nil, fmt.Errorf("render options: %w", err)
+	}
+	main, err := Config(cfg, opts)
+	if err != nil {
+		return nil, err
+	}
+	files := []File{
+		{Path: ConfigFile, Mode: ConfigMode, Data: main},
+		{Path: HostsMap, Mode: ConfigMode, Data: Map(cfg.Maps.Hosts)},
+		{Path: WildcardsMap, Mode: ConfigMode, Data: Map(cfg.Maps.Wildcards)},
+		{Path: ExactPathsMap, Mode: ConfigMode, Data: Map(cfg.Maps.ExactPaths)},
+		{Path: PrefixPathsMap, Mode: ConfigMode, Data: Map(cfg.Maps.PrefixPaths)},
+		{Path: HostDefaultsMap, Mode: ConfigMode, Data: Map(cfg.Maps.HostDefaults)},
+		{Path: RedirectsMap, Mode: ConfigMode, Data: Map(cfg.Maps.Redirects)},
+		{Path: CrtList, Mode: ConfigMode, Data: crtList(cfg.Certificates)},
+		{Path: DefaultCertPEM, Mode: SecretMode, Data: cfg.DefaultCertificate},
+	}
+	for _, c := range cfg.Certificates {
+		files = append(files, File{Path: CertsDir + "/" + c.FileName, Mode: SecretMode, Data: c.PEM})
+	}
+	slices.SortFunc(files, func(a, b File) int { return cmp.Compare(a.Path, b.Path) })
+	return files, nil
+}
+
+func (o Options) validate() error {
+	if o.BindAddress != "" {
+		if _, err := netip.ParseAddr(o.BindAddress); err != nil {
+			return fmt.Errorf("bind address %q is not an IP address", o.BindAddress)
+		}
+	}
+	for name, port := range map[string]int{"http": o.HTTPPort, "https": o.HTTPSPort} {
+		if port < 1 || port > 65535 {
+			return fmt.Errorf("%s port %d is out of range 1-65535", name, port)
+		}
+	}
+	if o.StatsPort < 0 || o.StatsPort > 65535 {
+		return fmt.Errorf("stats port %d is out of range 0-65535", o.StatsPort)
+	}
+	if !filepath.IsAbs(o.RuntimeDir) || strings.ContainsFunc(o.RuntimeDir, unsafePathRune) {
+		return fmt.Errorf("runtime dir %q must be an absolute path of letters, digits and ./_-", o.RuntimeDir)
+	}
+	return nil
+}
+
+func unsafePathRune(r rune) bool {
+	return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("/._-", r))
+}
+
+// Map renders map entries, one "key value" line each. The model has
+// validated every key and value: none holds whitespace or '#'.
+func Map(entries []model.MapEntry) []byte {
+	var sb strings.Builder
+	for _, e := range entries {
+		sb.WriteString(e.Key)
+		sb.WriteByte(' ')
+		sb.WriteString(e.Value)
+		sb.WriteByte('\n')
+	}
+	return []byte(sb.String())
+}
+
+// crtList names each certificate with the SNI hosts it serves.
+func crtList(certs []model.Certificate) []byte {
+	var sb strings.Builder
+	for _, c := range certs {
+		sb.WriteString(CertsDir + "/" + c.FileName)
+		for _, sni := range c.SNI {
+			sb.WriteByte(' ')
+			sb.WriteString(sni)
+		}
+		sb.WriteByte('\n')
+	}
+	return []byte(sb.String())
+}
+
+func (o Options) bind(port int) string {
+	if o.BindAddress == "" {
+		return ":" + strconv.Itoa(port)
+	}
+	return netip.AddrPortFrom(netip.MustParseAddr(o.BindAddress), uint16(port)).String()
+}
