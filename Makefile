@@ -37,7 +37,7 @@ test-unit: deps
 # Runs each fuzz target for FUZZTIME (default 10m).
 FUZZTIME ?= 10m
 fuzz:
-	$(GO) test ./pkg/model -run '^$$' -fuzz '^FuzzModel$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./pkg/render -run '^$$' -fuzz '^FuzzModel$$' -fuzztime $(FUZZTIME)
 
 # BenchmarkModelAndRender at 100, 1k and 10k Ingresses.
 bench-render:

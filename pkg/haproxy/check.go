@@ -26,7 +26,7 @@ func (e *CheckError) Unwrap() error { return e.Err }
 // Check runs `haproxy -c -f configFile`. It returns a *CheckError with
 // HAProxy's messages when the config is invalid.
 func Check(ctx context.Context, binary, configFile string) error {
-	cmd := exec.CommandContext(ctx, binary, "-c", "-q", "-f", configFile)
+	cmd := exec.CommandContext(ctx, binary, "-c", "-f", configFile)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {

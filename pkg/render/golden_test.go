@@ -20,14 +20,10 @@ var update = flag.Bool("update", false, "rewrite the golden files under testdata
 // goldenOptions are fixed so that the output is byte-stable.
 func goldenOptions(t *testing.T) model.Options {
 	t.Helper()
-	fallback, err := os.ReadFile("testdata/fallback.pem")
-	if err != nil {
-		t.Fatal(err)
-	}
 	opts := model.DefaultOptions()
 	opts.WatchIngressWithoutClass = true
 	opts.GlobalConfigMap = "bollard/bollard"
-	opts.FallbackCertificate = fallback
+	opts.FallbackCertificate = fallbackPEM(t)
 	opts.Now = time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
 	return opts
 }

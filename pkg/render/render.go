@@ -5,6 +5,7 @@ package render
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"io/fs"
 	"net/netip"
@@ -70,6 +71,9 @@ type File struct {
 func Render(cfg *model.Config, opts Options) ([]File, error) {
 	if err := opts.validate(); err != nil {
 		return nil, fmt.Errorf("render options: %w", err)
+	}
+	if len(cfg.DefaultCertificate) == 0 {
+		return nil, errors.New("render: the config has no default certificate (model.Options.FallbackCertificate is empty)")
 	}
 	main, err := Config(cfg, opts)
 	if err != nil {
