@@ -1,6 +1,8 @@
 package haproxy
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -8,16 +10,36 @@ import (
 	"github.com/bollard-io/bollard/pkg/render"
 )
 
-// WriteFiles writes rendered files under dir, each through a temporary file
-// and a rename so that no reader sees a partial file. Files under maps/ and
-// certs/ that are not in files are removed.
+// WriteFiles swaps rendered files into dir. Every file is first written and
+// synced to a temporary file beside its target; only when all of them are
+// on disk are they renamed into place, so a full disk or an unwritable
+// directory leaves the previous files untouched. Files under maps/ and
+// certs/ that are not in files are removed afterwards.
 func WriteFiles(dir string, files []render.File) error {
+	type staged struct{ tmp, path string }
+	var ready []staged
+	cleanup := func() {
+		for _, s := range ready {
+			os.Remove(s.tmp)
+		}
+	}
 	keep := map[string]bool{}
 	for _, f := range files {
 		path := filepath.Join(dir, filepath.FromSlash(f.Path))
 		keep[path] = true
-		if err := writeFileAtomic(path, f.Data, f.Mode); err != nil {
+		tmp, err := writeTemp(path, f.Data, f.Mode)
+		if err != nil {
+			cleanup()
 			return err
+		}
+		ready = append(ready, staged{tmp: tmp, path: path})
+	}
+	for i, s := range ready {
+		if err := os.Rename(s.tmp, s.path); err != nil {
+			for _, rest := range ready[i:] {
+				os.Remove(rest.tmp)
+			}
+			return fmt.Errorf("swap in %s: %w", s.path, err)
 		}
 	}
 	for _, sub := range []string{"maps", render.CertsDir} {
@@ -37,32 +59,53 @@ func WriteFiles(dir string, files []render.File) error {
 	return nil
 }
 
-func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
+func writeTemp(path string, data []byte, mode os.FileMode) (string, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+		return "", fmt.Errorf("write %s: %w", path, err)
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+		return "", fmt.Errorf("write %s: %w", path, err)
 	}
-	defer os.Remove(tmp.Name()) // no-op once renamed
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
+	err = tmp.Chmod(mode)
+	if err == nil {
+		_, err = tmp.Write(data)
 	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
+	if err == nil {
+		err = tmp.Sync()
 	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
 	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+	if err != nil {
+		os.Remove(tmp.Name())
+		return "", fmt.Errorf("write %s: %w", path, err)
 	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+	return tmp.Name(), nil
+}
+
+// SameFiles reports whether dir already holds exactly files (same bytes,
+// and no other file under maps/ or certs/).
+func SameFiles(dir string, files []render.File) bool {
+	want := map[string]bool{}
+	for _, f := range files {
+		path := filepath.Join(dir, filepath.FromSlash(f.Path))
+		want[path] = true
+		data, err := os.ReadFile(path)
+		if err != nil || !bytes.Equal(data, f.Data) {
+			return false
+		}
 	}
-	return nil
+	for _, sub := range []string{"maps", render.CertsDir} {
+		entries, err := os.ReadDir(filepath.Join(dir, sub))
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return false
+		}
+		for _, e := range entries {
+			if !e.IsDir() && !want[filepath.Join(dir, sub, e.Name())] && e.Name()[0] != '.' {
+				return false
+			}
+		}
+	}
+	return true
 }

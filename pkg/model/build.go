@@ -122,6 +122,7 @@ func (b *builder) finish() {
 		c.Certificates = append(c.Certificates, *cert)
 	}
 	slices.SortFunc(c.Certificates, func(x, y Certificate) int { return cmp.Compare(x.FileName, y.FileName) })
+	slices.Sort(c.Served)
 
 	m := &c.Maps
 	for key := range b.hostKeys {

@@ -17,6 +17,9 @@ type Config struct {
 	Certificates       []Certificate
 	DefaultCertificate []byte
 	Global             Global
+	// Served lists the Ingresses ("namespace/name") that passed validation,
+	// sorted: the ones whose status shows the published address.
+	Served []string
 }
 
 // Maps hold the routing tables, each sorted by Key. Host keys are the
@@ -60,7 +63,9 @@ type Backend struct {
 	Slots int
 }
 
-// Endpoint is one address that may receive traffic.
+// Endpoint is one address that may receive traffic. In a backend's
+// Endpoints, an Endpoint with an invalid (zero) Address is a free slot: the
+// controller keeps slots in place across runtime changes.
 type Endpoint struct {
 	Address netip.Addr
 	Port    int32

@@ -29,6 +29,7 @@ func (b *builder) addIngress(ing *networkingv1.Ingress) {
 		}
 		return
 	}
+	b.config.Served = append(b.config.Served, id)
 	ingressHostKeys := map[string]bool{}
 	specificHosts := false
 	for i, rule := range ing.Spec.Rules {

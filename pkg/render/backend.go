@@ -36,7 +36,11 @@ func writeBackend(sb *strings.Builder, be *model.Backend) error {
 			Name:    SlotName(i + 1),
 			Address: endpointAddress(ep),
 		}
-		if ep.Draining {
+		switch {
+		case !ep.Address.IsValid(): // a free slot between used ones
+			server.Address = SpareAddress
+			server.Params = []params.ServerOption{&params.ServerOptionWord{Name: "disabled"}}
+		case ep.Draining:
 			server.Params = []params.ServerOption{&params.ServerOptionValue{Name: "weight", Value: "0"}}
 		}
 		if err := servers.Insert(server, -1); err != nil {
