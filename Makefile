@@ -28,7 +28,9 @@ deps:
 test: deps testcluster build
 	@start=$$(date +%s); \
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./... ; rc=$$?; \
-	echo "make test: go test ./... took $$(( $$(date +%s) - start ))s"; exit $$rc
+	echo "make test: go test ./... took $$(( $$(date +%s) - start ))s"; \
+	(cd hack/testcluster && GOWORK=off $(GO) test -count=1 ./internal/...) || rc=1; \
+	exit $$rc
 
 # Only the tests that need no cluster.
 test-unit: deps
