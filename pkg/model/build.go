@@ -162,12 +162,12 @@ func PrefixKey(hostKey, normalizedPath string) string {
 }
 
 // SlotsFor returns the number of server slots for n endpoints: a power of
-// two with at least half again as many spare slots plus one, so that scaling
-// and make-before-break swaps rarely force a reload. Every slot costs HAProxy
-// memory (about 4.5 KB per server at 10k backends), so the headroom is not
-// larger.
+// two, at least 8, with at least half again as many spare slots plus one,
+// so that scaling a small Deployment to 5 or 6 replicas and make-before-break
+// swaps need no reload. Every slot costs HAProxy memory (about 5 KB per
+// server at 10k backends), so the headroom is not larger.
 func SlotsFor(n int) int {
-	slots := 4
+	slots := 8
 	for slots < n+n/2+1 {
 		slots *= 2
 	}

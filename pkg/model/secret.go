@@ -5,8 +5,10 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -117,6 +119,19 @@ func (b *builder) parseSecret(namespace, name string) certResult {
 	if !ok {
 		return certResult{problem: fmt.Sprintf("secret %s/%s not found", namespace, name)}
 	}
+	return parseTLSSecret(secret, b.opts.Now)
+}
+
+// CheckTLSSecret reports why a Secret cannot serve as a certificate, or nil.
+func CheckTLSSecret(secret *corev1.Secret) error {
+	if res := parseTLSSecret(secret, time.Time{}); res.problem != "" {
+		return errors.New(res.problem)
+	}
+	return nil
+}
+
+func parseTLSSecret(secret *corev1.Secret, now time.Time) certResult {
+	namespace, name := secret.Namespace, secret.Name
 	certPEM, keyPEM := secret.Data[corev1.TLSCertKey], secret.Data[corev1.TLSPrivateKeyKey]
 	if len(certPEM) == 0 || len(keyPEM) == 0 {
 		return certResult{problem: fmt.Sprintf("secret %s/%s has no %s and %s", namespace, name, corev1.TLSCertKey, corev1.TLSPrivateKeyKey)}
@@ -134,7 +149,7 @@ func (b *builder) parseSecret(namespace, name string) certResult {
 		PEM:      normalized,
 		NotAfter: leaf.NotAfter,
 	}}
-	if !b.opts.Now.IsZero() && b.opts.Now.After(leaf.NotAfter) {
+	if !now.IsZero() && now.After(leaf.NotAfter) {
 		res.warning = fmt.Sprintf("certificate of secret %s/%s expired at %s; it is still served", namespace, name, leaf.NotAfter.UTC().Format("2006-01-02T15:04:05Z"))
 	}
 	return res
