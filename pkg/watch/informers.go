@@ -131,4 +131,3 @@ func (w *Watcher) Ingress(namespace, name string) (*networkingv1.Ingress, bool) 
 	ing, ok := item.(*networkingv1.Ingress)
 	return ing, ok
 }
-

@@ -1,0 +1,243 @@
+package haproxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// DefaultReloadTimeout bounds Reload when ctx has no deadline.
+const DefaultReloadTimeout = 60 * time.Second
+
+// Master is a client of the master CLI socket (master.sock).
+type Master struct {
+	conn     *cliConn
+	logger   *slog.Logger
+	reloadMu sync.Mutex   // one reload in flight
+	retries  atomic.Int64 // transient socket errors retried, for tests
+}
+
+// NewMaster returns a client of the master socket at socketPath. It
+// connects on first use.
+func NewMaster(socketPath string, logger *slog.Logger) *Master {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	// No "set severity-output": 2.6's master does not know it.
+	return &Master{
+		conn:   &cliConn{path: socketPath, prompt: masterPrompt, idle: 5 * time.Second, logger: logger},
+		logger: logger,
+	}
+}
+
+// masterPrompt ends the master's replies; after a failed reload 2.6 shows
+// "master[ReloadFailed]> ".
+var masterPrompt = regexp.MustCompile(`^master(\[[^\]\n]*\])?> $`)
+
+func withDefault(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	if _, ok := ctx.Deadline(); ok {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, d)
+}
+
+// call sends one command. The master refuses or drops connections while it
+// re-executes for a reload (seconds for big configs), so transient errors
+// are retried with backoff, 20 ms doubling to maxDelay, until ctx ends (or
+// DefaultTimeout without a deadline). 20 ms because a small config
+// re-executes in about 60 ms.
+func (m *Master) call(ctx context.Context, cmd string, maxDelay time.Duration) (string, error) {
+	ctx, cancel := withDefault(ctx, DefaultTimeout)
+	defer cancel()
+	delay := 20 * time.Millisecond
+	for {
+		var reply string
+		err := m.conn.do(ctx, func(s *session) error {
+			r, err := s.send(cmd + "\n")
+			reply = r
+			return err
+		})
+		if err == nil {
+			return reply, nil
+		}
+		if ce := ctxErr(ctx, err); ce != nil {
+			return "", fmt.Errorf("master %q: %w (last error: %w)", cmd, ce, err)
+		}
+		if !isTransient(err) {
+			return "", fmt.Errorf("master %q: %w", cmd, err)
+		}
+		m.retries.Add(1)
+		m.logger.Debug("master socket busy; retrying", "path", m.conn.path, "in", delay, "err", err)
+		select {
+		case <-ctx.Done():
+			return "", fmt.Errorf("master %q: %w (last error: %w)", cmd, ctx.Err(), err)
+		case <-time.After(delay):
+		}
+		delay = min(delay*2, maxDelay)
+	}
+}
+
+// Processes returns the master's `show proc`: the master first, then the
+// current workers, then old workers (Old) that finish their connections.
+func (m *Master) Processes(ctx context.Context) ([]Process, error) {
+	return m.processes(ctx, time.Second)
+}
+
+func (m *Master) processes(ctx context.Context, maxDelay time.Duration) ([]Process, error) {
+	out, err := m.call(ctx, "show proc", maxDelay)
+	if err != nil {
+		return nil, err
+	}
+	procs, err := parseShowProc(out)
+	if err != nil {
+		return nil, fmt.Errorf("master %s: %w", m.conn.path, err)
+	}
+	return procs, nil
+}
+
+// Ping checks that the master answers.
+func (m *Master) Ping(ctx context.Context) error {
+	out, err := m.call(ctx, "show version", time.Second)
+	if err != nil {
+		return err
+	}
+	if v := strings.TrimSpace(out); v == "" || v[0] < '0' || v[0] > '9' {
+		return fmt.Errorf("master %s: unexpected show version reply %q", m.conn.path, oneLine(out))
+	}
+	return nil
+}
+
+// Reload asks the master to reload and waits until a new worker serves.
+// 2.6 answers `reload` with nothing and closes the connection, so success
+// is read from `show proc`: a worker whose PID was not there before,
+// which then answers a command relayed by the master. A config that does
+// not load raises the master's failed-reload count and keeps the old
+// worker; Reload then returns an error. Without a ctx deadline it waits
+// DefaultReloadTimeout.
+func (m *Master) Reload(ctx context.Context) error {
+	m.reloadMu.Lock()
+	defer m.reloadMu.Unlock()
+	ctx, cancel := withDefault(ctx, DefaultReloadTimeout)
+	defer cancel()
+	start := time.Now()
+	before, err := m.Processes(ctx)
+	if err != nil {
+		return fmt.Errorf("reload: %w", err)
+	}
+	seen := map[int]bool{}
+	for _, p := range before {
+		seen[p.PID] = true
+	}
+	if err := m.sendReload(ctx); err != nil {
+		return err
+	}
+	delay := 10 * time.Millisecond
+	for {
+		// A refused connect costs microseconds while the wait adds to the
+		// reload time (the master of a small config answers again after
+		// 100-250 ms), so the backoff stops at 50 ms here.
+		procs, err := m.processes(ctx, 50*time.Millisecond)
+		if err != nil {
+			return fmt.Errorf("reload: wait for the new worker: %w", err)
+		}
+		if pid := newWorker(procs, seen); pid != 0 {
+			if m.workerAnswers(ctx, pid) {
+				m.logger.Info("haproxy reloaded", "worker", pid, "took", time.Since(start))
+				return nil
+			}
+		} else if procs[0].Reloads > before[0].Reloads && procs[0].FailedReloads > 0 {
+			return fmt.Errorf("reload: HAProxy did not load the new config (master reload %d, %d failed); "+
+				"the previous worker keeps serving; run haproxy -c on the config for details",
+				procs[0].Reloads, procs[0].FailedReloads)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("reload: no new worker after %s: %w", time.Since(start).Round(time.Millisecond), ctx.Err())
+		case <-time.After(delay):
+		}
+		delay = min(delay*2, 250*time.Millisecond)
+	}
+}
+
+// newWorker returns a current worker that is not in seen, or 0.
+func newWorker(procs []Process, seen map[int]bool) int {
+	for _, p := range procs {
+		if p.Role == "worker" && !p.Old && !seen[p.PID] {
+			return p.PID
+		}
+	}
+	return 0
+}
+
+// sendReload sends `reload` on a connection of its own: the master closes
+// it when it re-executes, and a reply-less close on the kept connection
+// would be taken for a stale connection and the reload sent twice.
+func (m *Master) sendReload(ctx context.Context) error {
+	delay := 20 * time.Millisecond
+	var conn net.Conn
+	for {
+		var err error
+		d := net.Dialer{Deadline: deadlineOf(ctx, DefaultTimeout)}
+		conn, err = d.DialContext(ctx, "unix", m.conn.path)
+		if err == nil {
+			break
+		}
+		if !isTransient(err) || ctx.Err() != nil {
+			return fmt.Errorf("reload: connect to %s: %w", m.conn.path, err)
+		}
+		m.retries.Add(1)
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("reload: connect to %s: %w", m.conn.path, ctx.Err())
+		case <-time.After(delay):
+		}
+		delay = min(delay*2, time.Second)
+	}
+	defer conn.Close()
+	// 2.6 closes at once; a reply would be an error such as "Permission denied".
+	_ = conn.SetDeadline(time.Now().Add(DefaultTimeout))
+	if _, err := io.WriteString(conn, "reload\n"); err != nil {
+		return fmt.Errorf("reload: write to %s: %w", m.conn.path, err)
+	}
+	out, err := io.ReadAll(conn)
+	if err != nil && !isClosed(err) {
+		var ne net.Error
+		if !errors.As(err, &ne) || !ne.Timeout() {
+			return fmt.Errorf("reload: read from %s: %w", m.conn.path, err)
+		}
+		m.logger.Warn("master did not close the connection after reload", "path", m.conn.path)
+	}
+	if s := strings.TrimSpace(string(out)); s != "" {
+		return fmt.Errorf("reload: master replied %q", oneLine(s))
+	}
+	return nil
+}
+
+// workerAnswers relays "show info" to the worker through the master. It
+// answers once it runs its event loop, by which time it has bound the
+// listeners and told the old workers to stop.
+func (m *Master) workerAnswers(ctx context.Context, pid int) bool {
+	var reply string
+	err := m.conn.do(ctx, func(s *session) error {
+		r, err := s.send("@!" + strconv.Itoa(pid) + " show info\n")
+		reply = r
+		return err
+	})
+	if err != nil {
+		m.logger.Debug("new worker does not answer yet", "worker", pid, "err", err)
+		return false
+	}
+	return infoField(reply, "Pid") == strconv.Itoa(pid)
+}
+
+// Close closes the kept connection.
+func (m *Master) Close() error { return m.conn.close() }

@@ -1,0 +1,180 @@
+package haproxy
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestReload(t *testing.T) {
+	p := startProxy(t)
+	a := backend(t, "A")
+	p.exec(must(SetServerAddr("be1", "slot1", a.Addr(), a.Port())), must(SetServerState("be1", "slot1", StateReady)))
+	before := p.workers()
+	oldWorker := currentWorker(t, before)
+
+	start := time.Now()
+	if err := p.master.Reload(p.ctx()); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("reload round trip: %v", time.Since(start))
+	after := p.workers()
+	newPID := currentWorker(t, after)
+	if newPID == oldWorker {
+		t.Fatalf("same worker %d after reload: %+v", newPID, after)
+	}
+	if after[0].Reloads != before[0].Reloads+1 || after[0].PID != before[0].PID {
+		t.Errorf("master before %+v, after %+v: want the same master, one more reload", before[0], after[0])
+	}
+	for _, pr := range after {
+		if pr.PID == oldWorker && !pr.Old {
+			t.Errorf("old worker %d still current: %+v", oldWorker, after)
+		}
+	}
+	// The new worker read the config: the runtime change is gone.
+	p.mustGet("a.test", 503, "")
+
+	// A config that does not load: error, and the worker keeps serving.
+	p.exec(must(SetServerAddr("be1", "slot1", a.Addr(), a.Port())), must(SetServerState("be1", "slot1", StateReady)))
+	p.writeConfig(p.config() + "  bogus_keyword here\n")
+	start = time.Now()
+	err := p.master.Reload(p.ctx())
+	if err == nil || !strings.Contains(err.Error(), "did not load") {
+		t.Fatalf("reload of a broken config: %v", err)
+	}
+	t.Logf("failed reload detected in %v: %v", time.Since(start), err)
+	failed := p.workers()
+	if currentWorker(t, failed) != newPID || failed[0].FailedReloads == 0 {
+		t.Errorf("after a failed reload: %+v", failed)
+	}
+	p.mustGet("a.test", 200, "A /")
+
+	// Fixed again: the next reload works and clears the failure count.
+	p.writeConfig(p.config())
+	if err := p.master.Reload(p.ctx()); err != nil {
+		t.Fatal(err)
+	}
+	if fixed := p.workers(); currentWorker(t, fixed) == newPID || fixed[0].FailedReloads != 0 {
+		t.Errorf("after the fix: %+v", fixed)
+	}
+}
+
+// Reloads from several goroutines run one at a time, each to completion.
+func TestReloadSerialised(t *testing.T) {
+	p := startProxy(t)
+	var wg sync.WaitGroup
+	errs := make(chan error, 3)
+	for range 3 {
+		wg.Go(func() { errs <- p.master.Reload(p.ctx()) })
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	if procs := p.workers(); procs[0].Reloads != 3 {
+		t.Errorf("master reloads = %d, want 3", procs[0].Reloads)
+	}
+}
+
+// bigConfig adds backends until the master needs a while to re-parse.
+func bigConfig(base string, n int) string {
+	var sb strings.Builder
+	sb.WriteString(base)
+	for i := range n {
+		fmt.Fprintf(&sb, "\nbackend big%d\n  server-template slot 1-4 0.0.0.0:1 disabled\n", i)
+	}
+	return sb.String()
+}
+
+// While the master re-executes for a reload its socket refuses
+// connections; calls retry until it answers.
+func TestMasterBusyRetried(t *testing.T) {
+	p := startProxy(t)
+	p.writeConfig(bigConfig(p.config(), 6000))
+	before := p.workers()
+
+	conn, err := net.Dial("unix", filepath.Join(p.run, "master.sock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Write([]byte("reload\n")); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 64)
+	_, _ = conn.Read(buf) // the master closes it as it re-executes
+	conn.Close()
+
+	m := NewMaster(filepath.Join(p.run, "master.sock"), p.logger)
+	defer m.Close()
+	start := time.Now()
+	procs, err := m.Processes(p.ctx())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("master answered after %v and %d retries", time.Since(start), m.retries.Load())
+	if m.retries.Load() == 0 {
+		t.Error("the master answered at once: the busy window was not exercised")
+	}
+	if procs[0].Reloads != before[0].Reloads+1 {
+		t.Errorf("reloads %d, want %d", procs[0].Reloads, before[0].Reloads+1)
+	}
+
+	// A full Reload of the big config, timed.
+	start = time.Now()
+	if err := p.master.Reload(p.ctx()); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("reload of a 6000-backend config: %v", time.Since(start))
+}
+
+// A short ctx bounds the retries.
+func TestMasterUnreachable(t *testing.T) {
+	m := NewMaster(filepath.Join(t.TempDir(), "none.sock"), nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err := m.Ping(ctx)
+	if err == nil || !strings.Contains(err.Error(), "deadline exceeded") {
+		t.Fatalf("Ping = %v", err)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("Ping took %v with a 300ms ctx", d)
+	}
+	if m.retries.Load() < 2 {
+		t.Errorf("%d retries, want backoff retries", m.retries.Load())
+	}
+	if err := m.Reload(ctx); err == nil {
+		t.Error("Reload with no master succeeded")
+	}
+}
+
+func TestWaitForSocket(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s.sock")
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if err := WaitForSocket(ctx, path); err == nil {
+		t.Fatal("WaitForSocket on a missing socket succeeded")
+	}
+	go func() {
+		time.Sleep(150 * time.Millisecond)
+		l, err := net.Listen("unix", path)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		t.Cleanup(func() { l.Close() })
+	}()
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel2()
+	if err := WaitForSocket(ctx2, path); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,159 @@
+package haproxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Runtime is a client of the stats socket (admin.sock, "level admin").
+// It keeps one prompt-mode connection with "set severity-output number",
+// so that every message carries its severity.
+type Runtime struct {
+	conn   *cliConn
+	logger *slog.Logger
+}
+
+// NewRuntime returns a client of the stats socket at socketPath. It
+// connects on first use.
+func NewRuntime(socketPath string, logger *slog.Logger) *Runtime {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	r := &Runtime{logger: logger}
+	r.conn = &cliConn{
+		path:    socketPath,
+		prompt:  regexp.MustCompile(`^> $`),
+		setup:   []string{"set severity-output number"},
+		idle:    5 * time.Second,
+		onReuse: r.checkWorker,
+		logger:  logger,
+	}
+	return r
+}
+
+// checkWorker makes sure a kept connection still reaches a live worker.
+// After a reload the old worker keeps its CLI sessions open and answers
+// them ("Stopping: 1" in show info) until it exits, so commands sent there
+// would be lost with it.
+func (r *Runtime) checkWorker(s *session) error {
+	info, err := s.send("show info\n")
+	if err != nil {
+		return fmt.Errorf("check worker: %w", err)
+	}
+	if !strings.Contains(info, "\nStopping: 1\n") {
+		return nil
+	}
+	r.logger.Info("stats socket reached a stopping worker; reconnecting", "path", r.conn.path, "worker", infoField(info, "Pid"))
+	if err := s.redial(); err != nil {
+		return fmt.Errorf("reconnect after a reload: %w", err)
+	}
+	return nil
+}
+
+func infoField(info, name string) string {
+	for _, line := range strings.Split(info, "\n") {
+		if v, ok := strings.CutPrefix(line, name+": "); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+// Execute sends the commands in order and stops at the first failure. The
+// error names the command and HAProxy's reply (a *ReplyError when HAProxy
+// refused it).
+func (r *Runtime) Execute(ctx context.Context, cmds ...Command) error {
+	if len(cmds) == 0 {
+		return nil
+	}
+	start := time.Now()
+	err := r.conn.do(ctx, func(s *session) error {
+		for i, cmd := range cmds {
+			if cmd.text == "" {
+				return fmt.Errorf("runtime command %d/%d: empty command (build commands with the constructors)", i+1, len(cmds))
+			}
+			reply, err := s.send(cmd.wire())
+			if err != nil {
+				return fmt.Errorf("runtime command %d/%d %q: %w", i+1, len(cmds), cmd, err)
+			}
+			if _, ok := checkReply(cmd.reply, reply); !ok {
+				return fmt.Errorf("runtime command %d/%d: %w", i+1, len(cmds), &ReplyError{Command: cmd.String(), Reply: trimEcho(reply)})
+			}
+		}
+		return nil
+	})
+	r.logger.Debug("runtime commands", "count", len(cmds), "first", cmds[0].String(), "took", time.Since(start), "err", err)
+	return err
+}
+
+// Query sends one command and returns its reply, without the severity
+// prefix of a message.
+func (r *Runtime) Query(ctx context.Context, cmd Command) (string, error) {
+	if cmd.text == "" {
+		return "", errors.New("runtime query: empty command (build commands with the constructors)")
+	}
+	var out string
+	err := r.conn.do(ctx, func(s *session) error {
+		reply, err := s.send(cmd.wire())
+		if err != nil {
+			return fmt.Errorf("runtime command %q: %w", cmd, err)
+		}
+		msg, ok := checkReply(cmd.reply, reply)
+		if !ok {
+			return &ReplyError{Command: cmd.String(), Reply: trimEcho(reply)}
+		}
+		out = msg
+		return nil
+	})
+	return out, err
+}
+
+// PrepareMap runs "prepare map <file>" and returns the new version, for
+// AddMapVersion and CommitMap.
+func (r *Runtime) PrepareMap(ctx context.Context, mapFile string) (int, error) {
+	cmd, err := PrepareMap(mapFile)
+	if err != nil {
+		return 0, err
+	}
+	msg, err := r.Query(ctx, cmd)
+	if err != nil {
+		return 0, err
+	}
+	v, err := strconv.Atoi(strings.TrimSpace(strings.TrimPrefix(msg, "New version created: ")))
+	if err != nil {
+		return 0, fmt.Errorf("prepare map %s: version in %q: %w", mapFile, msg, err)
+	}
+	return v, nil
+}
+
+// ServersState returns the servers of backend as `show servers state`
+// reports them.
+func (r *Runtime) ServersState(ctx context.Context, backend string) ([]ServerStatus, error) {
+	cmd, err := ShowServersState(backend)
+	if err != nil {
+		return nil, err
+	}
+	out, err := r.Query(ctx, cmd)
+	if err != nil {
+		return nil, err
+	}
+	states, err := parseServersState(out)
+	if err != nil {
+		return nil, fmt.Errorf("backend %s: %w", backend, err)
+	}
+	return states, nil
+}
+
+// Reset drops the connection, so the next command dials the socket again
+// and reaches the current worker.
+func (r *Runtime) Reset() error { return r.conn.close() }
+
+// Close closes the connection. The Runtime stays usable: the next command
+// connects again.
+func (r *Runtime) Close() error { return r.conn.close() }
