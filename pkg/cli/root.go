@@ -21,7 +21,7 @@ func NewRootCommand(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newRenderCommand(), newVersionCommand())
+	root.AddCommand(newRenderCommand(), newControllerCommand(), newBootstrapCommand(), newVersionCommand())
 	return root
 }
 

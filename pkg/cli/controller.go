@@ -1,0 +1,109 @@
+package cli
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/bollard-io/bollard/pkg/controller"
+	"github.com/bollard-io/bollard/pkg/tlscert"
+	"github.com/bollard-io/bollard/pkg/version"
+)
+
+type controllerCommand struct {
+	kubeconfig string
+	model      modelFlags
+	render     renderFlags
+	opts       controller.Options
+	logLevel   string
+	logFormat  string
+}
+
+func newControllerCommand() *cobra.Command {
+	cc := &controllerCommand{}
+	cmd := &cobra.Command{
+		Use:   "controller",
+		Short: "Run the ingress controller beside HAProxy",
+		Long: `The controller watches Ingresses, IngressClasses, Services, EndpointSlices,
+Secrets and ConfigMaps, and keeps HAProxy in step: endpoint, route and
+certificate changes go over the runtime API with no reload; structural
+changes are checked with haproxy -c, swapped in and reloaded.
+
+In managed mode the controller starts and supervises HAProxy itself. In
+external mode it drives a sidecar HAProxy through the sockets in
+--runtime-dir.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return cc.run(cmd) },
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&cc.kubeconfig, "kubeconfig", "", "kubeconfig file (default: in-cluster credentials)")
+	cc.model.bind(fs)
+	cc.render.bind(fs)
+	identity, _ := os.Hostname()
+	electionNamespace := os.Getenv("POD_NAMESPACE")
+	if electionNamespace == "" {
+		electionNamespace = "default"
+	}
+	o := &cc.opts
+	fs.StringVar(&o.PublishService, "publish-service", "", "NS/NAME of the LoadBalancer Service whose address goes into Ingress status")
+	fs.StringVar(&o.PublishAddress, "publish-address", "", "comma-separated IPs or host names to put into Ingress status (overrides --publish-service)")
+	fs.StringVar(&o.Mode, "haproxy-mode", controller.ModeManaged, "managed: start and supervise HAProxy; external: drive a sidecar HAProxy through --runtime-dir")
+	fs.StringVar(&o.HAProxyBinary, "haproxy-binary", "haproxy", "HAProxy binary, for haproxy -c and managed mode")
+	fs.StringVar(&o.ConfigDir, "config-dir", "/etc/haproxy", "directory of haproxy.cfg, maps/ and certs/")
+	fs.DurationVar(&o.SyncDebounce, "sync-debounce", 5*time.Millisecond, "wait this long after a change before syncing, to coalesce bursts")
+	fs.StringVar(&o.MetricsAddress, "metrics-address", ":10254", "address of the Prometheus /metrics endpoint (\"\" disables it)")
+	fs.StringVar(&o.HealthAddress, "health-address", ":10254", "address of /healthz and /readyz (\"\" disables them)")
+	fs.BoolVar(&o.LeaderElect, "leader-elect", false, "elect a leader through a Lease; only the leader writes Ingress status")
+	fs.StringVar(&o.ElectionID, "election-id", "bollard-leader", "name of the Lease used for leader election")
+	fs.StringVar(&o.ElectionNamespace, "election-namespace", electionNamespace, "namespace of the Lease (default: $POD_NAMESPACE or default)")
+	fs.StringVar(&o.Identity, "election-identity", identity, "this replica's identity in the Lease (default: the host name)")
+	fs.StringVar(&cc.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&cc.logFormat, "log-format", "json", "json or text")
+	return cmd
+}
+
+func (cc *controllerCommand) run(cmd *cobra.Command) error {
+	logger, err := newLogger(cmd.ErrOrStderr(), cc.logLevel, cc.logFormat)
+	if err != nil {
+		return err
+	}
+	client, _, err := kubeClient(cc.kubeconfig)
+	if err != nil {
+		return err
+	}
+	fallback, err := tlscert.SelfSigned([]string{"bollard-default.invalid"}, time.Now(), 10*365*24*time.Hour)
+	if err != nil {
+		return fmt.Errorf("default certificate: %w", err)
+	}
+	opts := cc.opts
+	opts.Model = cc.model.opts
+	opts.Model.FallbackCertificate = fallback.Combined()
+	opts.Render = cc.render.opts
+	opts.Logger = logger
+	logger.Info("starting bollard controller", "version", version.Version(), "commit", version.Commit(),
+		"mode", opts.Mode, "config_dir", opts.ConfigDir, "runtime_dir", opts.Render.RuntimeDir,
+		"ingress_class", opts.Model.IngressClass, "watch_namespace", opts.Model.WatchNamespace)
+	c, err := controller.New(client, opts)
+	if err != nil {
+		return err
+	}
+	return c.Run(cmd.Context())
+}
+
+func newLogger(w interface{ Write([]byte) (int, error) }, level, format string) (*slog.Logger, error) {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: %w", level, err)
+	}
+	hopts := &slog.HandlerOptions{Level: lvl}
+	switch format {
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, hopts)), nil
+	case "text":
+		return slog.New(slog.NewTextHandler(w, hopts)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: want json or text", format)
+}

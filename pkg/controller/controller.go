@@ -1,0 +1,326 @@
+// Package controller drives Bollard: informers feed a debounced work queue,
+// and one apply loop builds the model, renders it and brings HAProxy in step,
+// over the runtime API when it can and by a validated reload when it must.
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/util/workqueue"
+
+	"github.com/bollard-io/bollard/pkg/haproxy"
+	"github.com/bollard-io/bollard/pkg/model"
+	"github.com/bollard-io/bollard/pkg/render"
+	"github.com/bollard-io/bollard/pkg/watch"
+)
+
+// HAProxy modes.
+const (
+	ModeManaged  = "managed"
+	ModeExternal = "external"
+)
+
+// Options configure a Controller.
+type Options struct {
+	Model         model.Options
+	Render        render.Options
+	ConfigDir     string
+	Mode          string
+	HAProxyBinary string
+	SyncDebounce  time.Duration
+	// Status publishing.
+	PublishService string
+	PublishAddress string
+	// Leader election (status is written by the leader only).
+	LeaderElect       bool
+	ElectionID        string
+	ElectionNamespace string
+	Identity          string
+	// Endpoints for probes and metrics ("" disables).
+	HealthAddress  string
+	MetricsAddress string
+	Logger         *slog.Logger
+}
+
+const syncKey = "sync"
+
+// Controller keeps one HAProxy in step with the cluster.
+type Controller struct {
+	opts    Options
+	client  kubernetes.Interface
+	log     *slog.Logger
+	watcher *watch.Watcher
+	queue   workqueue.TypedRateLimitingInterface[string]
+	metrics *metrics
+	events  *events
+	status  *statusWriter
+
+	master     *haproxy.Master
+	runtime    *haproxy.Runtime
+	supervisor *haproxy.Supervisor
+
+	// Owned by the apply loop.
+	running  *running
+	lastGood *lastGood
+
+	ready  atomic.Bool
+	leader atomic.Bool
+}
+
+// New builds a Controller; Run starts it.
+func New(client kubernetes.Interface, opts Options) (*Controller, error) {
+	if opts.Mode != ModeManaged && opts.Mode != ModeExternal {
+		return nil, fmt.Errorf("haproxy mode %q: want %s or %s", opts.Mode, ModeManaged, ModeExternal)
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	c := &Controller{
+		opts:    opts,
+		client:  client,
+		log:     opts.Logger,
+		metrics: newMetrics(),
+		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
+			workqueue.NewTypedItemExponentialFailureRateLimiter[string](100*time.Millisecond, 30*time.Second),
+			workqueue.TypedRateLimitingQueueConfig[string]{Name: "bollard"}),
+		master:   haproxy.NewMaster(filepath.Join(opts.Render.RuntimeDir, render.MasterSocket), opts.Logger),
+		runtime:  haproxy.NewRuntime(filepath.Join(opts.Render.RuntimeDir, render.AdminSocket), opts.Logger),
+		status:   newStatusWriter(client, opts.PublishService, opts.PublishAddress),
+		lastGood: newLastGood(),
+	}
+	w, err := watch.New(client, opts.Model.WatchNamespace, func(string) { c.queue.AddAfter(syncKey, opts.SyncDebounce) })
+	if err != nil {
+		return nil, err
+	}
+	c.watcher = w
+	return c, nil
+}
+
+// Run serves until ctx ends.
+func (c *Controller) Run(ctx context.Context) error {
+	defer c.queue.ShutDown()
+	defer c.runtime.Close()
+	ev, stopEvents := newEvents(c.client, "bollard")
+	defer stopEvents()
+	c.events = ev
+	c.serveEndpoints(ctx)
+	if err := os.MkdirAll(c.opts.ConfigDir, 0o755); err != nil {
+		return fmt.Errorf("config dir: %w", err)
+	}
+	start := time.Now()
+	if err := c.watcher.Start(ctx, 2*time.Minute); err != nil {
+		return err
+	}
+	c.log.Info("caches synced", "after", time.Since(start).Round(time.Millisecond))
+	if c.opts.LeaderElect {
+		go c.runLeaderElection(ctx)
+	} else {
+		c.leader.Store(true)
+	}
+	if err := c.startup(ctx); err != nil {
+		return err
+	}
+	c.ready.Store(true)
+	c.log.Info("first config applied", "after", time.Since(start).Round(time.Millisecond))
+	if c.supervisor != nil {
+		go c.watchRestarts(ctx)
+	}
+	go func() { <-ctx.Done(); c.queue.ShutDown() }()
+	for c.processNext(ctx) {
+	}
+	if c.supervisor != nil {
+		stopCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		return c.supervisor.Stop(stopCtx)
+	}
+	return nil
+}
+
+func (c *Controller) processNext(ctx context.Context) bool {
+	key, shutdown := c.queue.Get()
+	if shutdown {
+		return false
+	}
+	defer c.queue.Done(key)
+	if key == restartKey {
+		// The restarted HAProxy loaded the files on disk, which are always
+		// the canonical render of the last applied config.
+		c.running = newRunning(c.running.cfg)
+	}
+	if err := c.sync(ctx); err != nil {
+		if ctx.Err() != nil {
+			return false
+		}
+		c.log.Error("sync failed; will retry", "err", err, "retries", c.queue.NumRequeues(key))
+		c.queue.AddRateLimited(key)
+		return true
+	}
+	c.queue.Forget(key)
+	return true
+}
+
+// build runs the pure pipeline on the current caches. An Ingress or TLS
+// Secret that an update broke is replaced by its last good version, and
+// the rejection says so.
+func (c *Controller) build() (*model.Snapshot, *model.Config, []render.File, error) {
+	snap := c.watcher.Snapshot()
+	opts := c.opts.Model
+	opts.Now = time.Now()
+	cfg, rejections := model.Build(snap, opts)
+	if fixed, kept := c.lastGood.substitute(snap, &cfg, opts); len(kept) > 0 {
+		markKept(rejections, kept)
+		c.log.Warn("kept last good versions of broken objects", "objects", kept)
+		cfg, _ = model.Build(fixed, opts)
+		c.lastGood.remember(fixed, &cfg, opts)
+	} else {
+		c.lastGood.remember(snap, &cfg, opts)
+	}
+	c.metrics.rejected.Set(float64(len(rejections)))
+	c.events.rejections(&snap, rejections)
+	files, err := render.Render(&cfg, c.opts.Render)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return &snap, &cfg, files, nil
+}
+
+// sync is one pass of the apply loop.
+func (c *Controller) sync(ctx context.Context) error {
+	start := time.Now()
+	defer func() { c.metrics.syncDuration.Observe(time.Since(start).Seconds()) }()
+	snap, cfg, files, err := c.build()
+	if err != nil {
+		return err
+	}
+	u := c.running.diff(cfg, c)
+	if u.reload == "" && len(u.commands) > 0 {
+		if err := c.runtime.Execute(ctx, u.commands...); err != nil {
+			c.countRuntime(u, "error")
+			u.reload = "runtime update failed: " + err.Error()
+			c.log.Warn("runtime update failed; reloading instead", "err", err)
+		} else {
+			c.countRuntime(u, "success")
+			c.running.applied(u, cfg)
+		}
+	}
+	if u.reload != "" {
+		if err := c.reload(ctx, u.reload, files, cfg); err != nil {
+			return err
+		}
+	} else {
+		c.running.cfg = cfg
+		if !haproxy.SameFiles(c.opts.ConfigDir, files) {
+			if err := haproxy.WriteFiles(c.opts.ConfigDir, files); err != nil {
+				return fmt.Errorf("write config dir: %w", err)
+			}
+		}
+	}
+	if len(u.commands) > 0 || u.reload != "" {
+		c.log.Info("applied", "runtime_commands", len(u.commands), "reload", u.reload, "took", time.Since(start).Round(time.Microsecond))
+	}
+	c.metrics.lastApply.SetToCurrentTime()
+	c.publishStatus(ctx, snap, cfg)
+	return nil
+}
+
+func (c *Controller) countRuntime(u *update, result string) {
+	for kind, n := range u.counts {
+		c.metrics.runtimeUpdates.WithLabelValues(kind, result).Add(float64(n))
+	}
+}
+
+// reload validates the candidate with haproxy -c in a staging directory,
+// swaps it in and reloads HAProxy. A rejected candidate leaves the last
+// good config on disk and in service.
+func (c *Controller) reload(ctx context.Context, cause string, files []render.File, cfg *model.Config) error {
+	if err := c.check(ctx, files); err != nil {
+		c.metrics.reloads.WithLabelValues(causeLabel(cause), "check_failed").Inc()
+		return err
+	}
+	if err := haproxy.WriteFiles(c.opts.ConfigDir, files); err != nil {
+		c.metrics.reloads.WithLabelValues(causeLabel(cause), "write_failed").Inc()
+		return fmt.Errorf("write config dir: %w", err)
+	}
+	start := time.Now()
+	reloadCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	if err := c.master.Reload(reloadCtx); err != nil {
+		c.metrics.reloads.WithLabelValues(causeLabel(cause), "error").Inc()
+		return fmt.Errorf("reload (%s): %w", cause, err)
+	}
+	c.metrics.reloads.WithLabelValues(causeLabel(cause), "success").Inc()
+	c.log.Info("reloaded HAProxy", "cause", cause, "took", time.Since(start).Round(time.Millisecond))
+	c.running = newRunning(cfg)
+	return nil
+}
+
+func (c *Controller) check(ctx context.Context, files []render.File) error {
+	staging := filepath.Join(c.opts.ConfigDir, ".candidate")
+	if err := os.RemoveAll(staging); err != nil {
+		return fmt.Errorf("staging dir: %w", err)
+	}
+	if err := haproxy.WriteFiles(staging, files); err != nil {
+		return fmt.Errorf("staging dir: %w", err)
+	}
+	defer os.RemoveAll(staging)
+	checkCtx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if err := haproxy.Check(checkCtx, c.opts.HAProxyBinary, filepath.Join(staging, render.ConfigFile)); err != nil {
+		c.metrics.checkFailures.Inc()
+		var checkErr *haproxy.CheckError
+		if errors.As(err, &checkErr) {
+			c.log.Error("candidate config rejected; keeping the last good config", "haproxy", checkErr.Output)
+		}
+		return err
+	}
+	return nil
+}
+
+// causeLabel keeps the reload metric's cardinality small.
+func causeLabel(cause string) string {
+	switch {
+	case strings.HasPrefix(cause, "new backend"):
+		return "new_backend"
+	case strings.HasPrefix(cause, "backend"):
+		return "slots"
+	case strings.HasPrefix(cause, "runtime"):
+		return "runtime_failed"
+	case cause == "startup":
+		return "startup"
+	default:
+		return "structure"
+	}
+}
+
+// File references for the runtime API: HAProxy 2.6 names maps,
+// certificates and crt-lists exactly as the config wrote them, here
+// relative paths such as "maps/hosts.map" (verified with `show map` and
+// `show ssl cert`).
+func (c *Controller) mapRef(rel string) string  { return rel }
+func (c *Controller) certRef(rel string) string { return rel }
+func (c *Controller) crtListRef() string        { return render.CrtList }
+
+// publishStatus writes Ingress status when this replica leads.
+func (c *Controller) publishStatus(ctx context.Context, snap *model.Snapshot, cfg *model.Config) {
+	for _, key := range cfg.Served {
+		namespace, name, _ := strings.Cut(key, "/")
+		if obj := find(snap.Ingresses, namespace, name); obj != nil {
+			c.events.servedIngress(obj, key)
+		}
+	}
+	if !c.leader.Load() {
+		return
+	}
+	if err := c.status.sync(ctx, snap, cfg.Served); err != nil {
+		c.log.Warn("status update failed", "err", err)
+	}
+}

@@ -1,0 +1,98 @@
+package controller
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/scheme"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
+	"k8s.io/client-go/tools/record"
+
+	"github.com/bollard-io/bollard/pkg/model"
+)
+
+// Event reasons.
+const (
+	ReasonRejected     = "Rejected"
+	ReasonWarning      = "ConfigWarning"
+	ReasonServed       = "Served"
+	ReasonCheckFailed  = "ConfigCheckFailed"
+	ReasonReloadFailed = "ReloadFailed"
+)
+
+// events records Kubernetes Events once per distinct message: a rejection
+// that persists across syncs is reported when it first appears.
+type events struct {
+	recorder record.EventRecorder
+	reported map[string]bool
+	served   map[string]bool
+}
+
+func newEvents(client kubernetes.Interface, component string) (*events, func()) {
+	broadcaster := record.NewBroadcaster()
+	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: client.CoreV1().Events("")})
+	recorder := broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: component})
+	return &events{recorder: recorder, reported: map[string]bool{}, served: map[string]bool{}}, broadcaster.Shutdown
+}
+
+// rejections emits a Warning for each new rejection on the object it names.
+func (e *events) rejections(snap *model.Snapshot, rs []model.Rejection) {
+	now := map[string]bool{}
+	for _, r := range rs {
+		key := r.String()
+		now[key] = true
+		if e.reported[key] {
+			continue
+		}
+		obj := findObject(snap, r.Kind, r.Namespace, r.Name)
+		if obj == nil {
+			continue
+		}
+		reason := ReasonRejected
+		if r.Warning {
+			reason = ReasonWarning
+		}
+		e.recorder.Eventf(obj, corev1.EventTypeWarning, reason, "%s: %s", r.Field, r.Reason)
+	}
+	e.reported = now
+}
+
+// servedIngress emits a Normal event the first time an Ingress is served.
+func (e *events) servedIngress(obj runtime.Object, key string) {
+	if e.served[key] {
+		return
+	}
+	e.served[key] = true
+	e.recorder.Event(obj, corev1.EventTypeNormal, ReasonServed, "routes are served by HAProxy")
+}
+
+func findObject(snap *model.Snapshot, kind, namespace, name string) runtime.Object {
+	switch kind {
+	case "Ingress":
+		return find(snap.Ingresses, namespace, name)
+	case "Service":
+		return find(snap.Services, namespace, name)
+	case "EndpointSlice":
+		return find(snap.EndpointSlices, namespace, name)
+	case "Secret":
+		return find(snap.Secrets, namespace, name)
+	case "ConfigMap":
+		return find(snap.ConfigMaps, namespace, name)
+	}
+	return nil
+}
+
+type namedObject interface {
+	runtime.Object
+	GetNamespace() string
+	GetName() string
+}
+
+func find[T namedObject](list []T, namespace, name string) runtime.Object {
+	for _, o := range list {
+		if o.GetNamespace() == namespace && o.GetName() == name {
+			return o
+		}
+	}
+	return nil
+}

@@ -1,0 +1,111 @@
+package controller
+
+import (
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+
+	"github.com/bollard-io/bollard/pkg/model"
+)
+
+// lastGood remembers the last accepted version of each Ingress and TLS
+// Secret, so that an update that breaks one keeps the previous version
+// serving instead of dropping its routes.
+type lastGood struct {
+	ingresses map[string]*networkingv1.Ingress
+	secrets   map[string]*corev1.Secret
+}
+
+func newLastGood() *lastGood {
+	return &lastGood{ingresses: map[string]*networkingv1.Ingress{}, secrets: map[string]*corev1.Secret{}}
+}
+
+// substitute returns a snapshot where broken TLS Secrets and rejected
+// Ingresses are replaced by their last good versions, and the keys of
+// what it replaced. first is the model built from snap as it is.
+func (l *lastGood) substitute(snap model.Snapshot, first *model.Config, opts model.Options) (model.Snapshot, []string) {
+	var kept []string
+	secrets := snap.Secrets
+	copied := false
+	for i, s := range snap.Secrets {
+		key := s.Namespace + "/" + s.Name
+		prev, ok := l.secrets[key]
+		if !ok || prev.ResourceVersion == s.ResourceVersion || model.CheckTLSSecret(s) == nil {
+			continue
+		}
+		if !copied {
+			secrets = append([]*corev1.Secret(nil), snap.Secrets...)
+			copied = true
+		}
+		secrets[i] = prev
+		kept = append(kept, "Secret "+key)
+	}
+	served := map[string]bool{}
+	for _, key := range first.Served {
+		served[key] = true
+	}
+	ingresses := snap.Ingresses
+	copied = false
+	for i, ing := range snap.Ingresses {
+		key := ing.Namespace + "/" + ing.Name
+		prev, ok := l.ingresses[key]
+		if served[key] || !ok || prev.ResourceVersion == ing.ResourceVersion || !model.IsOurs(ing, snap.IngressClasses, opts) {
+			continue
+		}
+		if !copied {
+			ingresses = append([]*networkingv1.Ingress(nil), snap.Ingresses...)
+			copied = true
+		}
+		ingresses[i] = prev
+		kept = append(kept, "Ingress "+key)
+	}
+	snap.Secrets, snap.Ingresses = secrets, ingresses
+	return snap, kept
+}
+
+// remember records what the final model accepted.
+func (l *lastGood) remember(snap model.Snapshot, cfg *model.Config, opts model.Options) {
+	ingresses := map[string]*networkingv1.Ingress{}
+	byKey := map[string]*networkingv1.Ingress{}
+	for _, ing := range snap.Ingresses {
+		byKey[ing.Namespace+"/"+ing.Name] = ing
+	}
+	for _, key := range cfg.Served {
+		if ing, ok := byKey[key]; ok {
+			ingresses[key] = ing
+		}
+	}
+	l.ingresses = ingresses
+	// Secrets behind served certificates parsed fine in this very build.
+	used := map[string]bool{}
+	for _, c := range cfg.Certificates {
+		used[c.Secret] = true
+	}
+	if opts.DefaultSSLCertificate != "" {
+		used[opts.DefaultSSLCertificate] = true
+	}
+	secrets := map[string]*corev1.Secret{}
+	for _, s := range snap.Secrets {
+		key := s.Namespace + "/" + s.Name
+		if used[key] && (key != opts.DefaultSSLCertificate || model.CheckTLSSecret(s) == nil) {
+			secrets[key] = s
+		}
+	}
+	l.secrets = secrets
+}
+
+// markKept tells, in the rejections of the broken versions, that the last
+// good version keeps serving.
+func markKept(rejections []model.Rejection, kept []string) {
+	for i := range rejections {
+		r := &rejections[i]
+		for _, k := range kept {
+			kind, key, _ := strings.Cut(k, " ")
+			if (kind == r.Kind && key == r.Namespace+"/"+r.Name) || (kind == "Secret" && strings.Contains(r.Reason, "secret "+key+":")) {
+				r.Reason += "; the last good version keeps serving"
+				break
+			}
+		}
+	}
+}

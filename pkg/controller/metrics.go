@@ -1,0 +1,50 @@
+package controller
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// metrics are the controller's Prometheus metrics, in a registry of its
+// own (no global state).
+type metrics struct {
+	registry       *prometheus.Registry
+	reloads        *prometheus.CounterVec
+	runtimeUpdates *prometheus.CounterVec
+	syncDuration   prometheus.Histogram
+	rejected       prometheus.Gauge
+	lastApply      prometheus.Gauge
+	checkFailures  prometheus.Counter
+	haproxyUp      prometheus.Gauge
+}
+
+func newMetrics() *metrics {
+	m := &metrics{
+		registry: prometheus.NewRegistry(),
+		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bollard_reloads_total", Help: "HAProxy reloads by cause and result.",
+		}, []string{"cause", "result"}),
+		runtimeUpdates: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bollard_runtime_updates_total", Help: "Runtime API commands by kind (endpoint, map, certificate) and result.",
+		}, []string{"kind", "result"}),
+		syncDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "bollard_sync_duration_seconds", Help: "Time to build, render and apply one sync.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
+		}),
+		rejected: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "bollard_rejected_objects", Help: "Rejections (objects or fields left out) in the last sync.",
+		}),
+		lastApply: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "bollard_last_apply_timestamp_seconds", Help: "Unix time of the last successful apply.",
+		}),
+		checkFailures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "bollard_config_check_failures_total", Help: "Candidate configs that haproxy -c rejected.",
+		}),
+		haproxyUp: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "bollard_haproxy_up", Help: "1 when HAProxy's master answers.",
+		}),
+	}
+	m.registry.MustRegister(m.reloads, m.runtimeUpdates, m.syncDuration, m.rejected, m.lastApply, m.checkFailures, m.haproxyUp,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}

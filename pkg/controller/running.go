@@ -1,0 +1,225 @@
+package controller
+
+import (
+	"bytes"
+	"fmt"
+	"slices"
+
+	"github.com/bollard-io/bollard/pkg/haproxy"
+	"github.com/bollard-io/bollard/pkg/model"
+	"github.com/bollard-io/bollard/pkg/render"
+)
+
+// running is what the HAProxy in service holds: the config it last loaded
+// plus every runtime change since.
+type running struct {
+	cfg     *model.Config
+	layouts map[string]*slotLayout // includes backends no longer wanted
+}
+
+// newRunning is the state of an HAProxy that just loaded cfg from disk.
+func newRunning(cfg *model.Config) *running {
+	r := &running{cfg: cfg, layouts: map[string]*slotLayout{}}
+	for i := range cfg.Backends {
+		r.layouts[cfg.Backends[i].Name] = layoutFor(&cfg.Backends[i])
+	}
+	return r
+}
+
+// fileRefs names files as HAProxy's runtime API knows them.
+type fileRefs interface {
+	mapRef(relPath string) string
+	certRef(relPath string) string
+	crtListRef() string
+}
+
+// update is the runtime work that takes HAProxy from running to wanted, or
+// the reason it needs a reload instead.
+type update struct {
+	reload   string
+	commands []haproxy.Command
+	counts   map[string]int // commands by kind, for metrics
+	slots    map[string][]slotChange
+}
+
+func (u *update) add(kind string, cmd haproxy.Command, err error) {
+	if err != nil {
+		// The model validated every value; a refusal here is a bug, and a
+		// reload from files is the safe way out.
+		u.reload = fmt.Sprintf("runtime command refused: %v", err)
+		return
+	}
+	u.commands = append(u.commands, cmd)
+	u.counts[kind]++
+}
+
+// diff plans the runtime update from r to wanted. Make before break: new
+// certificates, then filled slots, then map changes, then emptied slots.
+func (r *running) diff(wanted *model.Config, refs fileRefs) *update {
+	u := &update{counts: map[string]int{}, slots: map[string][]slotChange{}}
+	switch {
+	case r.cfg.Global != wanted.Global:
+		u.reload = "global options changed"
+	case r.cfg.DefaultBackend != wanted.DefaultBackend:
+		u.reload = "default backend changed"
+	}
+	if u.reload != "" {
+		return u
+	}
+	for i := range wanted.Backends {
+		be := &wanted.Backends[i]
+		layout, ok := r.layouts[be.Name]
+		if !ok {
+			u.reload = "new backend " + be.Name
+			return u
+		}
+		changes, ok := layout.plan(be.Endpoints)
+		if !ok {
+			u.reload = fmt.Sprintf("backend %s needs more than its %d slots", be.Name, len(layout.slots))
+			return u
+		}
+		if len(changes) > 0 {
+			u.slots[be.Name] = changes
+		}
+	}
+	r.diffCertificates(wanted, refs, u)
+	if u.reload != "" {
+		return u
+	}
+	slotCommands(u, false)
+	r.diffMaps(wanted, refs, u)
+	slotCommands(u, true)
+	return u
+}
+
+// slotCommands adds the fill/weight commands (empties=false) or the empty
+// commands (empties=true) of the planned slot changes, in backend order.
+func slotCommands(u *update, empties bool) {
+	names := make([]string, 0, len(u.slots))
+	for name := range u.slots {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		for _, c := range u.slots[name] {
+			server := render.SlotName(c.slot + 1)
+			switch {
+			case c.action == emptySlot && empties:
+				cmd, err := haproxy.SetServerState(name, server, haproxy.StateMaint)
+				u.add("endpoint", cmd, err)
+			case c.action == fillSlot && !empties:
+				cmd, err := haproxy.SetServerAddr(name, server, c.addr.Addr(), c.addr.Port())
+				u.add("endpoint", cmd, err)
+				cmd, err = haproxy.SetServerWeight(name, server, 1)
+				u.add("endpoint", cmd, err)
+				cmd, err = haproxy.SetServerState(name, server, haproxy.StateReady)
+				u.add("endpoint", cmd, err)
+			case c.action == weightSlot && !empties:
+				weight := 1
+				if c.draining {
+					weight = 0
+				}
+				cmd, err := haproxy.SetServerWeight(name, server, weight)
+				u.add("endpoint", cmd, err)
+			}
+		}
+	}
+}
+
+func (r *running) diffMaps(wanted *model.Config, refs fileRefs, u *update) {
+	pairs := []struct {
+		file     string
+		have, to []model.MapEntry
+	}{
+		{render.HostsMap, r.cfg.Maps.Hosts, wanted.Maps.Hosts},
+		{render.WildcardsMap, r.cfg.Maps.Wildcards, wanted.Maps.Wildcards},
+		{render.ExactPathsMap, r.cfg.Maps.ExactPaths, wanted.Maps.ExactPaths},
+		{render.PrefixPathsMap, r.cfg.Maps.PrefixPaths, wanted.Maps.PrefixPaths},
+		{render.HostDefaultsMap, r.cfg.Maps.HostDefaults, wanted.Maps.HostDefaults},
+		{render.RedirectsMap, r.cfg.Maps.Redirects, wanted.Maps.Redirects},
+	}
+	for _, p := range pairs {
+		ref := refs.mapRef(p.file)
+		have := entryMap(p.have)
+		want := entryMap(p.to)
+		for _, e := range p.to {
+			old, ok := have[e.Key]
+			switch {
+			case !ok:
+				cmd, err := haproxy.AddMap(ref, e.Key, e.Value)
+				u.add("map", cmd, err)
+			case old != e.Value:
+				cmd, err := haproxy.SetMap(ref, e.Key, e.Value)
+				u.add("map", cmd, err)
+			}
+		}
+		for _, e := range p.have {
+			if _, ok := want[e.Key]; !ok {
+				cmd, err := haproxy.DelMap(ref, e.Key)
+				u.add("map", cmd, err)
+			}
+		}
+	}
+}
+
+func entryMap(es []model.MapEntry) map[string]string {
+	m := make(map[string]string, len(es))
+	for _, e := range es {
+		m[e.Key] = e.Value
+	}
+	return m
+}
+
+// diffCertificates updates certificate contents and adds new certificates
+// at run time. A removed certificate or a changed SNI list needs a reload.
+func (r *running) diffCertificates(wanted *model.Config, refs fileRefs, u *update) {
+	if !bytes.Equal(r.cfg.DefaultCertificate, wanted.DefaultCertificate) {
+		ref := refs.certRef(render.DefaultCertPEM)
+		cmd, err := haproxy.SetSSLCert(ref, wanted.DefaultCertificate)
+		u.add("certificate", cmd, err)
+		cmd, err = haproxy.CommitSSLCert(ref)
+		u.add("certificate", cmd, err)
+	}
+	have := map[string]*model.Certificate{}
+	for i := range r.cfg.Certificates {
+		have[r.cfg.Certificates[i].FileName] = &r.cfg.Certificates[i]
+	}
+	seen := 0
+	for i := range wanted.Certificates {
+		c := &wanted.Certificates[i]
+		ref := refs.certRef(render.CertsDir + "/" + c.FileName)
+		old, ok := have[c.FileName]
+		switch {
+		case !ok:
+			cmd, err := haproxy.NewSSLCert(ref)
+			u.add("certificate", cmd, err)
+			cmd, err = haproxy.SetSSLCert(ref, c.PEM)
+			u.add("certificate", cmd, err)
+			cmd, err = haproxy.CommitSSLCert(ref)
+			u.add("certificate", cmd, err)
+			cmd, err = haproxy.AddSSLCrtList(refs.crtListRef(), ref, c.SNI)
+			u.add("certificate", cmd, err)
+			continue
+		case !slices.Equal(old.SNI, c.SNI):
+			u.reload = "SNI hosts of certificate " + c.FileName + " changed"
+			return
+		case !bytes.Equal(old.PEM, c.PEM):
+			cmd, err := haproxy.SetSSLCert(ref, c.PEM)
+			u.add("certificate", cmd, err)
+			cmd, err = haproxy.CommitSSLCert(ref)
+			u.add("certificate", cmd, err)
+		}
+		seen++
+	}
+	if seen != len(r.cfg.Certificates) {
+		u.reload = "a certificate was removed"
+	}
+}
+
+// applied records a runtime update that HAProxy accepted.
+func (r *running) applied(u *update, wanted *model.Config) {
+	for name, changes := range u.slots {
+		r.layouts[name].apply(changes)
+	}
+	r.cfg = wanted
+}

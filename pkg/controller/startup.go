@@ -1,0 +1,137 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/bollard-io/bollard/pkg/haproxy"
+	"github.com/bollard-io/bollard/pkg/model"
+	"github.com/bollard-io/bollard/pkg/render"
+)
+
+// startup applies the first config. In managed mode it starts HAProxy,
+// unless one already answers on the master socket (the controller
+// restarted): that one is adopted, as in external mode.
+func (c *Controller) startup(ctx context.Context) error {
+	_, cfg, files, err := c.build()
+	if err != nil {
+		return err
+	}
+	masterSocket := filepath.Join(c.opts.Render.RuntimeDir, render.MasterSocket)
+	if c.opts.Mode == ModeManaged {
+		pingCtx, cancel := context.WithTimeout(ctx, time.Second)
+		alive := c.master.Ping(pingCtx) == nil
+		cancel()
+		if !alive {
+			return c.startManaged(ctx, cfg, files, masterSocket)
+		}
+		c.log.Info("adopting the HAProxy already running", "master", masterSocket)
+	} else {
+		c.log.Info("waiting for HAProxy's master socket", "path", masterSocket)
+		if err := haproxy.WaitForSocket(ctx, masterSocket); err != nil {
+			return fmt.Errorf("wait for %s: %w", masterSocket, err)
+		}
+	}
+	return c.adopt(ctx, cfg, files)
+}
+
+func (c *Controller) startManaged(ctx context.Context, cfg *model.Config, files []render.File, masterSocket string) error {
+	if err := c.check(ctx, files); err != nil {
+		return fmt.Errorf("first config: %w", err)
+	}
+	if err := haproxy.WriteFiles(c.opts.ConfigDir, files); err != nil {
+		return fmt.Errorf("write config dir: %w", err)
+	}
+	sup, err := haproxy.StartSupervisor(ctx, haproxy.SupervisorOptions{
+		Binary:       c.opts.HAProxyBinary,
+		ConfigFile:   filepath.Join(c.opts.ConfigDir, render.ConfigFile),
+		MasterSocket: masterSocket,
+		Logger:       c.log,
+	})
+	if err != nil {
+		return fmt.Errorf("start haproxy: %w", err)
+	}
+	c.supervisor = sup
+	c.running = newRunning(cfg)
+	c.metrics.lastApply.SetToCurrentTime()
+	return nil
+}
+
+// adopt takes over a running HAProxy. When the config on disk is already
+// the wanted one there is no reload: the slot layout is read back from
+// HAProxy, since runtime changes moved endpoints between slots.
+func (c *Controller) adopt(ctx context.Context, cfg *model.Config, files []render.File) error {
+	if !haproxy.SameFiles(c.opts.ConfigDir, files) {
+		c.log.Info("config on disk differs from the wanted one; reloading")
+		return c.reload(ctx, "startup", files, cfg)
+	}
+	r := newRunning(cfg)
+	for i := range cfg.Backends {
+		name := cfg.Backends[i].Name
+		states, err := c.runtime.ServersState(ctx, name)
+		if err != nil {
+			c.log.Warn("cannot read the running slots; reloading", "backend", name, "err", err)
+			return c.reload(ctx, "startup", files, cfg)
+		}
+		r.layouts[name] = layoutFromState(states, cfg.Backends[i].Slots)
+	}
+	c.running = r
+	c.log.Info("adopted HAProxy with no reload", "backends", len(cfg.Backends))
+	c.metrics.lastApply.SetToCurrentTime()
+	c.queue.Add(syncKey) // apply whatever differs at run time
+	return nil
+}
+
+// layoutFromState rebuilds a slot layout from `show servers state`.
+func layoutFromState(states []haproxy.ServerStatus, minSlots int) *slotLayout {
+	l := &slotLayout{}
+	for _, st := range states {
+		n := slotNumber(st.Name)
+		if n < 1 {
+			continue
+		}
+		for len(l.slots) < n {
+			l.slots = append(l.slots, slot{})
+		}
+		if st.Serving() && st.Addr.IsValid() && !st.Addr.IsUnspecified() {
+			l.slots[n-1] = slot{addr: st.AddrPort(), draining: st.Weight == 0}
+		}
+	}
+	for len(l.slots) < minSlots {
+		l.slots = append(l.slots, slot{})
+	}
+	return l
+}
+
+func slotNumber(server string) int {
+	n := 0
+	if len(server) <= len(render.SlotPrefix) || server[:len(render.SlotPrefix)] != render.SlotPrefix {
+		return 0
+	}
+	for _, ch := range server[len(render.SlotPrefix):] {
+		if ch < '0' || ch > '9' {
+			return 0
+		}
+		n = n*10 + int(ch-'0')
+	}
+	return n
+}
+
+// watchRestarts resets the running state when the supervisor restarted a
+// crashed HAProxy: the new one loaded the files on disk.
+func (c *Controller) watchRestarts(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-c.supervisor.Started():
+			c.log.Warn("HAProxy was restarted; re-applying state")
+			c.queue.Add(restartKey)
+		}
+	}
+}
+
+// restartKey asks the apply loop to treat HAProxy as freshly started.
+const restartKey = "restart"
