@@ -66,12 +66,15 @@ func (bc *bootstrapCommand) run(ctx context.Context, stderr io.Writer) error {
 		return errors.New("--config-dir must not be empty")
 	}
 	now := time.Now()
-	fallback, err := tlscert.SelfSigned([]string{"bollard-default.invalid"}, now, 365*24*time.Hour)
+	// The same stored certificate as the controller's, so that its first
+	// sync finds the bootstrap files already in place.
+	fallback, err := tlscert.LoadOrCreate(filepath.Join(bc.configDir, FallbackCertificateFile),
+		[]string{"bollard-default.invalid"}, now, 10*365*24*time.Hour)
 	if err != nil {
 		return fmt.Errorf("default certificate: %w", err)
 	}
 	opts := model.DefaultOptions()
-	opts.FallbackCertificate, opts.Now = fallback.Combined(), now
+	opts.FallbackCertificate, opts.Now = fallback, now
 	cfg, rejections := model.Build(model.Snapshot{}, opts)
 	if len(rejections) > 0 {
 		msgs := make([]string, len(rejections))

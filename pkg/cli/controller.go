@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -12,6 +13,10 @@ import (
 	"github.com/bollard-io/bollard/pkg/tlscert"
 	"github.com/bollard-io/bollard/pkg/version"
 )
+
+// FallbackCertificateFile holds, in the config dir, the generated default
+// certificate, kept across restarts.
+const FallbackCertificateFile = "fallback.pem"
 
 type controllerCommand struct {
 	kubeconfig string
@@ -74,13 +79,14 @@ func (cc *controllerCommand) run(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	fallback, err := tlscert.SelfSigned([]string{"bollard-default.invalid"}, time.Now(), 10*365*24*time.Hour)
+	fallback, err := tlscert.LoadOrCreate(filepath.Join(cc.opts.ConfigDir, FallbackCertificateFile),
+		[]string{"bollard-default.invalid"}, time.Now(), 10*365*24*time.Hour)
 	if err != nil {
 		return fmt.Errorf("default certificate: %w", err)
 	}
 	opts := cc.opts
 	opts.Model = cc.model.opts
-	opts.Model.FallbackCertificate = fallback.Combined()
+	opts.Model.FallbackCertificate = fallback
 	opts.Render = cc.render.opts
 	opts.Logger = logger
 	logger.Info("starting bollard controller", "version", version.Version(), "commit", version.Commit(),

@@ -6,11 +6,14 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"fmt"
 	"math/big"
+	"os"
+	"path/filepath"
 	"time"
 )
 
@@ -106,4 +109,34 @@ func (a *Authority) Pool() *x509.CertPool {
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(a.Pair.CertPEM)
 	return pool
+}
+
+// LoadOrCreate returns the certificate and key stored at path, or makes a
+// self-signed one and stores it there (mode 0600). Keeping the generated
+// default certificate across restarts keeps the rendered files identical,
+// so a restarted controller needs no reload.
+func LoadOrCreate(path string, names []string, now time.Time, validFor time.Duration) ([]byte, error) {
+	if data, err := os.ReadFile(path); err == nil {
+		if pair, err := tls.X509KeyPair(data, data); err == nil {
+			if leaf, err := x509.ParseCertificate(pair.Certificate[0]); err == nil && now.Before(leaf.NotAfter) {
+				return data, nil
+			}
+		}
+	}
+	pair, err := SelfSigned(names, now, validFor)
+	if err != nil {
+		return nil, err
+	}
+	data := pair.Combined()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("store default certificate: %w", err)
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o600); err != nil {
+		return nil, fmt.Errorf("store default certificate: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return nil, fmt.Errorf("store default certificate: %w", err)
+	}
+	return data, nil
 }

@@ -1,0 +1,285 @@
+package framework
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/bollard-io/bollard/pkg/haproxy"
+)
+
+// Bollard is a `bollard controller` process in managed mode, started by a
+// test, with its own config dir, runtime dir and loopback ports.
+type Bollard struct {
+	Dir        string
+	ConfigDir  string
+	RuntimeDir string
+	Bind       string
+	HTTP       int
+	HTTPS      int
+	Stats      int
+	Health     int
+	LogPath    string
+	args       []string
+	cmd        *exec.Cmd
+	exited     chan struct{}
+	cluster    *Cluster
+}
+
+// BollardOptions configure StartBollard.
+type BollardOptions struct {
+	// Namespace limits the controller to one namespace (--watch-namespace).
+	Namespace string
+	// Bind is the loopback address of the frontends; default 127.0.0.1.
+	Bind string
+	// Args are extra flags.
+	Args []string
+}
+
+// StartBollard runs bin/bollard controller until the test ends and waits
+// until /readyz answers.
+func (c *Cluster) StartBollard(t testing.TB, o BollardOptions) *Bollard {
+	t.Helper()
+	bin := filepath.Join(c.BinDir, "bollard")
+	if _, err := os.Stat(bin); err != nil {
+		t.Fatalf("%s is missing: run make build", bin)
+	}
+	dir := t.TempDir()
+	b := &Bollard{
+		Dir: dir, ConfigDir: filepath.Join(dir, "config"), RuntimeDir: filepath.Join(dir, "run"),
+		Bind: o.Bind, HTTP: freePort(t), HTTPS: freePort(t), Stats: freePort(t), Health: freePort(t),
+		LogPath: filepath.Join(dir, "bollard.log"), cluster: c,
+	}
+	if b.Bind == "" {
+		b.Bind = "127.0.0.1"
+	}
+	if err := os.MkdirAll(b.RuntimeDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	b.args = append([]string{bin, "controller",
+		"--kubeconfig", c.Kubeconfig,
+		"--haproxy-mode", "managed",
+		"--config-dir", b.ConfigDir, "--runtime-dir", b.RuntimeDir,
+		"--bind-address", b.Bind,
+		"--http-port", strconv.Itoa(b.HTTP), "--https-port", strconv.Itoa(b.HTTPS), "--stats-port", strconv.Itoa(b.Stats),
+		"--health-address", "127.0.0.1:" + strconv.Itoa(b.Health), "--metrics-address", "127.0.0.1:" + strconv.Itoa(b.Health),
+		"--log-format", "text",
+	}, o.Args...)
+	if o.Namespace != "" {
+		b.args = append(b.args, "--watch-namespace", o.Namespace)
+	}
+	b.Start(t)
+	t.Cleanup(func() { b.Stop(t) })
+	return b
+}
+
+// Start (re)starts the controller process and waits for /readyz.
+func (b *Bollard) Start(t testing.TB) {
+	t.Helper()
+	logFile, err := os.OpenFile(b.LogPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(b.args[0], b.args[1:]...)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	// Its own process group: a SIGKILL of the controller leaves HAProxy alone.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); logFile.Close(); close(exited) }()
+	b.cmd, b.exited = cmd, exited
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		select {
+		case <-exited:
+			t.Fatalf("bollard exited before it was ready:\n%s", b.Log())
+		default:
+		}
+		if resp, err := http.Get("http://127.0.0.1:" + strconv.Itoa(b.Health) + "/readyz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("bollard not ready after 60s:\n%s", b.Log())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// Kill sends SIGKILL to the controller only; HAProxy keeps running.
+func (b *Bollard) Kill(t testing.TB) {
+	t.Helper()
+	if b.cmd == nil || b.cmd.Process == nil {
+		return
+	}
+	_ = b.cmd.Process.Kill()
+	<-b.exited
+	b.cmd = nil
+}
+
+// Stop ends the controller (SIGTERM) and then any HAProxy still answering
+// on its master socket, by the master's PID.
+func (b *Bollard) Stop(t testing.TB) {
+	t.Helper()
+	if b.cmd != nil && b.cmd.Process != nil {
+		_ = b.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-b.exited:
+		case <-time.After(15 * time.Second):
+			t.Errorf("bollard did not stop on SIGTERM within 15s; killing it")
+			_ = b.cmd.Process.Kill()
+			<-b.exited
+		}
+		b.cmd = nil
+	}
+	if pid, err := b.MasterPID(); err == nil && pid > 0 {
+		_ = syscall.Kill(pid, syscall.SIGTERM)
+		if !waitExitTimeout(pid, 10*time.Second) {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}
+}
+
+// waitExitTimeout waits for a process that is not our child (HAProxy,
+// once its controller is gone) to disappear.
+func waitExitTimeout(pid int, d time.Duration) bool {
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		if err := syscall.Kill(pid, 0); err != nil {
+			return true
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return false
+}
+
+// Log returns the controller's log so far.
+func (b *Bollard) Log() string {
+	data, _ := os.ReadFile(b.LogPath)
+	return string(data)
+}
+
+// Request is a plain-HTTP request to host+path through HAProxy.
+func (b *Bollard) Request(host, path string) Request {
+	return Request{Addr: net.JoinHostPort(b.Bind, strconv.Itoa(b.HTTP)), Host: host, Path: path}
+}
+
+// TLSRequest is an HTTPS request to host+path through HAProxy.
+func (b *Bollard) TLSRequest(host, path string) Request {
+	return Request{Addr: net.JoinHostPort(b.Bind, strconv.Itoa(b.HTTPS)), Host: host, Path: path, TLS: true}
+}
+
+func (b *Bollard) master() *haproxy.Master {
+	return haproxy.NewMaster(filepath.Join(b.RuntimeDir, "master.sock"), b.cluster.Log)
+}
+
+// MasterPID is the PID of the HAProxy master.
+func (b *Bollard) MasterPID() (int, error) {
+	procs, err := b.processes()
+	if err != nil {
+		return 0, err
+	}
+	for _, p := range procs {
+		if p.Role == "master" {
+			return p.PID, nil
+		}
+	}
+	return 0, fmt.Errorf("no master in show proc")
+}
+
+// Reloads is the number of reloads HAProxy's master has done.
+func (b *Bollard) Reloads(t testing.TB) int {
+	t.Helper()
+	procs, err := b.processes()
+	if err != nil {
+		t.Fatalf("show proc: %v", err)
+	}
+	for _, p := range procs {
+		if p.Role == "master" {
+			return p.Reloads
+		}
+	}
+	t.Fatalf("no master in show proc: %+v", procs)
+	return 0
+}
+
+func (b *Bollard) processes() ([]haproxy.Process, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return b.master().Processes(ctx)
+}
+
+// Metric returns the value of the first sample of a metric whose line
+// starts with prefix (name and labels), or 0 when absent.
+func (b *Bollard) Metric(t testing.TB, prefix string) float64 {
+	t.Helper()
+	resp, err := http.Get("http://127.0.0.1:" + strconv.Itoa(b.Health) + "/metrics")
+	if err != nil {
+		t.Fatalf("metrics: %v", err)
+	}
+	defer resp.Body.Close()
+	sum := 0.0
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, prefix) {
+			f := strings.Fields(line)
+			v, _ := strconv.ParseFloat(f[len(f)-1], 64)
+			sum += v
+		}
+	}
+	return sum
+}
+
+// WaitServed waits until host+path is answered by a pod of service.
+func (b *Bollard) WaitServed(t testing.TB, host, path, service string, timeout time.Duration) *Echo {
+	t.Helper()
+	var last string
+	var echo *Echo
+	err := WaitFor(context.Background(), timeout, host+path+" served by "+service, func(ctx context.Context) (bool, error) {
+		e, err := GetEcho(ctx, b.Request(host, path))
+		if err != nil {
+			last = err.Error()
+			return false, nil
+		}
+		last = "served by " + e.Service + "/" + e.Pod
+		echo = e
+		return e.Service == service, nil
+	})
+	if err != nil {
+		t.Fatalf("%v (last: %s)\nlog:\n%s", err, last, tail(b.Log(), 40))
+	}
+	return echo
+}
+
+func tail(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+func freePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}

@@ -1,0 +1,86 @@
+package framework
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	networkingv1 "k8s.io/api/networking/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// EchoPort is the port echo pods listen on.
+const EchoPort = 8080
+
+// EnsureIngressClass creates the IngressClass "bollard" for Bollard's
+// controller name when it does not exist.
+func (c *Cluster) EnsureIngressClass(t testing.TB) {
+	t.Helper()
+	_, err := c.Client.NetworkingV1().IngressClasses().Create(context.Background(), &networkingv1.IngressClass{
+		ObjectMeta: metav1.ObjectMeta{Name: "bollard"},
+		Spec:       networkingv1.IngressClassSpec{Controller: "bollard.io/ingress-controller"},
+	}, metav1.CreateOptions{})
+	if err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatal(err)
+	}
+}
+
+// Setup makes a namespace and a controller watching only it.
+func (c *Cluster) Setup(t testing.TB, prefix string, args ...string) (string, *Bollard) {
+	t.Helper()
+	Need(t, c)
+	c.EnsureIngressClass(t)
+	ns := c.CreateNamespace(t, prefix)
+	return ns, c.StartBollard(t, BollardOptions{Namespace: ns, Args: args})
+}
+
+// Echo creates an echo Deployment and Service (port 80 → 8080) and waits
+// for its ready endpoints.
+func (c *Cluster) Echo(t testing.TB, namespace, name string, replicas int32) {
+	t.Helper()
+	ctx := context.Background()
+	if err := c.CreateEcho(ctx, namespace, name, replicas, EchoPort); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.ReadyEndpoints(ctx, namespace, name, int(replicas), 60*time.Second); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// MustApply applies a manifest in namespace or fails the test.
+func (c *Cluster) MustApply(t testing.TB, namespace, manifest string) {
+	t.Helper()
+	if err := c.Apply(context.Background(), namespace, manifest); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Path is one path of an Ingress rule.
+type Path struct {
+	Path, Type, Service string
+	Port                any // number, or a port name
+}
+
+// IngressYAML renders an Ingress of class bollard with one rule.
+func IngressYAML(name, host string, paths ...Path) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: %s}\nspec:\n  ingressClassName: bollard\n  rules:\n  - ", name)
+	if host != "" {
+		fmt.Fprintf(&b, "host: %q\n    ", host)
+	}
+	b.WriteString("http:\n      paths:\n")
+	for _, p := range paths {
+		port := fmt.Sprintf("number: %v", p.Port)
+		if s, ok := p.Port.(string); ok {
+			port = "name: " + s
+		}
+		if p.Port == nil {
+			port = "number: 80"
+		}
+		fmt.Fprintf(&b, "      - {path: %q, pathType: %s, backend: {service: {name: %s, port: {%s}}}}\n", p.Path, p.Type, p.Service, port)
+	}
+	return b.String()
+}
