@@ -1,0 +1,120 @@
+package controller
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+
+	"github.com/bollard-io/bollard/pkg/model"
+	mt "github.com/bollard-io/bollard/pkg/model/modeltest"
+	"github.com/bollard-io/bollard/pkg/tlscert"
+)
+
+type relRefs struct{}
+
+func (relRefs) mapRef(rel string) string  { return rel }
+func (relRefs) certRef(rel string) string { return rel }
+func (relRefs) crtListRef() string        { return "certs/crt-list.txt" }
+
+func build(t *testing.T, snap model.Snapshot) *model.Config {
+	t.Helper()
+	opts := model.DefaultOptions()
+	opts.FallbackCertificate = []byte("fallback")
+	cfg, _ := model.Build(snap, opts)
+	return &cfg
+}
+
+func commandLines(u *update) string {
+	var lines []string
+	for _, c := range u.commands {
+		lines = append(lines, c.String())
+	}
+	return strings.Join(lines, "\n")
+}
+
+func baseSnapshot(ingresses ...*networkingv1.Ingress) model.Snapshot {
+	return model.Snapshot{
+		Ingresses: ingresses,
+		Services:  []*corev1.Service{mt.Service("ns", "web", mt.ServicePort("http", 80))},
+		EndpointSlices: []*discoveryv1.EndpointSlice{mt.Slice("ns", "web", "web-1", "http", 8080,
+			mt.Ready("198.18.0.10"), mt.Ready("198.18.0.11"))},
+	}
+}
+
+func TestDiffEndpointsAndRoutesAtRunTime(t *testing.T) {
+	web := mt.Ingress("ns", "web", mt.Rule("web.example", mt.Path("Prefix", "/", "web", 80)))
+	r := newRunning(build(t, baseSnapshot(web)))
+
+	// Swap .11 for .12 and add a host to the same Service.
+	snap := baseSnapshot(web, mt.Ingress("ns", "more", mt.Rule("more.example", mt.Path("Exact", "/x", "web", 80))))
+	snap.EndpointSlices[0] = mt.Slice("ns", "web", "web-1", "http", 8080, mt.Ready("198.18.0.10"), mt.Ready("198.18.0.12"))
+	u := r.diff(build(t, snap), relRefs{})
+	if u.reload != "" {
+		t.Fatalf("want a runtime update, got reload %q", u.reload)
+	}
+	want := strings.Join([]string{
+		"set server ns_web_80/slot3 addr 198.18.0.12 port 8080",
+		"set server ns_web_80/slot3 weight 1",
+		"set server ns_web_80/slot3 state ready",
+		"add map maps/hosts.map more.example more.example",
+		"add map maps/paths-exact.map more.example/x ns_web_80",
+		"set server ns_web_80/slot2 state maint",
+	}, "\n")
+	if got := commandLines(u); got != want {
+		t.Errorf("commands:\n%s\nwant (make before break: fill, route, then empty):\n%s", got, want)
+	}
+}
+
+func TestDiffStructuralChanges(t *testing.T) {
+	web := mt.Ingress("ns", "web", mt.Rule("web.example", mt.Path("Prefix", "/", "web", 80)))
+	r := newRunning(build(t, baseSnapshot(web)))
+
+	other := baseSnapshot(web, mt.Ingress("ns", "api", mt.Rule("api.example", mt.Path("Prefix", "/", "api", 80))))
+	if u := r.diff(build(t, other), relRefs{}); !strings.HasPrefix(u.reload, "new backend ns_api_80") {
+		t.Errorf("a new Service must reload, got %q", u.reload)
+	}
+	many := baseSnapshot(web)
+	var eps []mt.Endpoint
+	for _, a := range []string{"10", "11", "12", "13", "14", "15", "16", "17", "18"} {
+		eps = append(eps, mt.Ready("198.18.0."+a))
+	}
+	many.EndpointSlices[0] = mt.Slice("ns", "web", "web-1", "http", 8080, eps...)
+	if u := r.diff(build(t, many), relRefs{}); !strings.Contains(u.reload, "needs more than its 8 slots") {
+		t.Errorf("running out of slots must reload, got %q", u.reload)
+	}
+	same := r.diff(build(t, baseSnapshot(web)), relRefs{})
+	if same.reload != "" || len(same.commands) != 0 {
+		t.Errorf("no change must do nothing, got %q %v", same.reload, same.commands)
+	}
+}
+
+func TestDiffNewCertificateAtRunTime(t *testing.T) {
+	pair, err := tlscert.SelfSigned([]string{"secure.example"}, time.Now(), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	web := mt.Ingress("ns", "web", mt.Rule("web.example", mt.Path("Prefix", "/", "web", 80)))
+	r := newRunning(build(t, baseSnapshot(web)))
+	snap := baseSnapshot(web, mt.Ingress("ns", "secure", mt.TLS("tls", "secure.example"),
+		mt.Rule("secure.example", mt.Path("Prefix", "/", "web", 80))))
+	snap.Secrets = append(snap.Secrets, mt.TLSSecret("ns", "tls", pair.CertPEM, pair.KeyPEM))
+	u := r.diff(build(t, snap), relRefs{})
+	got := commandLines(u)
+	for _, want := range []string{
+		"new ssl cert certs/ns_tls.pem",
+		"set ssl cert certs/ns_tls.pem << <<PEM>>",
+		"commit ssl cert certs/ns_tls.pem",
+		"add map maps/redirects.map secure.example https",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("missing %q in:\n%s", want, got)
+		}
+	}
+	if u.reload != "" {
+		t.Errorf("a new TLS host on an existing Service needs no reload, got %q", u.reload)
+	}
+}
