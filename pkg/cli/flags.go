@@ -56,6 +56,9 @@ func kubeClient(kubeconfig string) (*kubernetes.Clientset, *rest.Config, error) 
 	if err != nil {
 		return nil, nil, fmt.Errorf("kubernetes client config: %w", err)
 	}
+	// client-go's default of 5 requests/s would queue status updates and
+	// events behind each other on the single apply loop.
+	cfg.QPS, cfg.Burst = 50, 100
 	client, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return nil, nil, fmt.Errorf("kubernetes client: %w", err)

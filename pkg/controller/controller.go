@@ -4,12 +4,14 @@
 package controller
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -70,10 +72,14 @@ type Controller struct {
 
 	// Owned by the apply loop.
 	running  *running
+	written  []render.File // what the config dir holds, when known
 	lastGood *lastGood
 
 	ready  atomic.Bool
 	leader atomic.Bool
+	// pendingSince is when the oldest change not yet synced arrived (Unix
+	// ns), to log how long changes wait for the apply loop.
+	pendingSince atomic.Int64
 }
 
 // New builds a Controller; Run starts it.
@@ -97,7 +103,10 @@ func New(client kubernetes.Interface, opts Options) (*Controller, error) {
 		status:   newStatusWriter(client, opts.PublishService, opts.PublishAddress),
 		lastGood: newLastGood(),
 	}
-	w, err := watch.New(client, opts.Model.WatchNamespace, func(string) { c.queue.AddAfter(syncKey, opts.SyncDebounce) })
+	w, err := watch.New(client, opts.Model.WatchNamespace, func(string) {
+		c.pendingSince.CompareAndSwap(0, time.Now().UnixNano())
+		c.queue.AddAfter(syncKey, opts.SyncDebounce)
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -168,10 +177,10 @@ func (c *Controller) processNext(ctx context.Context) bool {
 	return true
 }
 
-// build runs the pure pipeline on the current caches. An Ingress or TLS
+// buildModel runs the model on the current caches. An Ingress or TLS
 // Secret that an update broke is replaced by its last good version, and
 // the rejection says so.
-func (c *Controller) build() (*model.Snapshot, *model.Config, []render.File, error) {
+func (c *Controller) buildModel() (*model.Snapshot, *model.Config) {
 	snap := c.watcher.Snapshot()
 	opts := c.opts.Model
 	opts.Now = time.Now()
@@ -186,24 +195,33 @@ func (c *Controller) build() (*model.Snapshot, *model.Config, []render.File, err
 	}
 	c.metrics.rejected.Set(float64(len(rejections)))
 	c.events.rejections(&snap, rejections)
-	files, err := render.Render(&cfg, c.opts.Render)
+	return &snap, &cfg
+}
+
+func (c *Controller) renderFiles(cfg *model.Config) ([]render.File, error) {
+	files, err := render.Render(cfg, c.opts.Render)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, fmt.Errorf("render: %w", err)
 	}
-	return &snap, &cfg, files, nil
+	return files, nil
 }
 
 // sync is one pass of the apply loop.
 func (c *Controller) sync(ctx context.Context) error {
 	start := time.Now()
-	defer func() { c.metrics.syncDuration.Observe(time.Since(start).Seconds()) }()
-	snap, cfg, files, err := c.build()
-	if err != nil {
-		return err
+	var waited time.Duration
+	if since := c.pendingSince.Swap(0); since != 0 {
+		waited = start.Sub(time.Unix(0, since))
 	}
+	defer func() { c.metrics.syncDuration.Observe(time.Since(start).Seconds()) }()
+	snap, cfg := c.buildModel()
+	built := time.Since(start)
 	u := c.running.diff(cfg, c)
+	var executed time.Duration
 	if u.reload == "" && len(u.commands) > 0 {
-		if err := c.runtime.Execute(ctx, u.commands...); err != nil {
+		err := c.runtime.Execute(ctx, u.commands...)
+		executed = time.Since(start) - built
+		if err != nil {
 			c.countRuntime(u, "error")
 			u.reload = "runtime update failed: " + err.Error()
 			c.log.Warn("runtime update failed; reloading instead", "err", err)
@@ -212,20 +230,26 @@ func (c *Controller) sync(ctx context.Context) error {
 			c.running.applied(u, cfg)
 		}
 	}
+	// Rendering and writing come after the runtime update: HAProxy already
+	// serves the change, the files only have to be right for the next load.
+	files, err := c.renderFiles(cfg)
+	if err != nil {
+		return err
+	}
 	if u.reload != "" {
 		if err := c.reload(ctx, u.reload, files, cfg); err != nil {
 			return err
 		}
 	} else {
 		c.running.cfg = cfg
-		if !haproxy.SameFiles(c.opts.ConfigDir, files) {
-			if err := haproxy.WriteFiles(c.opts.ConfigDir, files); err != nil {
-				return fmt.Errorf("write config dir: %w", err)
-			}
+		if err := c.write(files); err != nil {
+			return err
 		}
 	}
 	if len(u.commands) > 0 || u.reload != "" {
-		c.log.Info("applied", "runtime_commands", len(u.commands), "reload", u.reload, "took", time.Since(start).Round(time.Microsecond))
+		c.log.Info("applied", "runtime_commands", len(u.commands), "reload", u.reload,
+			"waited", waited.Round(time.Microsecond), "build", built.Round(time.Microsecond),
+			"runtime_api", executed.Round(time.Microsecond), "took", time.Since(start).Round(time.Microsecond))
 	}
 	c.metrics.lastApply.SetToCurrentTime()
 	c.publishStatus(ctx, snap, cfg)
@@ -246,9 +270,9 @@ func (c *Controller) reload(ctx context.Context, cause string, files []render.Fi
 		c.metrics.reloads.WithLabelValues(causeLabel(cause), "check_failed").Inc()
 		return err
 	}
-	if err := haproxy.WriteFiles(c.opts.ConfigDir, files); err != nil {
+	if err := c.write(files); err != nil {
 		c.metrics.reloads.WithLabelValues(causeLabel(cause), "write_failed").Inc()
-		return fmt.Errorf("write config dir: %w", err)
+		return err
 	}
 	start := time.Now()
 	reloadCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
@@ -261,6 +285,25 @@ func (c *Controller) reload(ctx context.Context, cause string, files []render.Fi
 	c.log.Info("reloaded HAProxy", "cause", cause, "took", time.Since(start).Round(time.Millisecond))
 	c.running = newRunning(cfg)
 	return nil
+}
+
+// write swaps files into the config dir unless they are what it holds.
+func (c *Controller) write(files []render.File) error {
+	if sameFiles(c.written, files) {
+		return nil
+	}
+	if err := haproxy.WriteFiles(c.opts.ConfigDir, files); err != nil {
+		c.written = nil // unknown: compare again next time
+		return fmt.Errorf("write config dir: %w", err)
+	}
+	c.written = files
+	return nil
+}
+
+func sameFiles(a, b []render.File) bool {
+	return slices.EqualFunc(a, b, func(x, y render.File) bool {
+		return x.Path == y.Path && x.Mode == y.Mode && bytes.Equal(x.Data, y.Data)
+	})
 }
 
 func (c *Controller) check(ctx context.Context, files []render.File) error {

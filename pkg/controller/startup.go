@@ -15,7 +15,8 @@ import (
 // unless one already answers on the master socket (the controller
 // restarted): that one is adopted, as in external mode.
 func (c *Controller) startup(ctx context.Context) error {
-	_, cfg, files, err := c.build()
+	_, cfg := c.buildModel()
+	files, err := c.renderFiles(cfg)
 	if err != nil {
 		return err
 	}
@@ -41,8 +42,8 @@ func (c *Controller) startManaged(ctx context.Context, cfg *model.Config, files 
 	if err := c.check(ctx, files); err != nil {
 		return fmt.Errorf("first config: %w", err)
 	}
-	if err := haproxy.WriteFiles(c.opts.ConfigDir, files); err != nil {
-		return fmt.Errorf("write config dir: %w", err)
+	if err := c.write(files); err != nil {
+		return err
 	}
 	sup, err := haproxy.StartSupervisor(ctx, haproxy.SupervisorOptions{
 		Binary:       c.opts.HAProxyBinary,
@@ -67,6 +68,7 @@ func (c *Controller) adopt(ctx context.Context, cfg *model.Config, files []rende
 		c.log.Info("config on disk differs from the wanted one; reloading")
 		return c.reload(ctx, "startup", files, cfg)
 	}
+	c.written = files
 	r := newRunning(cfg)
 	for i := range cfg.Backends {
 		name := cfg.Backends[i].Name

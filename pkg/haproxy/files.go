@@ -10,10 +10,13 @@ import (
 	"github.com/bollard-io/bollard/pkg/render"
 )
 
-// WriteFiles swaps rendered files into dir. Every file is first written and
-// synced to a temporary file beside its target; only when all of them are
-// on disk are they renamed into place, so a full disk or an unwritable
-// directory leaves the previous files untouched. Files under maps/ and
+// WriteFiles swaps rendered files into dir. Every file is first written to
+// a temporary file beside its target; only when all of them are written
+// are they renamed into place, so a full disk or an unwritable directory
+// leaves the previous files untouched. There is no fsync: the files are
+// rendered again from the cluster at every start, so they need to survive
+// a crash of this process (which rename gives) but not of the machine, and
+// an fsync per file cost milliseconds on every endpoint change. Files under maps/ and
 // certs/ that are not in files are removed afterwards.
 func WriteFiles(dir string, files []render.File) error {
 	type staged struct{ tmp, path string }
@@ -70,9 +73,6 @@ func writeTemp(path string, data []byte, mode os.FileMode) (string, error) {
 	err = tmp.Chmod(mode)
 	if err == nil {
 		_, err = tmp.Write(data)
-	}
-	if err == nil {
-		err = tmp.Sync()
 	}
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
