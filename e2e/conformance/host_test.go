@@ -6,9 +6,6 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
 	"github.com/bollard-io/bollard/e2e/framework"
 	"github.com/bollard-io/bollard/pkg/tlscert"
 )
@@ -53,13 +50,7 @@ func TestTLSHost(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = cluster.Client.CoreV1().Secrets(ns).Create(context.Background(), &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Name: "secure"}, Type: corev1.SecretTypeTLS,
-		Data: map[string][]byte{"tls.crt": pair.CertPEM, "tls.key": pair.KeyPEM},
-	}, metav1.CreateOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cluster.CreateTLSSecret(t, ns, "secure", pair.CertPEM, pair.KeyPEM)
 	cluster.MustApply(t, ns, `apiVersion: networking.k8s.io/v1
 kind: Ingress
 metadata: {name: secure}

@@ -3,11 +3,9 @@ package conformance
 import (
 	"context"
 	"net/http"
-	"strings"
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/bollard-io/bollard/e2e/framework"
@@ -31,19 +29,7 @@ func TestSeveralIngresses(t *testing.T) {
 	t.Run("conflict: oldest wins", func(t *testing.T) {
 		record(t, "several Ingresses", "the same host and path: the oldest Ingress wins, the other gets a Warning Event")
 		expectService(t, b, "multi.example", "/shared", "one")
-		err := framework.WaitFor(context.Background(), converge, "Warning on the younger Ingress", func(ctx context.Context) (bool, error) {
-			evs, err := cluster.Client.CoreV1().Events(ns).List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.name=second"})
-			if err != nil {
-				return false, err
-			}
-			for _, ev := range evs.Items {
-				if ev.Type == corev1.EventTypeWarning && strings.Contains(ev.Message, "already routed by the older Ingress") {
-					return true, nil
-				}
-			}
-			return false, nil
-		})
-		if err != nil {
+		if err := cluster.WaitWarning(context.Background(), ns, "second", "already routed by the older Ingress", converge); err != nil {
 			t.Error(err)
 		}
 	})

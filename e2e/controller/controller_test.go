@@ -57,13 +57,7 @@ func TestTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = cluster.Client.CoreV1().Secrets(ns).Create(context.Background(), &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Name: "secure-tls"}, Type: corev1.SecretTypeTLS,
-		Data: map[string][]byte{"tls.crt": pair.CertPEM, "tls.key": pair.KeyPEM},
-	}, metav1.CreateOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cluster.CreateTLSSecret(t, ns, "secure-tls", pair.CertPEM, pair.KeyPEM)
 	apply(t, ns, `apiVersion: networking.k8s.io/v1
 kind: Ingress
 metadata: {name: secure}
@@ -177,19 +171,7 @@ func TestBadIngressIsLeftOut(t *testing.T) {
 	cfgBefore, _ := os.ReadFile(filepath.Join(b.ConfigDir, "haproxy.cfg"))
 	reloads := b.Reloads(t)
 	apply(t, ns, ingress("evil", "evil.example", `/x%[env(HOME)]`, "Prefix", "web"))
-	err = framework.WaitFor(context.Background(), 20*time.Second, "a Warning Event on the hostile Ingress", func(ctx context.Context) (bool, error) {
-		evs, err := cluster.Client.CoreV1().Events(ns).List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.name=evil"})
-		if err != nil {
-			return false, err
-		}
-		for _, ev := range evs.Items {
-			if ev.Type == corev1.EventTypeWarning && strings.Contains(ev.Message, "spec.rules[0].http.paths[0].path") {
-				return true, nil
-			}
-		}
-		return false, nil
-	})
-	if err != nil {
+	if err := cluster.WaitWarning(context.Background(), ns, "evil", "spec.rules[0].http.paths[0].path", 20*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	b.WaitServed(t, "good.example", "/", "web", 5*time.Second)
@@ -315,13 +297,7 @@ func TestTwoControllersWriteIdenticalConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = cluster.Client.CoreV1().Secrets(ns).Create(context.Background(), &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Name: "default-tls"}, Type: corev1.SecretTypeTLS,
-		Data: map[string][]byte{"tls.crt": pair.CertPEM, "tls.key": pair.KeyPEM},
-	}, metav1.CreateOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cluster.CreateTLSSecret(t, ns, "default-tls", pair.CertPEM, pair.KeyPEM)
 	defaultCert := []string{"--default-ssl-certificate", ns + "/default-tls"}
 	first := cluster.StartBollard(t, framework.BollardOptions{Namespace: ns, Args: defaultCert})
 	echo(t, ns, "web", 2)

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -83,4 +84,33 @@ func IngressYAML(name, host string, paths ...Path) string {
 		fmt.Fprintf(&b, "      - {path: %q, pathType: %s, backend: {service: {name: %s, port: {%s}}}}\n", p.Path, p.Type, p.Service, port)
 	}
 	return b.String()
+}
+
+// CreateTLSSecret stores a kubernetes.io/tls Secret.
+func (c *Cluster) CreateTLSSecret(t testing.TB, namespace, name string, certPEM, keyPEM []byte) {
+	t.Helper()
+	_, err := c.Client.CoreV1().Secrets(namespace).Create(context.Background(), &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: name}, Type: corev1.SecretTypeTLS,
+		Data: map[string][]byte{corev1.TLSCertKey: certPEM, corev1.TLSPrivateKeyKey: keyPEM},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// WaitWarning waits for a Warning Event on the named object whose message
+// contains substr.
+func (c *Cluster) WaitWarning(ctx context.Context, namespace, object, substr string, timeout time.Duration) error {
+	return WaitFor(ctx, timeout, "a Warning Event on "+object+" containing "+substr, func(ctx context.Context) (bool, error) {
+		evs, err := c.Client.CoreV1().Events(namespace).List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.name=" + object})
+		if err != nil {
+			return false, err
+		}
+		for _, ev := range evs.Items {
+			if ev.Type == corev1.EventTypeWarning && strings.Contains(ev.Message, substr) {
+				return true, nil
+			}
+		}
+		return false, nil
+	})
 }
