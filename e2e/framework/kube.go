@@ -22,6 +22,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/yaml"
 )
@@ -175,14 +176,19 @@ func (c *Cluster) CreateEcho(ctx context.Context, namespace, name string, replic
 	return nil
 }
 
-// Scale sets the replicas of a Deployment.
+// Scale sets the replicas of a Deployment, retrying when the Deployment
+// changed between read and write (its controller updates it often).
 func (c *Cluster) Scale(ctx context.Context, namespace, name string, replicas int32) error {
-	s, err := c.Client.AppsV1().Deployments(namespace).GetScale(ctx, name, metav1.GetOptions{})
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		s, err := c.Client.AppsV1().Deployments(namespace).GetScale(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		s.Spec.Replicas = replicas
+		_, err = c.Client.AppsV1().Deployments(namespace).UpdateScale(ctx, name, s, metav1.UpdateOptions{})
+		return err
+	})
 	if err != nil {
-		return fmt.Errorf("get scale of %s/%s: %w", namespace, name, err)
-	}
-	s.Spec.Replicas = replicas
-	if _, err := c.Client.AppsV1().Deployments(namespace).UpdateScale(ctx, name, s, metav1.UpdateOptions{}); err != nil {
 		return fmt.Errorf("scale %s/%s: %w", namespace, name, err)
 	}
 	return nil
