@@ -9,8 +9,11 @@ LDFLAGS := -s -w -X github.com/bollard-io/bollard/pkg/version.version=$(VERSION)
 	-X github.com/bollard-io/bollard/pkg/version.commit=$(COMMIT)
 BIN := $(CURDIR)/bin
 TEST_TIMEOUT ?= 30m
+# `make image`: the Dockerfile builds with `make build` and GO_VERSION.
+IMAGE ?= ghcr.io/bollard-io/bollard:$(VERSION)
+CONTAINER_TOOL ?= docker
 
-.PHONY: all build deps test test-unit fuzz bench-render fmt vet clean
+.PHONY: all build deps test test-unit fuzz bench-render bench bench-smoke fmt vet clean image docs demo demo-down
 
 all: build
 
@@ -36,20 +39,61 @@ test: deps testcluster build
 test-unit: deps
 	$(GO) test -count=1 ./pkg/... ./cmd/...
 
-# Runs each fuzz target for FUZZTIME (default 10m).
+# Runs each fuzz target for FUZZTIME (default 10m), one after the other.
+# Plain `go test` runs their seeds and testdata/fuzz corpora.
 FUZZTIME ?= 10m
+FUZZ_TARGETS := pkg/render:FuzzModel pkg/render:FuzzBackends \
+	pkg/haproxy:FuzzCommand pkg/haproxy:FuzzMapCommand pkg/haproxy:FuzzTLSSecret
 fuzz:
-	$(GO) test ./pkg/render -run '^$$' -fuzz '^FuzzModel$$' -fuzztime $(FUZZTIME)
+	@for t in $(FUZZ_TARGETS); do \
+		$(GO) test ./$${t%%:*} -run '^$$' -fuzz "^$${t##*:}\$$" -fuzztime $(FUZZTIME) || exit 1; \
+	done
 
 # BenchmarkModelAndRender at 100, 1k and 10k Ingresses.
 bench-render:
 	$(GO) test ./pkg/render -run '^$$' -bench BenchmarkModelAndRender -benchmem -count 5
+
+# The benchmark suite (hack/bench, docs/benchmarks.md): P1-P6 against a test
+# cluster of its own (subnet 198.18.2.0/24), the real HAProxy, echo pods and
+# wrk; about 20 minutes on 2 cores. It prints one summary table, also written
+# to $(BENCH_DIR)/results.md beside the controllers' logs.
+BENCH_DIR ?= $(CURDIR)/.state/bench
+bench: deps testcluster build
+	@hack/deps.sh bench
+	@mkdir -p $(BENCH_DIR)
+	$(GO) test -c -o $(BIN)/bench.test ./hack/bench
+	cd hack/bench && $(BIN)/bench.test -test.run '^TestBench$$' -test.v -test.timeout 60m \
+		-bench.full -bench.out $(BENCH_DIR)/results.md -bench.logs $(BENCH_DIR)
+
+# The same measurements with tiny sizes (`make test` runs them too): they must
+# produce numbers and keep the invariants; no timing target is checked.
+bench-smoke: deps testcluster build
+	$(GO) test -count=1 -run '^TestBench$$' -v ./hack/bench
 
 fmt:
 	gofmt -l -w cmd pkg e2e hack templates
 
 vet:
 	$(GO) vet ./...
+
+# The container image (needs a container engine; nothing else does).
+image:
+	$(CONTAINER_TOOL) build --build-arg GO_VERSION=$(GO_VERSION) \
+		--build-arg VERSION=$(VERSION) --build-arg COMMIT=$(COMMIT) -t $(IMAGE) .
+
+# docs/flags.md from the cobra commands (hack/flagsdoc tests that it is current).
+docs:
+	$(GO) run ./hack/flagsdoc > docs/flags.md.tmp && mv docs/flags.md.tmp docs/flags.md
+
+# A local cluster (.state/demo, subnet 198.18.1.0/24), sample backends and
+# Bollard with a managed HAProxy on 127.0.0.1:18080/18443, traffic shown.
+# `make demo-down` stops it all.
+demo: deps testcluster build
+	@$(GO) build -o $(BIN)/demo ./hack/demo
+	@hack/demo.sh up
+
+demo-down:
+	@hack/demo.sh down
 
 clean:
 	rm -rf $(BIN)
