@@ -66,13 +66,19 @@ type Controller struct {
 	events  *events
 	status  *statusWriter
 
-	master     *haproxy.Master
-	runtime    *haproxy.Runtime
-	supervisor *haproxy.Supervisor
+	master  *haproxy.Master
+	runtime *haproxy.Runtime
+	// supervisor runs HAProxy in managed mode; nil until then, and for an
+	// adopted HAProxy until watchAdopted has to start a new one.
+	supervisor atomic.Pointer[haproxy.Supervisor]
 
 	// Owned by the apply loop.
-	running  *running
-	written  []render.File // what the config dir holds, when known
+	running *running
+	written []render.File // what the config dir holds, when known
+	// onDisk is the config whose render the config dir holds: what a
+	// restarted HAProxy loads. It lags the running config while the
+	// config dir cannot be written.
+	onDisk   *model.Config
 	lastGood *lastGood
 
 	ready  atomic.Bool
@@ -140,16 +146,18 @@ func (c *Controller) Run(ctx context.Context) error {
 	}
 	c.ready.Store(true)
 	c.log.Info("first config applied", "after", time.Since(start).Round(time.Millisecond))
-	if c.supervisor != nil {
-		go c.watchRestarts(ctx)
+	if sup := c.supervisor.Load(); sup != nil {
+		go c.watchRestarts(ctx, sup)
+	} else if c.opts.Mode == ModeManaged {
+		go c.watchAdopted(ctx)
 	}
 	go func() { <-ctx.Done(); c.queue.ShutDown() }()
 	for c.processNext(ctx) {
 	}
-	if c.supervisor != nil {
+	if sup := c.supervisor.Load(); sup != nil {
 		stopCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		return c.supervisor.Stop(stopCtx)
+		return sup.Stop(stopCtx)
 	}
 	return nil
 }
@@ -161,9 +169,13 @@ func (c *Controller) processNext(ctx context.Context) bool {
 	}
 	defer c.queue.Done(key)
 	if key == restartKey {
-		// The restarted HAProxy loaded the files on disk, which are always
-		// the canonical render of the last applied config.
-		c.running = newRunning(c.running.cfg)
+		// The restarted HAProxy loaded the files on disk: the render of
+		// onDisk, which is behind the applied config when writes failed.
+		loaded := c.onDisk
+		if loaded == nil {
+			loaded = c.running.cfg
+		}
+		c.running = newRunning(loaded)
 	}
 	if err := c.sync(ctx); err != nil {
 		if ctx.Err() != nil {
@@ -242,7 +254,7 @@ func (c *Controller) sync(ctx context.Context) error {
 		}
 	} else {
 		c.running.cfg = cfg
-		if err := c.write(files); err != nil {
+		if err := c.write(files, cfg); err != nil {
 			return err
 		}
 	}
@@ -267,10 +279,14 @@ func (c *Controller) countRuntime(u *update, result string) {
 // good config on disk and in service.
 func (c *Controller) reload(ctx context.Context, cause string, files []render.File, cfg *model.Config) error {
 	if err := c.check(ctx, files); err != nil {
-		c.metrics.reloads.WithLabelValues(causeLabel(cause), "check_failed").Inc()
+		result := "check_failed"
+		if errors.Is(err, errStaging) {
+			result = "write_failed" // the candidate could not even be written
+		}
+		c.metrics.reloads.WithLabelValues(causeLabel(cause), result).Inc()
 		return err
 	}
-	if err := c.write(files); err != nil {
+	if err := c.write(files, cfg); err != nil {
 		c.metrics.reloads.WithLabelValues(causeLabel(cause), "write_failed").Inc()
 		return err
 	}
@@ -287,16 +303,18 @@ func (c *Controller) reload(ctx context.Context, cause string, files []render.Fi
 	return nil
 }
 
-// write swaps files into the config dir unless they are what it holds.
-func (c *Controller) write(files []render.File) error {
+// write swaps files, the render of cfg, into the config dir unless they
+// are what it holds.
+func (c *Controller) write(files []render.File, cfg *model.Config) error {
 	if sameFiles(c.written, files) {
+		c.onDisk = cfg
 		return nil
 	}
-	if err := haproxy.WriteFiles(c.opts.ConfigDir, files); err != nil {
+	if err := haproxy.WriteChangedFiles(c.opts.ConfigDir, files, c.written); err != nil {
 		c.written = nil // unknown: compare again next time
 		return fmt.Errorf("write config dir: %w", err)
 	}
-	c.written = files
+	c.written, c.onDisk = files, cfg
 	return nil
 }
 
@@ -306,15 +324,19 @@ func sameFiles(a, b []render.File) bool {
 	})
 }
 
+// errStaging marks a candidate that could not be written for haproxy -c
+// (an unwritable or full config dir), as opposed to one HAProxy rejected.
+var errStaging = errors.New("staging dir")
+
 func (c *Controller) check(ctx context.Context, files []render.File) error {
 	staging := filepath.Join(c.opts.ConfigDir, ".candidate")
 	if err := os.RemoveAll(staging); err != nil {
-		return fmt.Errorf("staging dir: %w", err)
+		return fmt.Errorf("%w: %w", errStaging, err)
 	}
+	defer os.RemoveAll(staging) // also what a failed write left
 	if err := haproxy.WriteFiles(staging, files); err != nil {
-		return fmt.Errorf("staging dir: %w", err)
+		return fmt.Errorf("%w: %w", errStaging, err)
 	}
-	defer os.RemoveAll(staging)
 	checkCtx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	if err := haproxy.Check(checkCtx, c.opts.HAProxyBinary, filepath.Join(staging, render.ConfigFile)); err != nil {
@@ -354,12 +376,7 @@ func (c *Controller) crtListRef() string        { return render.CrtList }
 
 // publishStatus writes Ingress status when this replica leads.
 func (c *Controller) publishStatus(ctx context.Context, snap *model.Snapshot, cfg *model.Config) {
-	for _, key := range cfg.Served {
-		namespace, name, _ := strings.Cut(key, "/")
-		if obj := find(snap.Ingresses, namespace, name); obj != nil {
-			c.events.servedIngress(obj, key)
-		}
-	}
+	c.events.servedIngresses(snap.Ingresses, cfg.Served)
 	if !c.leader.Load() {
 		return
 	}

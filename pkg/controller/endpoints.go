@@ -58,7 +58,7 @@ func (c *Controller) listen(ctx context.Context, name, addr string, h http.Handl
 // haproxyAlive is true when HAProxy's master answers (and, in managed
 // mode, the supervised process runs).
 func (c *Controller) haproxyAlive(ctx context.Context) error {
-	if c.supervisor != nil && !c.supervisor.Healthy() {
+	if sup := c.supervisor.Load(); sup != nil && !sup.Healthy() {
 		c.metrics.haproxyUp.Set(0)
 		return errors.New("the managed HAProxy is not running")
 	}

@@ -42,22 +42,26 @@ func (c *Controller) startManaged(ctx context.Context, cfg *model.Config, files 
 	if err := c.check(ctx, files); err != nil {
 		return fmt.Errorf("first config: %w", err)
 	}
-	if err := c.write(files); err != nil {
+	if err := c.write(files, cfg); err != nil {
 		return err
 	}
-	sup, err := haproxy.StartSupervisor(ctx, haproxy.SupervisorOptions{
+	sup, err := haproxy.StartSupervisor(ctx, c.supervisorOptions(masterSocket))
+	if err != nil {
+		return fmt.Errorf("start haproxy: %w", err)
+	}
+	c.supervisor.Store(sup)
+	c.running = newRunning(cfg)
+	c.metrics.lastApply.SetToCurrentTime()
+	return nil
+}
+
+func (c *Controller) supervisorOptions(masterSocket string) haproxy.SupervisorOptions {
+	return haproxy.SupervisorOptions{
 		Binary:       c.opts.HAProxyBinary,
 		ConfigFile:   filepath.Join(c.opts.ConfigDir, render.ConfigFile),
 		MasterSocket: masterSocket,
 		Logger:       c.log,
-	})
-	if err != nil {
-		return fmt.Errorf("start haproxy: %w", err)
 	}
-	c.supervisor = sup
-	c.running = newRunning(cfg)
-	c.metrics.lastApply.SetToCurrentTime()
-	return nil
 }
 
 // adopt takes over a running HAProxy. When the config on disk is already
@@ -68,7 +72,7 @@ func (c *Controller) adopt(ctx context.Context, cfg *model.Config, files []rende
 		c.log.Info("config on disk differs from the wanted one; reloading")
 		return c.reload(ctx, "startup", files, cfg)
 	}
-	c.written = files
+	c.written, c.onDisk = files, cfg
 	r := newRunning(cfg)
 	for i := range cfg.Backends {
 		name := cfg.Backends[i].Name
@@ -123,12 +127,12 @@ func slotNumber(server string) int {
 
 // watchRestarts resets the running state when the supervisor restarted a
 // crashed HAProxy: the new one loaded the files on disk.
-func (c *Controller) watchRestarts(ctx context.Context) {
+func (c *Controller) watchRestarts(ctx context.Context, sup *haproxy.Supervisor) {
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-c.supervisor.Started():
+		case <-sup.Started():
 			c.log.Warn("HAProxy was restarted; re-applying state")
 			c.queue.Add(restartKey)
 		}

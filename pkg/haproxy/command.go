@@ -52,6 +52,9 @@ const (
 	StateDrain ServerState = "drain"
 )
 
+// payloadPattern ends a command line that is followed by a payload.
+const payloadPattern = "<<"
+
 // maxLine keeps a command well inside HAProxy's buffer (tune.bufsize,
 // 16 KiB by default); longer lines are cut by HAProxy, not refused.
 const maxLine = 8192
@@ -88,7 +91,7 @@ func checkFile(what, s string) error {
 // escapes it for the CLI. HAProxy splits commands on ';' and arguments on
 // spaces and tabs, and turns "\x" into "x", so ';' and '\' are escaped;
 // whitespace and control characters are refused because no escaping is
-// safe for a line feed.
+// safe for a line feed, and so is a trailing "<<" (a payload follows).
 func escapeArg(what, s string) (string, error) {
 	if s == "" {
 		return "", fmt.Errorf("empty %s", what)
@@ -103,6 +106,11 @@ func escapeArg(what, s string) (string, error) {
 		case b < 0x20 || b == 0x7f:
 			return "", fmt.Errorf("%s %q contains control character %#02x", what, s, b)
 		}
+	}
+	// HAProxy 2.6 reads any line that ends in "<<" as the start of a
+	// payload and swallows the lines after it; no escape prevents that.
+	if strings.HasSuffix(s, payloadPattern) {
+		return "", fmt.Errorf("%s %q ends in %q, which HAProxy reads as the start of a payload", what, s, payloadPattern)
 	}
 	if !strings.ContainsAny(s, `;\`) {
 		return s, nil

@@ -54,6 +54,7 @@ type Supervisor struct {
 
 	mu       sync.Mutex
 	cmd      *exec.Cmd // the running master, nil while down
+	up       bool      // cmd answered with a worker (false while it restarts)
 	stopping bool
 	restarts int
 	output   []string // last lines HAProxy printed
@@ -96,6 +97,9 @@ func StartSupervisor(ctx context.Context, opts SupervisorOptions) (*Supervisor, 
 		close(s.done)
 		return nil, fmt.Errorf("start haproxy: %w\n%s", err, s.lastOutput())
 	}
+	s.mu.Lock()
+	s.up = true
+	s.mu.Unlock()
 	go s.supervise(p)
 	return s, nil
 }
@@ -135,7 +139,7 @@ func (s *Supervisor) spawn() (*proc, error) {
 		s.logger.Info("haproxy master exited", "pid", cmd.Process.Pid, "status", exitStatus(err))
 		s.mu.Lock()
 		if s.cmd == cmd {
-			s.cmd = nil
+			s.cmd, s.up = nil, false
 		}
 		s.mu.Unlock()
 		close(p.exited)
@@ -267,6 +271,7 @@ func (s *Supervisor) restart() (*proc, error) {
 	}
 	s.mu.Lock()
 	s.restarts++
+	s.up = true
 	s.mu.Unlock()
 	select {
 	case s.started <- struct{}{}:
@@ -306,8 +311,14 @@ func (s *Supervisor) PID() int {
 
 // Healthy reports whether the master runs and answers within 2 s: a
 // 6000-backend reload keeps the master socket refusing for about 1.3 s.
+//
+// A restarted master answers before its worker runs, so Healthy stays
+// false until the restart has seen the worker.
 func (s *Supervisor) Healthy() bool {
-	if s.PID() == 0 {
+	s.mu.Lock()
+	up := s.up && s.cmd != nil
+	s.mu.Unlock()
+	if !up {
 		return false
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)

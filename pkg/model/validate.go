@@ -37,8 +37,26 @@ func validateHost(host string) error {
 		return fmt.Errorf("host %s is not a lower-case DNS name with at most a leading \"*.\"", printable(host))
 	case strings.HasPrefix(host, "*.") && !strings.Contains(host[2:], "."):
 		return fmt.Errorf("wildcard host %q must have at least two labels after \"*.\"", host)
+	case isIPv4(host):
+		return fmt.Errorf("host %q is an IP address; an Ingress host must be a DNS name", host)
 	}
 	return nil
+}
+
+// isIPv4 reports whether host reads as a dotted IPv4 address, leading
+// zeros included, as the API server's check reads it.
+func isIPv4(host string) bool {
+	labels := strings.Split(host, ".")
+	if len(labels) != 4 {
+		return false
+	}
+	for _, l := range labels {
+		n, err := strconv.Atoi(l)
+		if err != nil || n > 255 || strings.Trim(l, "0123456789") != "" {
+			return false
+		}
+	}
+	return true
 }
 
 // validatePath allows only RFC 3986 path characters: unreserved, sub-delims

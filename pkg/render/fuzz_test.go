@@ -7,6 +7,7 @@ import (
 
 	networkingv1 "k8s.io/api/networking/v1"
 
+	"github.com/bollard-io/bollard/pkg/haproxy"
 	"github.com/bollard-io/bollard/pkg/model"
 	mt "github.com/bollard-io/bollard/pkg/model/modeltest"
 	"github.com/bollard-io/bollard/pkg/render"
@@ -17,7 +18,8 @@ import (
 //   - an accepted Ingress changes only map entries: haproxy.cfg is
 //     byte-identical to the one rendered for a plain host and path to the
 //     same backend, so the input added no directive line;
-//   - every map line is exactly "key value" of printable, non-space bytes;
+//   - every map line is exactly "key value" of printable, non-space bytes,
+//     and the runtime API's command constructors accept it;
 //   - the real `haproxy -c` accepts the result;
 //   - a rejected Ingress leaves the output as if it did not exist.
 func FuzzModel(f *testing.F) {
@@ -77,15 +79,15 @@ func FuzzModel(f *testing.F) {
 			return
 		}
 		plain := build(mt.Ingress("ns", "fuzz", mt.Rule("plain.example", mt.Path("Prefix", "/", "svc", 80))))
-		if !bytes.Equal(got[0].Data, plain[0].Data) {
-			t.Fatalf("an accepted host/path changed haproxy.cfg:\n%s", got[0].Data)
+		if cfg := fileData(t, got, render.ConfigFile); !bytes.Equal(cfg, fileData(t, plain, render.ConfigFile)) {
+			t.Fatalf("an accepted host/path changed haproxy.cfg:\n%s", cfg)
 		}
 		for _, file := range got {
 			if strings.HasPrefix(file.Path, "maps/") {
 				checkMapFile(t, file)
 			}
 		}
-		writeAll(t, t.TempDir(), got) // runs haproxy -c
+		checkOnce(t, got) // runs haproxy -c on file sets not seen before
 	})
 }
 
@@ -103,6 +105,10 @@ func checkMapFile(t *testing.T, f render.File) {
 			if c < 0x20 || c > 0x7e || c == '#' {
 				t.Fatalf("%s: line %q holds byte %#x", f.Path, line, c)
 			}
+		}
+		// What reaches a map file must also be sendable at run time.
+		if _, err := haproxy.AddMap(f.Path, fields[0], fields[1]); err != nil {
+			t.Fatalf("%s: the runtime API refuses line %q: %v", f.Path, line, err)
 		}
 	}
 }

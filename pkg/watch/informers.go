@@ -9,7 +9,6 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
-	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
 
@@ -22,8 +21,7 @@ const lastAppliedAnnotation = "kubectl.kubernetes.io/last-applied-configuration"
 
 // Watcher keeps informer caches of everything the model reads.
 type Watcher struct {
-	namespaced informers.SharedInformerFactory
-	cluster    informers.SharedInformerFactory
+	informers  []cache.SharedIndexInformer
 	synced     []cache.InformerSynced
 	ingresses  cache.SharedIndexInformer
 	classes    cache.SharedIndexInformer
@@ -36,16 +34,16 @@ type Watcher struct {
 // New builds informers for namespace ("" = all) that call onChange after
 // every add, update or delete. onChange must not block.
 func New(client kubernetes.Interface, namespace string, onChange func(kind string)) (*Watcher, error) {
-	w := &Watcher{
-		namespaced: informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithNamespace(namespace)),
-		cluster:    informers.NewSharedInformerFactory(client, 0),
-	}
-	w.ingresses = w.namespaced.Networking().V1().Ingresses().Informer()
-	w.classes = w.cluster.Networking().V1().IngressClasses().Informer()
-	w.services = w.namespaced.Core().V1().Services().Informer()
-	w.slices = w.namespaced.Discovery().V1().EndpointSlices().Informer()
-	w.secrets = w.namespaced.Core().V1().Secrets().Informer()
-	w.configMaps = w.namespaced.Core().V1().ConfigMaps().Informer()
+	w := &Watcher{}
+	ing, core := client.NetworkingV1(), client.CoreV1()
+	w.ingresses = newInformer(client, &networkingv1.Ingress{}, ing.Ingresses(namespace).List, ing.Ingresses(namespace).Watch)
+	w.classes = newInformer(client, &networkingv1.IngressClass{}, ing.IngressClasses().List, ing.IngressClasses().Watch)
+	w.services = newInformer(client, &corev1.Service{}, core.Services(namespace).List, core.Services(namespace).Watch)
+	slices := client.DiscoveryV1().EndpointSlices(namespace)
+	w.slices = newInformer(client, &discoveryv1.EndpointSlice{}, slices.List, slices.Watch)
+	w.secrets = newInformer(client, &corev1.Secret{}, core.Secrets(namespace).List, core.Secrets(namespace).Watch)
+	w.configMaps = newInformer(client, &corev1.ConfigMap{}, core.ConfigMaps(namespace).List, core.ConfigMaps(namespace).Watch)
+	w.informers = []cache.SharedIndexInformer{w.ingresses, w.classes, w.services, w.slices, w.secrets, w.configMaps}
 	for kind, inf := range map[string]cache.SharedIndexInformer{
 		"Ingress": w.ingresses, "IngressClass": w.classes, "Service": w.services,
 		"EndpointSlice": w.slices, "Secret": w.secrets, "ConfigMap": w.configMaps,
@@ -88,8 +86,9 @@ func trim(obj any) (any, error) {
 
 // Start runs the informers until ctx ends and waits for their caches.
 func (w *Watcher) Start(ctx context.Context, timeout time.Duration) error {
-	w.namespaced.Start(ctx.Done())
-	w.cluster.Start(ctx.Done())
+	for _, inf := range w.informers {
+		go inf.RunWithContext(ctx)
+	}
 	syncCtx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	if !cache.WaitForCacheSync(syncCtx.Done(), w.synced...) {

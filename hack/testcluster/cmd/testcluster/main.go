@@ -5,6 +5,7 @@
 //	testcluster up     --state DIR [--subnet 198.18.0.0/24] [--bin-dir DIR] [--timeout 3m]
 //	testcluster down   --state DIR [--subnet CIDR]
 //	testcluster env    --state DIR
+//	testcluster apiserver stop|start --state DIR [--grace 10s] [--timeout 2m]
 //	testcluster kubelet --state DIR   (started by up)
 package main
 
@@ -32,6 +33,8 @@ commands:
   up       start a cluster and wait until it is ready
   down     stop a cluster and remove its network namespace (idempotent)
   env      print the shell line that points kubectl at a cluster
+  apiserver stop|start
+           stop kube-apiserver alone, or start it again (fault tests)
   kubelet  run the netns kubelet of a cluster (up starts it)
 
 run "testcluster <command> -h" for the flags of a command`
@@ -60,6 +63,9 @@ func run(log *slog.Logger, args []string, stdout io.Writer) error {
 		return flag.ErrHelp
 	}
 	cmd, args := args[0], args[1:]
+	if cmd == "apiserver" {
+		return apiserver(log, args, stdout)
+	}
 	fs := flag.NewFlagSet("testcluster "+cmd, flag.ContinueOnError)
 	stateDir := fs.String("state", "", "state directory of the cluster (required)")
 	switch cmd {
@@ -147,6 +153,36 @@ func run(log *slog.Logger, args []string, stdout io.Writer) error {
 		fmt.Fprintln(os.Stderr, usage)
 		return fmt.Errorf("unknown command %q", cmd)
 	}
+}
+
+// apiserver runs "testcluster apiserver stop|start --state DIR".
+func apiserver(log *slog.Logger, args []string, stdout io.Writer) error {
+	if len(args) == 0 || (args[0] != "stop" && args[0] != "start") {
+		return errors.New("usage: testcluster apiserver stop|start --state DIR [--grace 10s] [--timeout 2m]")
+	}
+	action := args[0]
+	fs := flag.NewFlagSet("testcluster apiserver "+action, flag.ContinueOnError)
+	stateDir := fs.String("state", "", "state directory of the cluster (required)")
+	timeout := fs.Duration("timeout", 2*time.Minute, "start: how long to wait for /readyz")
+	grace := fs.Duration("grace", cluster.StopGrace, "stop: time between SIGTERM and SIGKILL")
+	if err := parse(fs, args[1:]); err != nil {
+		return err
+	}
+	if err := required(fs, *stateDir); err != nil {
+		return err
+	}
+	start := time.Now()
+	var err error
+	if action == "stop" {
+		err = cluster.StopAPIServer(context.Background(), log, *stateDir, *grace)
+	} else {
+		err = cluster.StartAPIServer(context.Background(), log, *stateDir, *timeout)
+	}
+	if err != nil {
+		return fmt.Errorf("apiserver %s: %w", action, err)
+	}
+	_, err = fmt.Fprintf(stdout, "testcluster: kube-apiserver %s in %.1fs\n", map[string]string{"stop": "stopped", "start": "ready"}[action], time.Since(start).Seconds())
+	return err
 }
 
 func parse(fs *flag.FlagSet, args []string) error {

@@ -161,17 +161,7 @@ func bringUp(ctx context.Context, log *slog.Logger, st *state.State, subnet neti
 		return err
 	}
 
-	if err := startProc(log, st, ProcAPIServer, filepath.Join(st.BinDir, "kube-apiserver"), []string{
-		"--etcd-servers=" + etcdURL, "--bind-address=127.0.0.1",
-		"--secure-port=" + strconv.Itoa(st.Ports.APIServer),
-		"--endpoint-reconciler-type=none", "--cert-dir=" + filepath.Join(st.Dir, "pki"),
-		"--tls-cert-file=" + files.ServerCert, "--tls-private-key-file=" + files.ServerKey,
-		"--token-auth-file=" + files.Tokens, "--authorization-mode=RBAC",
-		"--service-account-issuer=https://kubernetes.default.svc.cluster.local",
-		"--service-account-key-file=" + files.SAPub,
-		"--service-account-signing-key-file=" + files.SAKey,
-		"--service-cluster-ip-range=10.96.0.0/16", "--allow-privileged=true", "--profiling=false",
-	}); err != nil {
+	if err := startProc(log, st, ProcAPIServer, filepath.Join(st.BinDir, "kube-apiserver"), apiServerArgs(st, files)); err != nil {
 		return err
 	}
 	if err := waitHTTP(ctx, st, ProcAPIServer, apiURL(st)+"/readyz", files.CAPEM, files.AdminToken); err != nil {
@@ -200,6 +190,21 @@ func bringUp(ctx context.Context, log *slog.Logger, st *state.State, subnet neti
 		return err
 	}
 	return waitReady(ctx, st)
+}
+
+// apiServerArgs are kube-apiserver's flags; StartAPIServer uses them again.
+func apiServerArgs(st *state.State, files *pki.Files) []string {
+	return []string{
+		"--etcd-servers=http://127.0.0.1:" + strconv.Itoa(st.Ports.EtcdClient), "--bind-address=127.0.0.1",
+		"--secure-port=" + strconv.Itoa(st.Ports.APIServer),
+		"--endpoint-reconciler-type=none", "--cert-dir=" + filepath.Join(st.Dir, "pki"),
+		"--tls-cert-file=" + files.ServerCert, "--tls-private-key-file=" + files.ServerKey,
+		"--token-auth-file=" + files.Tokens, "--authorization-mode=RBAC",
+		"--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+		"--service-account-key-file=" + files.SAPub,
+		"--service-account-signing-key-file=" + files.SAKey,
+		"--service-cluster-ip-range=10.96.0.0/16", "--allow-privileged=true", "--profiling=false",
+	}
 }
 
 // startProc starts one detached process and records it in the state file at once, so that a

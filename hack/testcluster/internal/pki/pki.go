@@ -31,13 +31,11 @@ type Files struct {
 	CAPEM []byte
 }
 
-// Generate creates a CA, an API server serving certificate for 127.0.0.1 and localhost, a
-// service account signing key pair and a static token file with one admin token, in dir.
-func Generate(dir string) (*Files, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("create pki dir: %w", err)
-	}
-	f := &Files{
+// Paths returns where Generate writes its files in dir (without the
+// in-memory CAPEM and AdminToken), for restarting a process of a running
+// cluster.
+func Paths(dir string) *Files {
+	return &Files{
 		CACert:     filepath.Join(dir, "ca.crt"),
 		ServerCert: filepath.Join(dir, "apiserver.crt"),
 		ServerKey:  filepath.Join(dir, "apiserver.key"),
@@ -45,6 +43,15 @@ func Generate(dir string) (*Files, error) {
 		SAPub:      filepath.Join(dir, "sa.pub"),
 		Tokens:     filepath.Join(dir, "tokens.csv"),
 	}
+}
+
+// Generate creates a CA, an API server serving certificate for 127.0.0.1 and localhost, a
+// service account signing key pair and a static token file with one admin token, in dir.
+func Generate(dir string) (*Files, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create pki dir: %w", err)
+	}
+	f := Paths(dir)
 	now := time.Now()
 	caKey, err := newKey()
 	if err != nil {
