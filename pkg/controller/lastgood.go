@@ -103,6 +103,8 @@ func markKept(rejections []model.Rejection, kept []string) {
 		for _, k := range kept {
 			kind, key, _ := strings.Cut(k, " ")
 			if (kind == r.Kind && key == r.Namespace+"/"+r.Name) || (kind == "Secret" && strings.Contains(r.Reason, "secret "+key+":")) {
+				// Not the default certificate: the last good one.
+				r.Reason = strings.TrimSuffix(strings.TrimSuffix(r.Reason, model.NoteHostsGetDefault), model.NoteGeneratedInstead)
 				r.Reason += "; the last good version keeps serving"
 				break
 			}

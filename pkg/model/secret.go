@@ -17,6 +17,13 @@ import (
 // DefaultCertificateFile is the file name of the default certificate.
 const DefaultCertificateFile = "default.pem"
 
+// What a rejection of a broken TLS Secret says is served instead. The
+// controller replaces it when it keeps the last good version serving.
+const (
+	NoteHostsGetDefault  = "; its hosts get the default certificate"
+	NoteGeneratedInstead = "; using the generated default certificate"
+)
+
 // certResult caches the outcome of parsing one Secret.
 type certResult struct {
 	cert    *Certificate
@@ -44,7 +51,7 @@ func (b *builder) defaultCertificate() {
 	res := b.certificate(namespace, name)
 	switch {
 	case res.problem != "":
-		b.reject("Secret", namespace, name, "data", res.problem+"; using the generated default certificate")
+		b.reject("Secret", namespace, name, "data", res.problem+NoteGeneratedInstead)
 	default:
 		if res.warning != "" {
 			b.warn("Secret", namespace, name, "data", res.warning)
@@ -76,7 +83,7 @@ func (b *builder) addTLS(ing *networkingv1.Ingress, hostKeys map[string]bool, ss
 		field := fmt.Sprintf("spec.tls[%d].secretName", i)
 		res := b.certificate(ing.Namespace, entry.SecretName)
 		if res.problem != "" {
-			b.reject("Ingress", ing.Namespace, ing.Name, field, res.problem+"; its hosts get the default certificate")
+			b.reject("Ingress", ing.Namespace, ing.Name, field, res.problem+NoteHostsGetDefault)
 			continue
 		}
 		if res.warning != "" {
