@@ -1,0 +1,20 @@
+// Package bench is Bollard's benchmark suite (issue 7). It measures, against
+// the real test cluster (bin/testcluster), a real HAProxy and echo pods, the
+// figures of DESIGN.md §5:
+//
+//	P1   EndpointSlice write → first request served by the new endpoint
+//	P2a  new Ingress host → an existing backend (runtime map update)
+//	P2b  new Ingress host → a new Service (validated reload), at 100 and 10k
+//	P3   start → first config applied at 10k Ingresses, RSS, model + render
+//	P4   failed requests under endpoint churn and reloads
+//	P5   throughput of the generated config vs a hand-written one (wrk)
+//	P6   reloads during pure endpoint changes
+//
+// `make bench` runs TestBench with -bench.full and prints one summary table;
+// `make test` runs the same code with tiny sizes (the smoke mode), which
+// asserts only that every measurement produced numbers and the invariants
+// (no reload for pure endpoint changes), never a timing target.
+//
+// All traffic goes to 127.0.0.0/8 and to the pods of the benchmark's own test
+// cluster (198.18.2.0/24). Every load loop is bounded in count and in time.
+package bench
