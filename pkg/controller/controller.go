@@ -73,8 +73,9 @@ type Controller struct {
 	supervisor atomic.Pointer[haproxy.Supervisor]
 
 	// Owned by the apply loop.
-	running *running
-	written []render.File // what the config dir holds, when known
+	renderer *render.Renderer
+	running  *running
+	written  []render.File // what the config dir holds, when known
 	// onDisk is the config whose render the config dir holds: what a
 	// restarted HAProxy loads. It lags the running config while the
 	// config dir cannot be written.
@@ -108,6 +109,7 @@ func New(client kubernetes.Interface, opts Options) (*Controller, error) {
 		runtime:  haproxy.NewRuntime(filepath.Join(opts.Render.RuntimeDir, render.AdminSocket), opts.Logger),
 		status:   newStatusWriter(client, opts.PublishService, opts.PublishAddress),
 		lastGood: newLastGood(),
+		renderer: render.NewRenderer(opts.Render),
 	}
 	w, err := watch.New(client, opts.Model.WatchNamespace, func(string) {
 		c.pendingSince.CompareAndSwap(0, time.Now().UnixNano())
@@ -211,7 +213,7 @@ func (c *Controller) buildModel() (*model.Snapshot, *model.Config) {
 }
 
 func (c *Controller) renderFiles(cfg *model.Config) ([]render.File, error) {
-	files, err := render.Render(cfg, c.opts.Render)
+	files, err := c.renderer.Render(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("render: %w", err)
 	}

@@ -7,12 +7,10 @@ import (
 	"time"
 
 	parser "github.com/haproxytech/client-native/v5/config-parser"
-	"github.com/haproxytech/client-native/v5/config-parser/options"
 	"github.com/haproxytech/client-native/v5/config-parser/params"
 	"github.com/haproxytech/client-native/v5/config-parser/types"
 
 	"github.com/bollard-io/bollard/pkg/model"
-	"github.com/bollard-io/bollard/templates"
 )
 
 // Section names of the base template.
@@ -29,15 +27,17 @@ const (
 // binds and sockets, the global timeouts and default backend, then one
 // backend section per Service port.
 func Config(cfg *model.Config, opts Options) ([]byte, error) {
-	p, err := parser.New(options.String(templates.Base()))
+	base, err := baseSections(cfg, opts)
 	if err != nil {
-		return nil, fmt.Errorf("parse base template: %w", err)
+		return nil, err
 	}
-	if err := setBase(p, cfg, opts); err != nil {
-		return nil, fmt.Errorf("render base sections: %w", err)
-	}
+	return configWithBase(cfg, base)
+}
+
+// configWithBase appends the backends to the rendered base sections.
+func configWithBase(cfg *model.Config, base string) ([]byte, error) {
 	var sb strings.Builder
-	sb.WriteString(p.String())
+	sb.WriteString(base)
 	for i := range cfg.Backends {
 		if err := writeBackend(&sb, &cfg.Backends[i]); err != nil {
 			return nil, fmt.Errorf("render backend %s: %w", cfg.Backends[i].Name, err)

@@ -69,13 +69,16 @@ type File struct {
 
 // Render produces every file of the config directory, sorted by path.
 func Render(cfg *model.Config, opts Options) ([]File, error) {
-	if err := opts.validate(); err != nil {
-		return nil, fmt.Errorf("render options: %w", err)
-	}
+	return NewRenderer(opts).Render(cfg)
+}
+
+// render produces the files with base as haproxy.cfg's base sections,
+// rendered from options already validated.
+func render(cfg *model.Config, base string) ([]File, error) {
 	if len(cfg.DefaultCertificate) == 0 {
 		return nil, errors.New("render: the config has no default certificate (model.Options.FallbackCertificate is empty)")
 	}
-	main, err := Config(cfg, opts)
+	main, err := configWithBase(cfg, base)
 	if err != nil {
 		return nil, err
 	}
