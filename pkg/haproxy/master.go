@@ -142,9 +142,10 @@ func (m *Master) Reload(ctx context.Context) error {
 	}
 	delay := 10 * time.Millisecond
 	for {
-		// A refused connect costs microseconds while the wait adds to the
-		// reload time (the master of a small config answers again after
-		// 100-250 ms), so the backoff stops at 50 ms here.
+		// A refused connect or a show proc costs microseconds while the
+		// wait adds to the reload time (the master of a small config
+		// answers again after 100-250 ms, of a 10k-Ingress one after
+		// seconds), so both the call timeout and the backoff stop at 50 ms.
 		procs, err := m.processes(ctx, 50*time.Millisecond)
 		if err != nil {
 			return fmt.Errorf("reload: wait for the new worker: %w", err)
@@ -164,7 +165,7 @@ func (m *Master) Reload(ctx context.Context) error {
 			return fmt.Errorf("reload: no new worker after %s: %w", time.Since(start).Round(time.Millisecond), ctx.Err())
 		case <-time.After(delay):
 		}
-		delay = min(delay*2, 250*time.Millisecond)
+		delay = min(delay*2, 50*time.Millisecond)
 	}
 }
 
