@@ -65,6 +65,8 @@ type Controller struct {
 	metrics *metrics
 	events  *events
 	status  *statusWriter
+	// statusQueue feeds status to its own goroutine, off the apply loop.
+	statusQueue *statusQueue
 
 	master  *haproxy.Master
 	runtime *haproxy.Runtime
@@ -105,11 +107,12 @@ func New(client kubernetes.Interface, opts Options) (*Controller, error) {
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
 			workqueue.NewTypedItemExponentialFailureRateLimiter[string](100*time.Millisecond, 30*time.Second),
 			workqueue.TypedRateLimitingQueueConfig[string]{Name: "bollard"}),
-		master:   haproxy.NewMaster(filepath.Join(opts.Render.RuntimeDir, render.MasterSocket), opts.Logger),
-		runtime:  haproxy.NewRuntime(filepath.Join(opts.Render.RuntimeDir, render.AdminSocket), opts.Logger),
-		status:   newStatusWriter(client, opts.PublishService, opts.PublishAddress),
-		lastGood: newLastGood(),
-		renderer: render.NewRenderer(opts.Render),
+		master:      haproxy.NewMaster(filepath.Join(opts.Render.RuntimeDir, render.MasterSocket), opts.Logger),
+		runtime:     haproxy.NewRuntime(filepath.Join(opts.Render.RuntimeDir, render.AdminSocket), opts.Logger),
+		status:      newStatusWriter(client, opts.PublishService, opts.PublishAddress),
+		statusQueue: newStatusQueue(),
+		lastGood:    newLastGood(),
+		renderer:    render.NewRenderer(opts.Render),
 	}
 	w, err := watch.New(client, opts.Model.WatchNamespace, func(string) {
 		c.pendingSince.CompareAndSwap(0, time.Now().UnixNano())
@@ -146,6 +149,7 @@ func (c *Controller) Run(ctx context.Context) error {
 	if err := c.startup(ctx); err != nil {
 		return err
 	}
+	go c.statusQueue.run(ctx, time.Second, c.writeStatus)
 	c.ready.Store(true)
 	c.log.Info("first config applied", "after", time.Since(start).Round(time.Millisecond))
 	if sup := c.supervisor.Load(); sup != nil {
@@ -266,7 +270,7 @@ func (c *Controller) sync(ctx context.Context) error {
 			"runtime_api", executed.Round(time.Microsecond), "took", time.Since(start).Round(time.Microsecond))
 	}
 	c.metrics.lastApply.SetToCurrentTime()
-	c.publishStatus(ctx, snap, cfg)
+	c.publishStatus(snap, cfg)
 	return nil
 }
 
@@ -376,13 +380,23 @@ func (c *Controller) mapRef(rel string) string  { return rel }
 func (c *Controller) certRef(rel string) string { return rel }
 func (c *Controller) crtListRef() string        { return render.CrtList }
 
-// publishStatus writes Ingress status when this replica leads.
-func (c *Controller) publishStatus(ctx context.Context, snap *model.Snapshot, cfg *model.Config) {
+// publishStatus reports newly served Ingresses and, when this replica
+// leads, hands the Ingress status to the status queue.
+func (c *Controller) publishStatus(snap *model.Snapshot, cfg *model.Config) {
 	c.events.servedIngresses(snap.Ingresses, cfg.Served)
+	if c.leader.Load() {
+		c.statusQueue.offer(statusJob{snap: snap, served: cfg.Served})
+	}
+}
+
+// writeStatus is the status queue's writer.
+func (c *Controller) writeStatus(ctx context.Context, job statusJob) error {
 	if !c.leader.Load() {
-		return
+		return nil
 	}
-	if err := c.status.sync(ctx, snap, cfg.Served); err != nil {
-		c.log.Warn("status update failed", "err", err)
+	if err := c.status.sync(ctx, job.snap, job.served); err != nil {
+		c.log.Warn("status update failed; will retry", "err", err)
+		return err
 	}
+	return nil
 }
