@@ -75,7 +75,7 @@ var fullSizes = sizes{
 	P4: 60 * time.Second, P4Churn: 100 * time.Millisecond, P4Reload: 5 * time.Second, P4Workers: 2,
 	P6: 1000, Steady: 10 * time.Second,
 	RenderBench: "ingresses=10000", RenderArgs: []string{"-benchmem", "-count", "3"},
-	P5Hosts: 50, P5Echoes: 10, P5Rounds: 5, P5Turn: 6 * time.Second, P5Conns: 50, P5RequireWrk: true,
+	P5Hosts: 50, P5Echoes: 10, P5Rounds: 9, P5Turn: 5 * time.Second, P5Conns: 50, P5RequireWrk: true,
 }
 
 var smokeSizes = sizes{
