@@ -81,6 +81,13 @@ func measure(l *framework.Load, from, to time.Time) outage {
 
 func noFailures(t *testing.T, l *framework.Load, from time.Time, what string) outage {
 	t.Helper()
+	// A window shorter than one slow request holds no sample; wait for one
+	// so that "0 failed" always means requests were made.
+	for end := time.Now().Add(5 * time.Second); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
+		if total, _ := l.Between(from, time.Now()); total > 0 {
+			break
+		}
+	}
 	o := measure(l, from, time.Now())
 	_, failed := l.Between(from, time.Now())
 	for i, f := range failed {

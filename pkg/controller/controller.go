@@ -81,8 +81,10 @@ type Controller struct {
 	// onDisk is the config whose render the config dir holds: what a
 	// restarted HAProxy loads. It lags the running config while the
 	// config dir cannot be written.
-	onDisk   *model.Config
-	lastGood *lastGood
+	onDisk *model.Config
+	// lastWrite is when the config dir last matched a render.
+	lastWrite time.Time
+	lastGood  *lastGood
 
 	ready  atomic.Bool
 	leader atomic.Bool
@@ -250,6 +252,17 @@ func (c *Controller) sync(ctx context.Context) error {
 	}
 	// Rendering and writing come after the runtime update: HAProxy already
 	// serves the change, the files only have to be right for the next load.
+	// Under a burst they only have to catch up at its end: when another
+	// change already waits, the files were written recently and HAProxy is
+	// up to date, the next sync writes them (onDisk keeps saying what a
+	// restarted HAProxy would load).
+	if u.reload == "" && c.pendingSince.Load() != 0 && c.written != nil && time.Since(c.lastWrite) < maxWriteLag {
+		c.running.cfg = cfg
+		c.logApplied(u, waited, built, executed, start, "deferred")
+		c.metrics.lastApply.SetToCurrentTime()
+		c.publishStatus(snap, cfg)
+		return nil
+	}
 	files, err := c.renderFiles(cfg)
 	if err != nil {
 		return err
@@ -264,14 +277,22 @@ func (c *Controller) sync(ctx context.Context) error {
 			return err
 		}
 	}
-	if len(u.commands) > 0 || u.reload != "" {
-		c.log.Info("applied", "runtime_commands", len(u.commands), "reload", u.reload,
-			"waited", waited.Round(time.Microsecond), "build", built.Round(time.Microsecond),
-			"runtime_api", executed.Round(time.Microsecond), "took", time.Since(start).Round(time.Microsecond))
-	}
+	c.logApplied(u, waited, built, executed, start, "written")
 	c.metrics.lastApply.SetToCurrentTime()
 	c.publishStatus(snap, cfg)
 	return nil
+}
+
+// maxWriteLag bounds how long a burst of changes can defer writing the
+// config dir.
+const maxWriteLag = time.Second
+
+func (c *Controller) logApplied(u *update, waited, built, executed time.Duration, start time.Time, files string) {
+	if len(u.commands) > 0 || u.reload != "" {
+		c.log.Info("applied", "runtime_commands", len(u.commands), "reload", u.reload,
+			"waited", waited.Round(time.Microsecond), "build", built.Round(time.Microsecond),
+			"runtime_api", executed.Round(time.Microsecond), "files", files, "took", time.Since(start).Round(time.Microsecond))
+	}
 }
 
 func (c *Controller) countRuntime(u *update, result string) {
@@ -313,14 +334,14 @@ func (c *Controller) reload(ctx context.Context, cause string, files []render.Fi
 // are what it holds.
 func (c *Controller) write(files []render.File, cfg *model.Config) error {
 	if sameFiles(c.written, files) {
-		c.onDisk = cfg
+		c.onDisk, c.lastWrite = cfg, time.Now()
 		return nil
 	}
 	if err := haproxy.WriteChangedFiles(c.opts.ConfigDir, files, c.written); err != nil {
 		c.written = nil // unknown: compare again next time
 		return fmt.Errorf("write config dir: %w", err)
 	}
-	c.written, c.onDisk = files, cfg
+	c.written, c.onDisk, c.lastWrite = files, cfg, time.Now()
 	return nil
 }
 
