@@ -55,7 +55,7 @@ bench-render:
 
 # The benchmark suite (hack/bench, docs/benchmarks.md): P1-P6 against a test
 # cluster of its own (subnet 198.18.2.0/24), the real HAProxy, echo pods and
-# wrk; about 20 minutes on 2 cores. It prints one summary table, also written
+# wrk; about 7 minutes on 2 cores. It prints one summary table, also written
 # to $(BENCH_DIR)/results.md beside the controllers' logs.
 BENCH_DIR ?= $(CURDIR)/.state/bench
 bench: deps testcluster build
