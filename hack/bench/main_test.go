@@ -47,6 +47,7 @@ type sizes struct {
 	Name         string
 	Pool         int           // echo pods whose addresses the slices take turns on
 	P1           int           // back-to-back endpoint swaps
+	P1Scale      int           // the same with the scale controller
 	P2a          int           // new hosts to an existing backend
 	P2b          int           // new hosts with a new Service, per scale
 	Fillers      int           // Ingresses present for the small P2b
@@ -71,7 +72,7 @@ type sizes struct {
 }
 
 var fullSizes = sizes{
-	Name: "full", Pool: 8, P1: 200, P2a: 20, P2b: 20, Fillers: 100, Scale: 10000, ScaleNS: 50, PerService: 5, Workers: 16,
+	Name: "full", Pool: 8, P1: 200, P1Scale: 50, P2a: 20, P2b: 20, Fillers: 100, Scale: 10000, ScaleNS: 50, PerService: 5, Workers: 16,
 	P4: 60 * time.Second, P4Churn: 100 * time.Millisecond, P4Reload: 5 * time.Second, P4Workers: 2,
 	P6: 1000, Steady: 10 * time.Second,
 	RenderBench: "ingresses=10000", RenderArgs: []string{"-benchmem", "-count", "3"},
@@ -79,7 +80,7 @@ var fullSizes = sizes{
 }
 
 var smokeSizes = sizes{
-	Name: "smoke", Pool: 6, P1: 3, P2a: 2, P2b: 2, Fillers: 5, Scale: 30, ScaleNS: 3, PerService: 5, Workers: 4,
+	Name: "smoke", Pool: 6, P1: 3, P1Scale: 2, P2a: 2, P2b: 2, Fillers: 5, Scale: 30, ScaleNS: 3, PerService: 5, Workers: 4,
 	P4: 3 * time.Second, P4Churn: 100 * time.Millisecond, P4Reload: time.Second, P4Workers: 1,
 	P6: 5, Steady: time.Second,
 	RenderBench: "ingresses=100", RenderArgs: []string{"-benchtime", "1x", "-count", "1"},

@@ -93,6 +93,8 @@ func (e *env) runScale() {
 	hwm, _ := ProcStatusKB(pid, "VmHWM")
 	e.t.Logf("P3: first config after %s, RSS %d KiB, peak %d KiB", first[0], steady, hwm)
 
+	e.runP1AtScale(b, present)
+
 	logBefore := len(b.Log())
 	target := 1500 * time.Millisecond
 	if e.sz.Scale >= 10000 {
@@ -116,6 +118,37 @@ func (e *env) runScale() {
 	e.rep.Add("P2b", fmt.Sprintf("at %d Ingresses: haproxy.cfg size; `haproxy -c` (median of 3, its RSS); reload (controller log, median/max of %d)", present, len(reloads)),
 		"", fmt.Sprintf("%s; %s ms, %s; %s / %s ms; mean sync %.0f ms over %.0f syncs", MiB(int64(cfgSize)), Ms(check), MiB(checkRSS),
 			Ms(MedianDuration(reloads)), Ms(Summarize(reloads).Max), 1000*syncSum/max(syncCount, 1), syncCount), NoGoal)
+}
+
+// runP1AtScale repeats P1 with the scale controller, which watches every
+// Ingress: the targets are set for P1 alone, this row shows what the
+// cluster's size adds (the model is rebuilt on every change).
+func (e *env) runP1AtScale(b *framework.Bollard, present int) {
+	addr := b.Request("", "").Addr
+	w, err := e.newRoute("p1-scale", "p1-scale.bench", 0)
+	if err == nil {
+		err = e.waitServedSet(addr, "p1-scale.bench", []int{0}, time.Minute)
+	}
+	if err != nil {
+		e.t.Errorf("P1 at scale: %v", err)
+		e.rep.Fail("P1", "endpoint change → served at scale", err)
+		return
+	}
+	before := b.Reloads(e.t)
+	samples, err := e.p1Loop(e.ctx, addr, "p1-scale.bench", w, e.sz.P1Scale, nil)
+	reloads := b.Reloads(e.t) - before
+	if err != nil {
+		e.t.Errorf("P1 at scale: %v", err)
+		e.rep.Fail("P1", "endpoint change → served at scale", err)
+		return
+	}
+	_, _, fromReturn := p1Summaries(samples)
+	e.t.Logf("P1 at %d Ingresses: %s; reloads %d", present, fromReturn, reloads)
+	e.rep.Add("P1", fmt.Sprintf("the same with %d Ingresses watched (update call returned → served, %d swaps)", present, len(samples)),
+		"", fmt.Sprintf("%s; %d reloads", fromReturn, reloads), NoGoal)
+	if reloads != 0 || fromReturn.N == 0 {
+		e.t.Errorf("P1 at scale: %d samples, %d reloads; want samples and 0 reloads", fromReturn.N, reloads)
+	}
 }
 
 func firstOr(ds []time.Duration) string {
