@@ -23,19 +23,10 @@ const (
 	NotFoundBackend = "_not_found"
 )
 
-// Config renders haproxy.cfg: the base template with the deployment's
-// binds and sockets, the global timeouts and default backend, then one
-// backend section per Service port.
-func Config(cfg *model.Config, opts Options) ([]byte, error) {
-	base, err := baseSections(cfg, opts)
-	if err != nil {
-		return nil, err
-	}
-	return configWithBase(cfg, base)
-}
-
-// configWithBase appends the backends to the rendered base sections.
-func configWithBase(cfg *model.Config, base string) ([]byte, error) {
+// config renders haproxy.cfg: base, the base template with the
+// deployment's binds and sockets, the global timeouts and default backend
+// (baseSections), then one backend section per Service port.
+func config(cfg *model.Config, base string) ([]byte, error) {
 	var sb strings.Builder
 	sb.WriteString(base)
 	for i := range cfg.Backends {

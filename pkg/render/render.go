@@ -78,7 +78,7 @@ func render(cfg *model.Config, base string) ([]File, error) {
 	if len(cfg.DefaultCertificate) == 0 {
 		return nil, errors.New("render: the config has no default certificate (model.Options.FallbackCertificate is empty)")
 	}
-	main, err := configWithBase(cfg, base)
+	main, err := config(cfg, base)
 	if err != nil {
 		return nil, err
 	}
