@@ -256,31 +256,31 @@ func (c *Controller) sync(ctx context.Context) error {
 	// change already waits, the files were written recently and HAProxy is
 	// up to date, the next sync writes them (onDisk keeps saying what a
 	// restarted HAProxy would load).
-	if u.reload == "" && c.pendingSince.Load() != 0 && c.written != nil && time.Since(c.lastWrite) < maxWriteLag {
-		c.running.cfg = cfg
-		c.logApplied(u, waited, built, executed, start, "deferred")
-		c.metrics.lastApply.SetToCurrentTime()
-		c.publishStatus(snap, cfg)
-		return nil
+	deferFiles := u.reload == "" && c.pendingSince.Load() != 0 && c.written != nil && time.Since(c.lastWrite) < maxWriteLag
+	files := "written"
+	if deferFiles {
+		c.running.cfg, files = cfg, "deferred"
+	} else if err := c.renderAndApply(ctx, u, cfg); err != nil {
+		return err
 	}
+	c.logApplied(u, waited, built, executed, start, files)
+	c.metrics.lastApply.SetToCurrentTime()
+	c.publishStatus(snap, cfg)
+	return nil
+}
+
+// renderAndApply renders cfg and either reloads with the files or, when
+// HAProxy already runs cfg, writes them.
+func (c *Controller) renderAndApply(ctx context.Context, u *update, cfg *model.Config) error {
 	files, err := c.renderFiles(cfg)
 	if err != nil {
 		return err
 	}
 	if u.reload != "" {
-		if err := c.reload(ctx, u.reload, files, cfg); err != nil {
-			return err
-		}
-	} else {
-		c.running.cfg = cfg
-		if err := c.write(files, cfg); err != nil {
-			return err
-		}
+		return c.reload(ctx, u.reload, files, cfg)
 	}
-	c.logApplied(u, waited, built, executed, start, "written")
-	c.metrics.lastApply.SetToCurrentTime()
-	c.publishStatus(snap, cfg)
-	return nil
+	c.running.cfg = cfg
+	return c.write(files, cfg)
 }
 
 // maxWriteLag bounds how long a burst of changes can defer writing the

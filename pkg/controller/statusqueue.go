@@ -34,6 +34,11 @@ func (q *statusQueue) offer(job statusJob) {
 	q.mu.Lock()
 	q.pending = &job
 	q.mu.Unlock()
+	q.signal()
+}
+
+// signal wakes the writer unless a wake-up is already pending.
+func (q *statusQueue) signal() {
 	select {
 	case q.wake <- struct{}{}:
 	default:
@@ -73,10 +78,7 @@ func (q *statusQueue) run(ctx context.Context, retry time.Duration, write func(c
 				q.pending = job
 			}
 			q.mu.Unlock()
-			select {
-			case q.wake <- struct{}{}:
-			default:
-			}
+			q.signal()
 		}
 	}
 }
