@@ -4,10 +4,8 @@ import (
 	"context"
 	"net/http"
 	"testing"
-	"time"
 
 	"github.com/bollard-io/bollard/e2e/framework"
-	"github.com/bollard-io/bollard/pkg/tlscert"
 )
 
 func TestHostRules(t *testing.T) {
@@ -42,15 +40,7 @@ func TestHostRules(t *testing.T) {
 func TestTLSHost(t *testing.T) {
 	ns, b := cluster.Setup(t, "conf-tls")
 	cluster.Echo(t, ns, "secure", 1)
-	ca, err := tlscert.NewAuthority(time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	pair, err := tlscert.Issue([]string{"secure.example"}, time.Now(), time.Hour, ca)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cluster.CreateTLSSecret(t, ns, "secure", pair.CertPEM, pair.KeyPEM)
+	ca := cluster.CreateIssuedTLSSecret(t, ns, "secure", "secure.example")
 	cluster.MustApply(t, ns, `apiVersion: networking.k8s.io/v1
 kind: Ingress
 metadata: {name: secure}

@@ -49,15 +49,7 @@ spec:
 func TestTLS(t *testing.T) {
 	ns, b := setup(t, "tls")
 	echo(t, ns, "secure", 1)
-	ca, err := tlscert.NewAuthority(time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	pair, err := tlscert.Issue([]string{"secure.example"}, time.Now(), time.Hour, ca)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cluster.CreateTLSSecret(t, ns, "secure-tls", pair.CertPEM, pair.KeyPEM)
+	ca := cluster.CreateIssuedTLSSecret(t, ns, "secure-tls", "secure.example")
 	apply(t, ns, `apiVersion: networking.k8s.io/v1
 kind: Ingress
 metadata: {name: secure}
@@ -72,7 +64,7 @@ spec:
 `)
 	req := b.TLSRequest("secure.example", "/hello")
 	req.RootCA = ca.Pool()
-	err = framework.WaitFor(context.Background(), 20*time.Second, "HTTPS with the SNI certificate", func(ctx context.Context) (bool, error) {
+	err := framework.WaitFor(context.Background(), 20*time.Second, "HTTPS with the SNI certificate", func(ctx context.Context) (bool, error) {
 		e, err := framework.GetEcho(ctx, req)
 		return err == nil && e.Service == "secure" && e.Header("X-Forwarded-Proto") == "https", err
 	})
@@ -104,30 +96,7 @@ func TestEndpointChangesNeedNoReload(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := map[string]bool{}
-		for _, ep := range eps {
-			want[ep.Pod] = true
-		}
-		seen := map[string]bool{}
-		err = framework.WaitFor(context.Background(), 20*time.Second, fmt.Sprintf("traffic to exactly the %d ready pods", n), func(ctx context.Context) (bool, error) {
-			seen = map[string]bool{}
-			for i := 0; i < 8*int(n); i++ {
-				e, err := framework.GetEcho(ctx, b.Request("scale.example", "/"))
-				if err != nil {
-					return false, err
-				}
-				seen[e.Pod] = true
-			}
-			for pod := range seen {
-				if !want[pod] {
-					return false, fmt.Errorf("removed pod %s still gets traffic", pod)
-				}
-			}
-			return len(seen) == len(want), nil
-		})
-		if err != nil {
-			t.Fatalf("%v (seen %v, want %v)", err, seen, want)
-		}
+		b.WaitServedByExactly(t, "scale.example", framework.Pods(eps), 20*time.Second)
 	}
 	if got := b.Reloads(t); got != reloads {
 		t.Errorf("endpoint changes caused %d reloads", got-reloads)
@@ -307,7 +276,8 @@ func TestTwoControllersWriteIdenticalConfig(t *testing.T) {
 		Args: append([]string{"--http-port", fmt.Sprint(first.HTTP), "--https-port", fmt.Sprint(first.HTTPS), "--stats-port", fmt.Sprint(first.Stats)}, defaultCert...)})
 	second.HTTP, second.HTTPS, second.Stats = first.HTTP, first.HTTPS, first.Stats
 	second.WaitServed(t, "replica.example", "/", "web", 20*time.Second)
-	a, bfiles := readTree(t, first.ConfigDir), readTree(t, second.ConfigDir)
+	hidden := func(name string) bool { return strings.HasPrefix(name, ".") }
+	a, bfiles := framework.ReadFiles(t, first.ConfigDir, hidden), framework.ReadFiles(t, second.ConfigDir, hidden)
 	if len(a) != len(bfiles) {
 		t.Fatalf("file sets differ: %d vs %d", len(a), len(bfiles))
 	}
@@ -323,22 +293,4 @@ func TestTwoControllersWriteIdenticalConfig(t *testing.T) {
 			t.Errorf("%s differs between the two controllers", name)
 		}
 	}
-}
-
-func readTree(t *testing.T, dir string) map[string]string {
-	t.Helper()
-	out := map[string]string{}
-	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() || strings.HasPrefix(d.Name(), ".") {
-			return err
-		}
-		data, err := os.ReadFile(path)
-		rel, _ := filepath.Rel(dir, path)
-		out[rel] = string(data)
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
 }

@@ -26,20 +26,7 @@ func run(t *testing.T, name string, args ...string) {
 // file left behind shows), except skip.
 func tree(t *testing.T, dir, skip string) map[string]string {
 	t.Helper()
-	out := map[string]string{}
-	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() || d.Name() == skip {
-			return err
-		}
-		data, err := os.ReadFile(path)
-		rel, _ := filepath.Rel(dir, path)
-		out[rel] = string(data)
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return framework.ReadFiles(t, dir, func(name string) bool { return name == skip })
 }
 
 func sameTree(t *testing.T, before, after map[string]string) {

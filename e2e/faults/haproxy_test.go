@@ -2,7 +2,6 @@ package faults
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -43,30 +42,7 @@ func trafficReaches(t *testing.T, b *framework.Bollard, ns string, host string, 
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]bool{}
-	for _, ep := range eps {
-		want[ep.Pod] = true
-	}
-	seen := map[string]bool{}
-	err = framework.WaitFor(context.Background(), 10*time.Second, fmt.Sprintf("traffic to the %d ready pods", n), func(ctx context.Context) (bool, error) {
-		seen = map[string]bool{}
-		for i := 0; i < 8*n; i++ {
-			e, err := framework.GetEcho(ctx, b.Request(host, "/"))
-			if err != nil {
-				return false, err
-			}
-			seen[e.Pod] = true
-		}
-		for pod := range seen {
-			if !want[pod] {
-				return false, fmt.Errorf("pod %s is not ready but gets traffic", pod)
-			}
-		}
-		return len(seen) == len(want), nil
-	})
-	if err != nil {
-		t.Fatalf("%v (seen %v, want %v)", err, seen, want)
-	}
+	b.WaitServedByExactly(t, host, framework.Pods(eps), 10*time.Second)
 }
 
 // TestWorkerKilled: SIGKILL of HAProxy's worker. HAProxy's master exits

@@ -266,6 +266,58 @@ func (b *Bollard) WaitServed(t testing.TB, host, path, service string, timeout t
 	return echo
 }
 
+// WaitServedByExactly waits until requests to host reach every pod of
+// pods and no other: 8 requests per pod each round, so that round-robin
+// shows every server.
+func (b *Bollard) WaitServedByExactly(t testing.TB, host string, pods []string, timeout time.Duration) {
+	t.Helper()
+	want := map[string]bool{}
+	for _, pod := range pods {
+		want[pod] = true
+	}
+	seen := map[string]bool{}
+	err := WaitFor(context.Background(), timeout, fmt.Sprintf("traffic to exactly the %d pods", len(want)), func(ctx context.Context) (bool, error) {
+		seen = map[string]bool{}
+		for i := 0; i < 8*len(want); i++ {
+			e, err := GetEcho(ctx, b.Request(host, "/"))
+			if err != nil {
+				return false, err
+			}
+			seen[e.Pod] = true
+		}
+		for pod := range seen {
+			if !want[pod] {
+				return false, fmt.Errorf("pod %s is not among the wanted ones but gets traffic", pod)
+			}
+		}
+		return len(seen) == len(want), nil
+	})
+	if err != nil {
+		t.Fatalf("%v (seen %v, want %v)", err, seen, want)
+	}
+}
+
+// ReadFiles reads every file under dir, hidden ones and those in hidden
+// directories too, keyed by the path relative to dir; skip (when not nil)
+// leaves out the files whose base name it is true for.
+func ReadFiles(t testing.TB, dir string, skip func(name string) bool) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || (skip != nil && skip(d.Name())) {
+			return err
+		}
+		data, err := os.ReadFile(path)
+		rel, _ := filepath.Rel(dir, path)
+		out[rel] = string(data)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
 func tail(s string, n int) string {
 	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
 	if len(lines) > n {

@@ -11,6 +11,8 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/bollard-io/bollard/pkg/tlscert"
 )
 
 // EchoPort is the port echo pods listen on.
@@ -96,6 +98,23 @@ func (c *Cluster) CreateTLSSecret(t testing.TB, namespace, name string, certPEM,
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// CreateIssuedTLSSecret stores a kubernetes.io/tls Secret with a
+// certificate for hosts from a new test CA, and returns the CA for clients
+// to verify with.
+func (c *Cluster) CreateIssuedTLSSecret(t testing.TB, namespace, name string, hosts ...string) *tlscert.Authority {
+	t.Helper()
+	ca, err := tlscert.NewAuthority(time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pair, err := tlscert.Issue(hosts, time.Now(), time.Hour, ca)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.CreateTLSSecret(t, namespace, name, pair.CertPEM, pair.KeyPEM)
+	return ca
 }
 
 // WaitWarning waits for a Warning Event on the named object whose message

@@ -202,6 +202,15 @@ type Endpoint struct {
 	Pod         string
 }
 
+// Pods returns the pod names of eps.
+func Pods(eps []Endpoint) []string {
+	pods := make([]string, len(eps))
+	for i, ep := range eps {
+		pods[i] = ep.Pod
+	}
+	return pods
+}
+
 // Endpoints lists the addresses of every EndpointSlice of a Service, sorted.
 func (c *Cluster) Endpoints(ctx context.Context, namespace, service string) ([]Endpoint, error) {
 	list, err := c.Client.DiscoveryV1().EndpointSlices(namespace).List(ctx, metav1.ListOptions{

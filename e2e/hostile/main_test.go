@@ -117,23 +117,12 @@ func (e *env) noPayload(t *testing.T, payloads []string) {
 	if len(payloads) == 0 {
 		return
 	}
-	err := filepath.WalkDir(e.b.ConfigDir, func(path string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
+	for rel, data := range framework.ReadFiles(t, e.b.ConfigDir, nil) {
 		for _, p := range payloads {
-			if strings.Contains(string(data), p) {
-				t.Errorf("payload %q reached %s", p, path)
+			if strings.Contains(data, p) {
+				t.Errorf("payload %q reached %s", p, filepath.Join(e.b.ConfigDir, rel))
 			}
 		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
 	}
 }
 
