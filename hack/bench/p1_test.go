@@ -178,12 +178,7 @@ func (e *env) runP6(b *framework.Bollard, w *writer) {
 // mutate swaps, adds or removes one pool index of cur, keeping 1..most.
 func mutate(rng *rand.Rand, cur []int, pool, most int) []int {
 	out := slices.Clone(cur)
-	var unused []int
-	for k := 0; k < pool; k++ {
-		if !slices.Contains(cur, k) {
-			unused = append(unused, k)
-		}
-	}
+	unused := unusedOf(cur, pool)
 	op := rng.IntN(3)
 	switch {
 	case op == 0 && len(out) < most && len(unused) > 0: // add
@@ -191,8 +186,27 @@ func mutate(rng *rand.Rand, cur []int, pool, most int) []int {
 	case op == 1 && len(out) > 1: // remove
 		i := rng.IntN(len(out))
 		out = append(out[:i], out[i+1:]...)
-	case len(unused) > 0: // swap
-		out[rng.IntN(len(out))] = unused[rng.IntN(len(unused))]
+	default:
+		swapIn(rng, out, unused)
 	}
 	return out
+}
+
+// unusedOf lists the pool indexes that are not in cur.
+func unusedOf(cur []int, pool int) []int {
+	var unused []int
+	for k := 0; k < pool; k++ {
+		if !slices.Contains(cur, k) {
+			unused = append(unused, k)
+		}
+	}
+	return unused
+}
+
+// swapIn replaces a random element of out with a random one of unused,
+// if there is one.
+func swapIn(rng *rand.Rand, out, unused []int) {
+	if len(unused) > 0 {
+		out[rng.IntN(len(out))] = unused[rng.IntN(len(unused))]
+	}
 }

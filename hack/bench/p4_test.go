@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"time"
 
@@ -109,19 +110,7 @@ func (e *env) runP4(b *framework.Bollard, w *writer) {
 
 // swapOne replaces one index of cur with a pool index not in cur.
 func swapOne(rng *rand.Rand, cur []int, pool int) []int {
-	out := append([]int(nil), cur...)
-	var unused []int
-	for k := 0; k < pool; k++ {
-		used := false
-		for _, c := range cur {
-			used = used || c == k
-		}
-		if !used {
-			unused = append(unused, k)
-		}
-	}
-	if len(unused) > 0 {
-		out[rng.IntN(len(out))] = unused[rng.IntN(len(unused))]
-	}
+	out := slices.Clone(cur)
+	swapIn(rng, out, unusedOf(cur, pool))
 	return out
 }
