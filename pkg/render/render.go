@@ -27,9 +27,14 @@ const (
 	PrefixPathsMap  = "maps/paths-prefix.map"
 	HostDefaultsMap = "maps/host-defaults.map"
 	RedirectsMap    = "maps/redirects.map"
-	CertsDir        = "certs"
-	CrtList         = "certs/crt-list.txt"
-	DefaultCertPEM  = "certs/" + model.DefaultCertificateFile
+	// EpochMap is always empty on disk. The controller puts a marker in it
+	// at run time: a marker that is gone means HAProxy loaded the files
+	// again (a restart or someone else's reload) and lost every runtime
+	// change, in any mode.
+	EpochMap       = "maps/epoch.map"
+	CertsDir       = "certs"
+	CrtList        = "certs/crt-list.txt"
+	DefaultCertPEM = "certs/" + model.DefaultCertificateFile
 	// AdminSocket is the stats socket's name inside the runtime directory.
 	AdminSocket = "admin.sock"
 	// MasterSocket is the master CLI socket's name inside the runtime directory.
@@ -90,6 +95,7 @@ func render(cfg *model.Config, base string) ([]File, error) {
 		{Path: PrefixPathsMap, Mode: ConfigMode, Data: Map(cfg.Maps.PrefixPaths)},
 		{Path: HostDefaultsMap, Mode: ConfigMode, Data: Map(cfg.Maps.HostDefaults)},
 		{Path: RedirectsMap, Mode: ConfigMode, Data: Map(cfg.Maps.Redirects)},
+		{Path: EpochMap, Mode: ConfigMode, Data: []byte{}},
 		{Path: CrtList, Mode: ConfigMode, Data: crtList(cfg.Certificates)},
 		{Path: DefaultCertPEM, Mode: SecretMode, Data: cfg.DefaultCertificate},
 	}

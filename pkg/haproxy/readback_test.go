@@ -1,0 +1,79 @@
+package haproxy
+
+import (
+	"crypto/sha1"
+	"encoding/hex"
+	"encoding/pem"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestParseReadback(t *testing.T) {
+	v, found, err := parseGetMap(`type=str, case=sensitive, found=yes, idx=tree, key="epoch", value="tok123", type="str"`)
+	if err != nil || !found || v != "tok123" {
+		t.Errorf("get map found: %q %v %v", v, found, err)
+	}
+	if _, found, err := parseGetMap("type=str, case=sensitive, found=no"); err != nil || found {
+		t.Errorf("get map not found: %v %v", found, err)
+	}
+	if _, _, err := parseGetMap("Unknown map identifier"); err == nil {
+		t.Error("get map: garbage accepted")
+	}
+	entries, err := parseShowMap("0x55c0d47d0860 a.test be1\n0x55c0d47d0900 b.test be2\n\n")
+	if err != nil || !slices.Equal(entries, []MapEntry{{"a.test", "be1"}, {"b.test", "be2"}}) {
+		t.Errorf("show map: %v %v", entries, err)
+	}
+	if _, err := parseShowMap("0x1 a b c\n"); err == nil {
+		t.Error("show map: four fields accepted")
+	}
+	list, err := parseCrtList("# certs/crt-list.txt\ncerts/a.pem a.test b.test\ncerts/b.pem c.test\ncerts/a.pem a.test x.test\n")
+	if err != nil || !slices.Equal(list["certs/a.pem"], []string{"a.test", "b.test", "x.test"}) || !slices.Equal(list["certs/b.pem"], []string{"c.test"}) {
+		t.Errorf("crt-list: %v %v", list, err)
+	}
+	if _, err := parseCrtList("certs/a.pem [alpn h2] a.test\n"); err == nil {
+		t.Error("crt-list: options accepted")
+	}
+}
+
+// What the read-back returns is what the runtime API changed, on the real
+// HAProxy.
+func TestReadbackRuntime(t *testing.T) {
+	p := startProxy(t)
+	b := selfSigned(t, "b.test")
+	p.exec(
+		must(AddMap("maps/hosts.map", "epoch", "tok1")),
+		must(NewSSLCert("certs/b.pem")), must(SetSSLCert("certs/b.pem", b.Combined())), must(CommitSSLCert("certs/b.pem")),
+	)
+	v, found, err := p.rt.MapValue(p.ctx(), "maps/hosts.map", "epoch")
+	if err != nil || !found || v != "tok1" {
+		t.Fatalf("MapValue: %q %v %v", v, found, err)
+	}
+	if _, found, err := p.rt.MapValue(p.ctx(), "maps/hosts.map", "nope"); err != nil || found {
+		t.Fatalf("MapValue of a missing key: %v %v", found, err)
+	}
+	entries, err := p.rt.MapEntries(p.ctx(), "maps/hosts.map")
+	if err != nil || !slices.Equal(entries, []MapEntry{{"a.test", "be1"}, {"epoch", "tok1"}}) {
+		t.Fatalf("MapEntries: %v %v", entries, err)
+	}
+	files, err := p.rt.SSLCertFiles(p.ctx())
+	if err != nil || !slices.Equal(files, []string{"certs/a.pem", "certs/b.pem", "certs/default.pem"}) {
+		t.Fatalf("SSLCertFiles: %v %v", files, err)
+	}
+	// b.pem is in the store but on no crt-list line: the half-done state
+	// a failed runtime batch leaves.
+	list, err := p.rt.CrtListEntries(p.ctx(), "certs/crt-list.txt")
+	if err != nil || len(list) != 1 || !slices.Equal(list["certs/a.pem"], []string{"a.test"}) {
+		t.Fatalf("CrtListEntries: %v %v", list, err)
+	}
+	fp, err := p.rt.SSLCertFingerprint(p.ctx(), "certs/b.pem")
+	block, _ := pem.Decode(b.CertPEM)
+	sum := sha1.Sum(block.Bytes)
+	if err != nil || fp != strings.ToUpper(hex.EncodeToString(sum[:])) {
+		t.Fatalf("SSLCertFingerprint: %q %v", fp, err)
+	}
+	states, err := p.rt.AllServersState(p.ctx())
+	if err != nil || len(states) == 0 {
+		t.Fatalf("AllServersState: %d %v", len(states), err)
+	}
+}
