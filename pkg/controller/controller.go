@@ -85,6 +85,15 @@ type Controller struct {
 	// lastWrite is when the config dir last matched a render.
 	lastWrite time.Time
 	lastGood  *lastGood
+	// quarantine leaves out the Ingresses HAProxy refused.
+	quarantine *quarantine
+	// lastSnap is the snapshot of the last model built.
+	lastSnap *model.Snapshot
+	// epoch is this controller's marker in maps/epoch.map (epoch.go).
+	epoch string
+	// forceReload, when set, is why the next sync must reload: the running
+	// state could not be read back.
+	forceReload string
 
 	ready  atomic.Bool
 	leader atomic.Bool
@@ -114,6 +123,8 @@ func New(client kubernetes.Interface, opts Options) (*Controller, error) {
 		status:      newStatusWriter(client, opts.PublishService, opts.PublishAddress),
 		statusQueue: newStatusQueue(),
 		lastGood:    newLastGood(),
+		quarantine:  newQuarantine(),
+		epoch:       newEpochToken(),
 		renderer:    render.NewRenderer(opts.Render),
 	}
 	w, err := watch.New(client, opts.Model.WatchNamespace, func(string) {
@@ -152,6 +163,7 @@ func (c *Controller) Run(ctx context.Context) error {
 		return err
 	}
 	go c.statusQueue.run(ctx, time.Second, c.writeStatus)
+	go c.tickVerify(ctx)
 	c.ready.Store(true)
 	c.log.Info("first config applied", "after", time.Since(start).Round(time.Millisecond))
 	if sup := c.supervisor.Load(); sup != nil {
@@ -176,18 +188,28 @@ func (c *Controller) processNext(ctx context.Context) bool {
 		return false
 	}
 	defer c.queue.Done(key)
-	if key == restartKey {
-		// The restarted HAProxy loaded the files on disk: the render of
-		// onDisk, which is behind the applied config when writes failed.
-		loaded := c.onDisk
-		if loaded == nil {
-			loaded = c.running.cfg
+	switch key {
+	case restartKey:
+		// The restarted HAProxy loaded the files on disk (the render of
+		// onDisk); what it holds is read back, not assumed.
+		c.resync(ctx, "HAProxy restarted")
+	case verifyKey:
+		resynced, err := c.verifyEpoch(ctx)
+		if err != nil || !resynced {
+			if err != nil {
+				c.log.Debug("epoch check failed", "err", err)
+			}
+			return true // nothing to do, or HAProxy is down: the supervisor or the next check handles it
 		}
-		c.running = newRunning(loaded)
 	}
 	if err := c.sync(ctx); err != nil {
 		if ctx.Err() != nil {
 			return false
+		}
+		if errors.Is(err, errIsolated) {
+			c.queue.Forget(key)
+			c.queue.Add(key) // the refused Ingresses are out now: go on at once
+			return true
 		}
 		c.log.Error("sync failed; will retry", "err", err, "retries", c.queue.NumRequeues(key))
 		c.queue.AddRateLimited(key)
@@ -202,8 +224,10 @@ func (c *Controller) processNext(ctx context.Context) bool {
 // the rejection says so.
 func (c *Controller) buildModel() (*model.Snapshot, *model.Config) {
 	snap := c.watcher.Snapshot()
-	opts := c.opts.Model
-	opts.Now = time.Now()
+	opts := c.modelOptions()
+	opts.Refused = c.quarantine.current(&snap)
+	c.metrics.refused.Set(float64(len(opts.Refused)))
+	c.lastSnap = &snap
 	cfg, rejections := model.Build(snap, opts)
 	if fixed, kept := c.lastGood.substitute(snap, &cfg, opts); len(kept) > 0 {
 		markKept(rejections, kept)
@@ -214,8 +238,16 @@ func (c *Controller) buildModel() (*model.Snapshot, *model.Config) {
 		c.lastGood.remember(snap, &cfg, opts)
 	}
 	c.metrics.rejected.Set(float64(len(rejections)))
-	c.events.rejections(&snap, rejections)
+	if recheck := c.events.rejections(&snap, rejections, time.Now()); recheck > 0 {
+		c.queue.AddAfter(syncKey, recheck) // report what is still missing then
+	}
 	return &snap, &cfg
+}
+
+func (c *Controller) modelOptions() model.Options {
+	opts := c.opts.Model
+	opts.Now = time.Now()
+	return opts
 }
 
 func (c *Controller) renderFiles(cfg *model.Config) ([]render.File, error) {
@@ -237,6 +269,19 @@ func (c *Controller) sync(ctx context.Context) error {
 	snap, cfg := c.buildModel()
 	built := time.Since(start)
 	u := c.running.diff(cfg, c)
+	if u.reload == "" && len(u.commands) > 0 {
+		// Commands must reach the HAProxy the running state describes.
+		resynced, err := c.verifyEpoch(ctx)
+		if err != nil {
+			return err
+		}
+		if resynced {
+			u = c.running.diff(cfg, c)
+		}
+	}
+	if c.forceReload != "" && u.reload == "" {
+		u.reload = c.forceReload
+	}
 	var executed time.Duration
 	if u.reload == "" && len(u.commands) > 0 {
 		err := c.runtime.Execute(ctx, u.commands...)
@@ -245,6 +290,9 @@ func (c *Controller) sync(ctx context.Context) error {
 			c.countRuntime(u, "error")
 			u.reload = "runtime update failed: " + err.Error()
 			c.log.Warn("runtime update failed; reloading instead", "err", err)
+			// Part of the batch may have been applied: learn what HAProxy
+			// holds, so that a failed reload cannot wedge the next batch.
+			c.resync(ctx, "runtime command failed")
 		} else {
 			c.countRuntime(u, "success")
 			c.running.applied(u, cfg)
@@ -305,14 +353,23 @@ func (c *Controller) countRuntime(u *update, result string) {
 // swaps it in and reloads HAProxy. A rejected candidate leaves the last
 // good config on disk and in service.
 func (c *Controller) reload(ctx context.Context, cause string, files []render.File, cfg *model.Config) error {
+	suspects := c.quarantine.suspects(c.lastSnap, cfg)
 	if err := c.check(ctx, files); err != nil {
 		result := "check_failed"
 		if errors.Is(err, errStaging) {
 			result = "write_failed" // the candidate could not even be written
 		}
 		c.metrics.reloads.WithLabelValues(causeLabel(cause), result).Inc()
+		if result == "check_failed" {
+			if isolated, ierr := c.isolateRefused(ctx, suspects, err); isolated {
+				return errIsolated
+			} else if ierr != nil {
+				c.log.Warn("could not isolate the refused objects", "err", ierr)
+			}
+		}
 		return err
 	}
+	c.quarantine.accepted(c.lastSnap, cfg)
 	if err := c.write(files, cfg); err != nil {
 		c.metrics.reloads.WithLabelValues(causeLabel(cause), "write_failed").Inc()
 		return err
@@ -322,11 +379,17 @@ func (c *Controller) reload(ctx context.Context, cause string, files []render.Fi
 	defer cancel()
 	if err := c.master.Reload(reloadCtx); err != nil {
 		c.metrics.reloads.WithLabelValues(causeLabel(cause), "error").Inc()
+		c.events.reloadFailed(c.lastSnap, suspects, err)
 		return fmt.Errorf("reload (%s): %w", cause, err)
 	}
 	c.metrics.reloads.WithLabelValues(causeLabel(cause), "success").Inc()
 	c.log.Info("reloaded HAProxy", "cause", cause, "took", time.Since(start).Round(time.Millisecond))
 	c.running = newRunning(cfg)
+	c.forceReload = ""
+	if err := c.markEpoch(ctx); err != nil {
+		// The next check finds the marker missing and reads the state back.
+		c.log.Warn("could not mark the reloaded HAProxy", "err", err)
+	}
 	return nil
 }
 
@@ -356,7 +419,25 @@ func sameFiles(a, b []render.File) bool {
 var errStaging = errors.New("staging dir")
 
 func (c *Controller) check(ctx context.Context, files []render.File) error {
-	staging := filepath.Join(c.opts.ConfigDir, ".candidate")
+	if err := c.checkCandidate(ctx, files); err != nil {
+		if errors.Is(err, errStaging) {
+			return err
+		}
+		c.metrics.checkFailures.Inc()
+		var checkErr *haproxy.CheckError
+		if errors.As(err, &checkErr) {
+			c.log.Error("candidate config rejected; keeping the last good config", "haproxy", checkErr.Output)
+		}
+		return err
+	}
+	return nil
+}
+
+func (c *Controller) stagingDir() string { return filepath.Join(c.opts.ConfigDir, ".candidate") }
+
+// checkCandidate runs haproxy -c on files written to the staging dir.
+func (c *Controller) checkCandidate(ctx context.Context, files []render.File) error {
+	staging := c.stagingDir()
 	if err := os.RemoveAll(staging); err != nil {
 		return fmt.Errorf("%w: %w", errStaging, err)
 	}
@@ -366,15 +447,7 @@ func (c *Controller) check(ctx context.Context, files []render.File) error {
 	}
 	checkCtx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	if err := haproxy.Check(checkCtx, c.opts.HAProxyBinary, filepath.Join(staging, render.ConfigFile)); err != nil {
-		c.metrics.checkFailures.Inc()
-		var checkErr *haproxy.CheckError
-		if errors.As(err, &checkErr) {
-			c.log.Error("candidate config rejected; keeping the last good config", "haproxy", checkErr.Output)
-		}
-		return err
-	}
-	return nil
+	return haproxy.Check(checkCtx, c.opts.HAProxyBinary, filepath.Join(staging, render.ConfigFile))
 }
 
 // causeLabel keeps the reload metric's cardinality small.
@@ -388,6 +461,8 @@ func causeLabel(cause string) string {
 		return "runtime_failed"
 	case cause == "startup":
 		return "startup"
+	case cause == reloadResyncFailed:
+		return "resync_failed"
 	default:
 		return "structure"
 	}

@@ -1,6 +1,9 @@
 package controller
 
 import (
+	"strings"
+	"time"
+
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -21,27 +24,51 @@ const (
 	ReasonReloadFailed = "ReloadFailed"
 )
 
+// missingGrace is how long a referenced Secret or Service may be missing
+// before the Warning: `kubectl apply -f dir/` creates objects in any order,
+// and an Ingress that arrives a moment before its Secret is not an error.
+const missingGrace = 5 * time.Second
+
 // events records Kubernetes Events once per distinct message: a rejection
 // that persists across syncs is reported when it first appears.
 type events struct {
 	recorder record.EventRecorder
 	reported map[string]bool
 	served   map[string]bool
+	// missingSince is when each "not found" rejection was first seen.
+	missingSince map[string]time.Time
 }
 
 func newEvents(client kubernetes.Interface, component string) (*events, func()) {
 	broadcaster := record.NewBroadcaster()
 	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: client.CoreV1().Events("")})
 	recorder := broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: component})
-	return &events{recorder: recorder, reported: map[string]bool{}, served: map[string]bool{}}, broadcaster.Shutdown
+	return &events{recorder: recorder, reported: map[string]bool{}, served: map[string]bool{},
+		missingSince: map[string]time.Time{}}, broadcaster.Shutdown
 }
 
 // rejections emits a Warning for each new rejection on the object it names.
-func (e *events) rejections(snap *model.Snapshot, rs []model.Rejection) {
-	now := map[string]bool{}
+// A missing reference is reported once it has been missing for
+// missingGrace; recheck is when the next one is due (0: none waits).
+func (e *events) rejections(snap *model.Snapshot, rs []model.Rejection, at time.Time) (recheck time.Duration) {
+	reported := map[string]bool{}
+	missing := map[string]time.Time{}
 	for _, r := range rs {
 		key := r.String()
-		now[key] = true
+		if r.Missing {
+			since, ok := e.missingSince[key]
+			if !ok {
+				since = at
+			}
+			missing[key] = since
+			if wait := missingGrace - at.Sub(since); wait > 0 {
+				if recheck == 0 || wait < recheck {
+					recheck = wait
+				}
+				continue
+			}
+		}
+		reported[key] = true
 		if e.reported[key] {
 			continue
 		}
@@ -50,12 +77,34 @@ func (e *events) rejections(snap *model.Snapshot, rs []model.Rejection) {
 			continue
 		}
 		reason := ReasonRejected
-		if r.Warning {
+		switch {
+		case r.Refused:
+			reason = ReasonCheckFailed
+		case r.Warning:
 			reason = ReasonWarning
 		}
 		e.recorder.Eventf(obj, corev1.EventTypeWarning, reason, "%s: %s", r.Field, r.Reason)
 	}
-	e.reported = now
+	e.reported, e.missingSince = reported, missing
+	return recheck
+}
+
+// maxReloadFailedEvents bounds the Events of one failed reload.
+const maxReloadFailedEvents = 10
+
+// reloadFailed tells the Ingresses that changed since the last accepted
+// config that HAProxy did not take the config that includes them.
+func (e *events) reloadFailed(snap *model.Snapshot, suspects []string, err error) {
+	if snap == nil || len(suspects) > maxReloadFailedEvents {
+		return
+	}
+	for _, key := range suspects {
+		namespace, name, _ := strings.Cut(key, "/")
+		if obj := find(snap.Ingresses, namespace, name); obj != nil {
+			e.recorder.Eventf(obj, corev1.EventTypeWarning, ReasonReloadFailed,
+				"HAProxy did not load the config that includes this change; retrying: %v", err)
+		}
+	}
 }
 
 // servedIngresses emits a Normal event for each Ingress (namespace/name in

@@ -16,6 +16,8 @@ type metrics struct {
 	lastApply      prometheus.Gauge
 	checkFailures  prometheus.Counter
 	haproxyUp      prometheus.Gauge
+	resyncs        prometheus.Counter
+	refused        prometheus.Gauge
 }
 
 func newMetrics() *metrics {
@@ -43,8 +45,14 @@ func newMetrics() *metrics {
 		haproxyUp: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "bollard_haproxy_up", Help: "1 when HAProxy's master answers.",
 		}),
+		resyncs: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "bollard_resyncs_total", Help: "Times the running state was read back from HAProxy (restart, adoption, failed command).",
+		}),
+		refused: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "bollard_refused_ingresses", Help: "Ingresses left out because HAProxy refused the config with them (haproxy -c).",
+		}),
 	}
-	m.registry.MustRegister(m.reloads, m.runtimeUpdates, m.syncDuration, m.rejected, m.lastApply, m.checkFailures, m.haproxyUp,
+	m.registry.MustRegister(m.reloads, m.runtimeUpdates, m.syncDuration, m.rejected, m.lastApply, m.checkFailures, m.haproxyUp, m.resyncs, m.refused,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

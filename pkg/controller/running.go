@@ -15,11 +15,15 @@ import (
 type running struct {
 	cfg     *model.Config
 	layouts map[string]*slotLayout // includes backends no longer wanted
+	// storeOnly names certificate files HAProxy holds in its store but on
+	// no crt-list line (read back after a batch failed half way): they need
+	// set, commit and add, not `new ssl cert`, which HAProxy would refuse.
+	storeOnly map[string]bool
 }
 
 // newRunning is the state of an HAProxy that just loaded cfg from disk.
 func newRunning(cfg *model.Config) *running {
-	r := &running{cfg: cfg, layouts: map[string]*slotLayout{}}
+	r := &running{cfg: cfg, layouts: map[string]*slotLayout{}, storeOnly: map[string]bool{}}
 	for i := range cfg.Backends {
 		r.layouts[cfg.Backends[i].Name] = layoutFor(&cfg.Backends[i])
 	}
@@ -191,9 +195,11 @@ func (r *running) diffCertificates(wanted *model.Config, refs fileRefs, u *updat
 		old, ok := have[c.FileName]
 		switch {
 		case !ok:
-			cmd, err := haproxy.NewSSLCert(ref)
-			u.add("certificate", cmd, err)
-			cmd, err = haproxy.SetSSLCert(ref, c.PEM)
+			if !r.storeOnly[c.FileName] {
+				cmd, err := haproxy.NewSSLCert(ref)
+				u.add("certificate", cmd, err)
+			}
+			cmd, err := haproxy.SetSSLCert(ref, c.PEM)
 			u.add("certificate", cmd, err)
 			cmd, err = haproxy.CommitSSLCert(ref)
 			u.add("certificate", cmd, err)
@@ -220,6 +226,9 @@ func (r *running) diffCertificates(wanted *model.Config, refs fileRefs, u *updat
 func (r *running) applied(u *update, wanted *model.Config) {
 	for name, changes := range u.slots {
 		r.layouts[name].apply(changes)
+	}
+	for i := range wanted.Certificates {
+		delete(r.storeOnly, wanted.Certificates[i].FileName)
 	}
 	r.cfg = wanted
 }

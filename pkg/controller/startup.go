@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"time"
@@ -39,8 +40,9 @@ func (c *Controller) startup(ctx context.Context) error {
 }
 
 func (c *Controller) startManaged(ctx context.Context, cfg *model.Config, files []render.File, masterSocket string) error {
-	if err := c.check(ctx, files); err != nil {
-		return fmt.Errorf("first config: %w", err)
+	cfg, files, err := c.firstCheckedConfig(ctx, cfg, files)
+	if err != nil {
+		return err
 	}
 	if err := c.write(files, cfg); err != nil {
 		return err
@@ -51,8 +53,38 @@ func (c *Controller) startManaged(ctx context.Context, cfg *model.Config, files 
 	}
 	c.supervisor.Store(sup)
 	c.running = newRunning(cfg)
+	if err := c.markEpoch(ctx); err != nil {
+		c.log.Warn("could not mark the started HAProxy; its state will be read back", "err", err)
+	}
 	c.metrics.lastApply.SetToCurrentTime()
 	return nil
+}
+
+// maxStartIsolations bounds how often the first config is checked again
+// after Ingresses that HAProxy refused were left out.
+const maxStartIsolations = 3
+
+// firstCheckedConfig returns the first config that haproxy -c accepts,
+// leaving out the Ingresses that HAProxy refuses.
+func (c *Controller) firstCheckedConfig(ctx context.Context, cfg *model.Config, files []render.File) (*model.Config, []render.File, error) {
+	for attempt := 0; ; attempt++ {
+		err := c.check(ctx, files)
+		if err == nil {
+			c.quarantine.accepted(c.lastSnap, cfg)
+			return cfg, files, nil
+		}
+		if attempt == maxStartIsolations || errors.Is(err, errStaging) {
+			return nil, nil, fmt.Errorf("first config: %w", err)
+		}
+		isolated, ierr := c.isolateRefused(ctx, c.quarantine.suspects(c.lastSnap, cfg), err)
+		if !isolated {
+			return nil, nil, fmt.Errorf("first config: %w", errors.Join(err, ierr))
+		}
+		_, cfg = c.buildModel()
+		if files, err = c.renderFiles(cfg); err != nil {
+			return nil, nil, err
+		}
+	}
 }
 
 func (c *Controller) supervisorOptions(masterSocket string) haproxy.SupervisorOptions {
@@ -70,24 +102,42 @@ func (c *Controller) supervisorOptions(masterSocket string) haproxy.SupervisorOp
 func (c *Controller) adopt(ctx context.Context, cfg *model.Config, files []render.File) error {
 	if !haproxy.SameFiles(c.opts.ConfigDir, files) {
 		c.log.Info("config on disk differs from the wanted one; reloading")
-		return c.reload(ctx, "startup", files, cfg)
+		return c.startupReload(ctx, cfg, files)
 	}
 	c.written, c.onDisk = files, cfg
-	r := newRunning(cfg)
-	for i := range cfg.Backends {
-		name := cfg.Backends[i].Name
-		states, err := c.runtime.ServersState(ctx, name)
-		if err != nil {
-			c.log.Warn("cannot read the running slots; reloading", "backend", name, "err", err)
-			return c.reload(ctx, "startup", files, cfg)
-		}
-		r.layouts[name] = layoutFromState(states, cfg.Backends[i].Slots)
+	// Slots, maps and certificates moved at run time: read them back.
+	r, err := c.readRunning(ctx, cfg)
+	if err == nil {
+		err = c.markEpoch(ctx)
+	}
+	if err != nil {
+		c.log.Warn("cannot read the running state back; reloading", "err", err)
+		return c.startupReload(ctx, cfg, files)
 	}
 	c.running = r
-	c.log.Info("adopted HAProxy with no reload", "backends", len(cfg.Backends))
+	c.log.Info("adopted HAProxy with no reload", "backends", len(cfg.Backends), "certificates", len(r.cfg.Certificates))
 	c.metrics.lastApply.SetToCurrentTime()
 	c.queue.Add(syncKey) // apply whatever differs at run time
 	return nil
+}
+
+// startupReload reloads the adopted HAProxy with the wanted config,
+// leaving out the Ingresses it refuses.
+func (c *Controller) startupReload(ctx context.Context, cfg *model.Config, files []render.File) error {
+	for attempt := 0; ; attempt++ {
+		if c.running == nil {
+			// Unknown until the reload: what the diff of a failed attempt uses.
+			c.running = newRunning(cfg)
+		}
+		err := c.reload(ctx, "startup", files, cfg)
+		if !errors.Is(err, errIsolated) || attempt == maxStartIsolations {
+			return err
+		}
+		_, cfg = c.buildModel()
+		if files, err = c.renderFiles(cfg); err != nil {
+			return err
+		}
+	}
 }
 
 // layoutFromState rebuilds a slot layout from `show servers state`.

@@ -22,6 +22,11 @@ type fieldError struct {
 
 func (b *builder) addIngress(ing *networkingv1.Ingress) {
 	id := ing.Namespace + "/" + ing.Name
+	if msg, refused := b.opts.Refused[id]; refused {
+		b.rejections = append(b.rejections, Rejection{Kind: "Ingress", Namespace: ing.Namespace, Name: ing.Name, Field: "spec",
+			Reason: "HAProxy refused the configuration with this Ingress (" + msg + "); it is left out until it or its Secrets change", Refused: true})
+		return
+	}
 	sslRedirect, errs := b.validateIngress(ing)
 	if len(errs) > 0 {
 		for _, e := range errs {

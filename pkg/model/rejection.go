@@ -18,6 +18,12 @@ type Rejection struct {
 	// Warning is set when nothing was left out (for example an expired
 	// certificate that is still served).
 	Warning bool
+	// Refused is set when HAProxy, not the model, refused the object.
+	Refused bool
+	// Missing is set when the problem is a referenced object that does not
+	// exist (yet): `kubectl apply -f dir/` creates objects in any order, so
+	// the controller reports it only once it stays missing.
+	Missing bool
 }
 
 func (r Rejection) String() string {

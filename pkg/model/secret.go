@@ -29,6 +29,7 @@ type certResult struct {
 	cert    *Certificate
 	problem string
 	warning string
+	missing bool // the Secret does not exist
 }
 
 // CertificateFileName derives a safe file name from a validated Secret
@@ -83,7 +84,8 @@ func (b *builder) addTLS(ing *networkingv1.Ingress, hostKeys map[string]bool, ss
 		field := fmt.Sprintf("spec.tls[%d].secretName", i)
 		res := b.certificate(ing.Namespace, entry.SecretName)
 		if res.problem != "" {
-			b.reject("Ingress", ing.Namespace, ing.Name, field, res.problem+NoteHostsGetDefault)
+			b.rejections = append(b.rejections, Rejection{Kind: "Ingress", Namespace: ing.Namespace, Name: ing.Name,
+				Field: field, Reason: res.problem + NoteHostsGetDefault, Missing: res.missing})
 			continue
 		}
 		if res.warning != "" {
@@ -124,7 +126,7 @@ func (b *builder) certificate(namespace, name string) certResult {
 func (b *builder) parseSecret(namespace, name string) certResult {
 	secret, ok := b.secrets[namespace+"/"+name]
 	if !ok {
-		return certResult{problem: fmt.Sprintf("secret %s/%s not found", namespace, name)}
+		return certResult{problem: fmt.Sprintf("secret %s/%s not found", namespace, name), missing: true}
 	}
 	return parseTLSSecret(secret, b.opts.Now)
 }

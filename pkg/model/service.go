@@ -41,7 +41,9 @@ func (b *builder) backendFor(ing *networkingv1.Ingress, ref networkingv1.Ingress
 	}
 	be, problem := b.backend(ing.Namespace, ref.Service.Name, ref.Service.Port)
 	if problem != "" {
-		b.warn("Ingress", ing.Namespace, ing.Name, field+".service", problem)
+		_, exists := b.services[ing.Namespace+"/"+ref.Service.Name]
+		b.rejections = append(b.rejections, Rejection{Kind: "Ingress", Namespace: ing.Namespace, Name: ing.Name,
+			Field: field + ".service", Reason: problem, Warning: true, Missing: !exists})
 	}
 	return be.Name, true
 }

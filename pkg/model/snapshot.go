@@ -42,6 +42,11 @@ type Options struct {
 	FallbackCertificate []byte
 	// Now is used to warn about expired certificates.
 	Now time.Time
+	// Refused maps "namespace/name" of Ingresses that HAProxy refused
+	// (haproxy -c failed with them and passed without them) to HAProxy's
+	// message. The controller finds them; they are left out until they or
+	// their Secrets change.
+	Refused map[string]string
 }
 
 // Defaults used by the CLI and the controller.

@@ -1,0 +1,283 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+
+	"github.com/bollard-io/bollard/pkg/haproxy"
+	"github.com/bollard-io/bollard/pkg/model"
+)
+
+// quarantine keeps the Ingresses that HAProxy refused out of the model, so
+// that one tenant's object that the model accepts but `haproxy -c` refuses
+// (a TLS library limit, a line too long, whatever the model missed) costs
+// only that object, not every later change of everyone. An Ingress leaves
+// quarantine when it or a Secret it names changes.
+type quarantine struct {
+	refused map[string]refusal // "namespace/name"
+	// checked holds the fingerprints of the Ingresses of the last config
+	// that haproxy -c accepted: the ones that differ are the suspects when
+	// a check fails.
+	checked map[string]string
+}
+
+type refusal struct {
+	fingerprint string
+	message     string
+}
+
+func newQuarantine() *quarantine {
+	return &quarantine{refused: map[string]refusal{}, checked: map[string]string{}}
+}
+
+// secretIndex maps "namespace/name" to the Secrets of a snapshot.
+func secretIndex(snap *model.Snapshot) map[string]*corev1.Secret {
+	m := make(map[string]*corev1.Secret, len(snap.Secrets))
+	for _, s := range snap.Secrets {
+		m[s.Namespace+"/"+s.Name] = s
+	}
+	return m
+}
+
+// fingerprint changes whenever what the model reads from an Ingress
+// changes: its spec (generation), its annotations and the Secrets it names.
+// Status writes do not change it.
+func fingerprint(ing *networkingv1.Ingress, secrets map[string]*corev1.Secret) string {
+	h := fnv.New64a()
+	version := strconv.FormatInt(ing.Generation, 10)
+	if ing.Generation == 0 { // objects that did not come from an API server
+		version = "rv" + ing.ResourceVersion
+	}
+	h.Write([]byte(version))
+	for _, k := range slices.Sorted(maps.Keys(ing.Annotations)) {
+		fmt.Fprintf(h, "\x00%s=%s", k, ing.Annotations[k])
+	}
+	for _, tls := range ing.Spec.TLS {
+		rv := "-"
+		if s, ok := secrets[ing.Namespace+"/"+tls.SecretName]; ok {
+			rv = s.ResourceVersion
+		}
+		fmt.Fprintf(h, "\x00%s@%s", tls.SecretName, rv)
+	}
+	return strconv.FormatUint(h.Sum64(), 16)
+}
+
+// current returns the refused Ingresses for the model, after releasing
+// those that changed since HAProxy refused them.
+func (q *quarantine) current(snap *model.Snapshot) map[string]string {
+	if len(q.refused) == 0 {
+		return nil
+	}
+	secrets := secretIndex(snap)
+	present := map[string]*networkingv1.Ingress{}
+	for _, ing := range snap.Ingresses {
+		if _, ok := q.refused[ing.Namespace+"/"+ing.Name]; ok {
+			present[ing.Namespace+"/"+ing.Name] = ing
+		}
+	}
+	out := map[string]string{}
+	for key, r := range q.refused {
+		ing, ok := present[key]
+		if !ok || fingerprint(ing, secrets) != r.fingerprint {
+			delete(q.refused, key) // deleted or changed: try it again
+			continue
+		}
+		out[key] = r.message
+	}
+	return out
+}
+
+// suspects lists the served Ingresses that changed since the last config
+// haproxy -c accepted, sorted.
+func (q *quarantine) suspects(snap *model.Snapshot, cfg *model.Config) []string {
+	secrets := secretIndex(snap)
+	served := map[string]bool{}
+	for _, key := range cfg.Served {
+		served[key] = true
+	}
+	var out []string
+	for _, ing := range snap.Ingresses {
+		key := ing.Namespace + "/" + ing.Name
+		if served[key] && q.checked[key] != fingerprint(ing, secrets) {
+			out = append(out, key)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// accepted records the Ingresses of a config that haproxy -c accepted.
+func (q *quarantine) accepted(snap *model.Snapshot, cfg *model.Config) {
+	secrets := secretIndex(snap)
+	byKey := make(map[string]*networkingv1.Ingress, len(snap.Ingresses))
+	for _, ing := range snap.Ingresses {
+		byKey[ing.Namespace+"/"+ing.Name] = ing
+	}
+	checked := make(map[string]string, len(cfg.Served))
+	for _, key := range cfg.Served {
+		if ing, ok := byKey[key]; ok {
+			checked[key] = fingerprint(ing, secrets)
+		}
+	}
+	q.checked = checked
+}
+
+// refuse quarantines the Ingresses of a snapshot named by keys.
+func (q *quarantine) refuse(snap *model.Snapshot, keys []string, message string) {
+	secrets := secretIndex(snap)
+	want := map[string]bool{}
+	for _, k := range keys {
+		want[k] = true
+	}
+	for _, ing := range snap.Ingresses {
+		key := ing.Namespace + "/" + ing.Name
+		if want[key] {
+			q.refused[key] = refusal{fingerprint: fingerprint(ing, secrets), message: message}
+		}
+	}
+}
+
+// isolate finds a set of suspects without which check passes, by group
+// testing: a group that passes together is good; a failing group is split
+// until single culprits remain. check(included) builds the config with the
+// suspects not in included left out. It costs about 2·k·log2(n) checks for
+// k culprits among n suspects, and 1-2 in the common case of one new
+// Ingress. It returns nil when the config fails even without every suspect
+// (the cause is elsewhere).
+func isolate(suspects []string, check func(included []string) (bool, error)) ([]string, error) {
+	if len(suspects) == 0 {
+		return nil, nil
+	}
+	ok, err := check(nil)
+	if err != nil || !ok {
+		return nil, err
+	}
+	var good, culprits []string
+	var search func(group []string, knownBad bool) error
+	search = func(group []string, knownBad bool) error {
+		if !knownBad {
+			ok, err := check(append(slices.Clone(good), group...))
+			if err != nil {
+				return err
+			}
+			if ok {
+				good = append(good, group...)
+				return nil
+			}
+		}
+		if len(group) == 1 {
+			culprits = append(culprits, group[0])
+			return nil
+		}
+		half, before := len(group)/2, len(culprits)
+		if err := search(group[:half], false); err != nil {
+			return err
+		}
+		// The group fails; when its first half holds no culprit, the
+		// second half is known to fail too.
+		return search(group[half:], len(culprits) == before)
+	}
+	if err := search(suspects, true); err != nil {
+		return nil, err
+	}
+	// Interacting objects can defeat the search: confirm the result.
+	if ok, err := check(good); err != nil || !ok {
+		return nil, errors.Join(err, errors.New("the config fails without the culprits found; not isolating"))
+	}
+	return culprits, nil
+}
+
+// checkMessage is the first alert of haproxy -c, for the Warning Event:
+// what HAProxy said, without the staging path.
+func checkMessage(err error, stagingDir string) string {
+	var ce *haproxy.CheckError
+	if !errors.As(err, &ce) {
+		return err.Error()
+	}
+	for _, line := range strings.Split(ce.Output, "\n") {
+		if _, msg, ok := strings.Cut(line, "[ALERT]"); ok {
+			if _, rest, ok := strings.Cut(msg, ": "); ok {
+				msg = rest
+			}
+			msg = strings.ReplaceAll(strings.TrimSpace(msg), stagingDir+"/", "")
+			if len(msg) > 300 {
+				msg = msg[:300] + "..."
+			}
+			return msg
+		}
+	}
+	return "haproxy -c failed"
+}
+
+// errIsolated says a check failed, the Ingresses that caused it are in
+// quarantine now, and the sync should run again at once without them.
+var errIsolated = errors.New("refused Ingresses isolated")
+
+// reloadResyncFailed is the reload cause when the running state could not
+// be read back from HAProxy.
+const reloadResyncFailed = "resync failed"
+
+// isolateRefused finds, among the suspects, the Ingresses without which
+// haproxy -c accepts the config, and quarantines them. It reports whether
+// it found any.
+func (c *Controller) isolateRefused(ctx context.Context, suspects []string, checkErr error) (bool, error) {
+	snap := c.lastSnap
+	if snap == nil || len(suspects) == 0 {
+		return false, nil
+	}
+	base := c.quarantine.current(snap)
+	start := time.Now()
+	checks := 0
+	culprits, err := isolate(suspects, func(included []string) (bool, error) {
+		checks++
+		refused := maps.Clone(base)
+		if refused == nil {
+			refused = map[string]string{}
+		}
+		in := map[string]bool{}
+		for _, k := range included {
+			in[k] = true
+		}
+		for _, k := range suspects {
+			if !in[k] {
+				refused[k] = "isolating"
+			}
+		}
+		opts := c.modelOptions()
+		opts.Refused = refused
+		cfg, _ := model.Build(*snap, opts)
+		files, err := c.renderFiles(&cfg)
+		if err != nil {
+			return false, err
+		}
+		err = c.checkCandidate(ctx, files)
+		var ce *haproxy.CheckError
+		switch {
+		case err == nil:
+			return true, nil
+		case errors.As(err, &ce):
+			return false, nil
+		default:
+			return false, err
+		}
+	})
+	if len(culprits) == 0 {
+		return false, err
+	}
+	message := checkMessage(checkErr, c.stagingDir())
+	c.quarantine.refuse(snap, culprits, message)
+	c.log.Warn("HAProxy refused the config with these Ingresses; leaving them out until they change",
+		"ingresses", culprits, "haproxy", message, "suspects", len(suspects), "checks", checks,
+		"took", time.Since(start).Round(time.Millisecond))
+	return true, nil
+}

@@ -1,0 +1,147 @@
+package controller
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+
+	"github.com/bollard-io/bollard/pkg/model"
+	mt "github.com/bollard-io/bollard/pkg/model/modeltest"
+)
+
+// isolate finds exactly the culprits, for any number of them and any
+// position, with few checks.
+func TestIsolate(t *testing.T) {
+	for _, tc := range []struct {
+		n        int
+		culprits []int
+	}{
+		{1, []int{0}}, {2, []int{1}}, {7, []int{3}}, {8, []int{0, 7}}, {64, []int{5, 6, 40}},
+		{100, []int{99}}, {5, []int{0, 1, 2, 3, 4}},
+	} {
+		var suspects []string
+		for i := range tc.n {
+			suspects = append(suspects, fmt.Sprintf("ns/i%03d", i))
+		}
+		bad := map[string]bool{}
+		var want []string
+		for _, i := range tc.culprits {
+			bad[suspects[i]] = true
+			want = append(want, suspects[i])
+		}
+		checks := 0
+		got, err := isolate(suspects, func(included []string) (bool, error) {
+			checks++
+			for _, k := range included {
+				if bad[k] {
+					return false, nil
+				}
+			}
+			return true, nil
+		})
+		if err != nil {
+			t.Fatalf("n=%d: %v", tc.n, err)
+		}
+		slices.Sort(got)
+		if !slices.Equal(got, want) {
+			t.Errorf("n=%d culprits %v: got %v", tc.n, want, got)
+		}
+		if len(tc.culprits) == 1 && checks > 2*8+2 {
+			t.Errorf("n=%d: %d checks for one culprit", tc.n, checks)
+		}
+	}
+}
+
+// When the config fails without any suspect, nobody is blamed.
+func TestIsolateBlamesNobodyForOtherCauses(t *testing.T) {
+	got, err := isolate([]string{"a/b", "c/d"}, func([]string) (bool, error) { return false, nil })
+	if err != nil || got != nil {
+		t.Fatalf("got %v, %v", got, err)
+	}
+}
+
+// Two objects that fail only together: the result is confirmed, and a
+// set that does not pass is not reported.
+func TestIsolateInteracting(t *testing.T) {
+	got, err := isolate([]string{"a/1", "a/2", "a/3"}, func(in []string) (bool, error) {
+		return !(slices.Contains(in, "a/1") && slices.Contains(in, "a/3")), nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) == 0 {
+		t.Fatal("no culprit for two interacting objects")
+	}
+}
+
+func TestQuarantineReleasesChangedObjects(t *testing.T) {
+	ing := mt.Ingress("team", "web", mt.Rule("a.test", mt.Path("Prefix", "/", "svc", 80)), mt.TLS("cert", "a.test"))
+	ing.Generation = 1
+	secret := &corev1.Secret{}
+	secret.Namespace, secret.Name, secret.ResourceVersion = "team", "cert", "10"
+	snap := &model.Snapshot{Ingresses: []*networkingv1.Ingress{ing}, Secrets: []*corev1.Secret{secret}}
+	q := newQuarantine()
+	q.refuse(snap, []string{"team/web"}, "key too small")
+	if got := q.current(snap); got["team/web"] != "key too small" {
+		t.Fatalf("refused: %v", got)
+	}
+	// A status write changes the resourceVersion, not what the model reads.
+	ing.ResourceVersion = "99"
+	if got := q.current(snap); len(got) != 1 {
+		t.Fatalf("a status write released it: %v", got)
+	}
+	// A new Secret version releases it.
+	secret.ResourceVersion = "11"
+	if got := q.current(snap); len(got) != 0 {
+		t.Fatalf("still refused after its Secret changed: %v", got)
+	}
+	q.refuse(snap, []string{"team/web"}, "again")
+	ing.Annotations = map[string]string{"bollard.io/ssl-redirect": "false"}
+	if got := q.current(snap); len(got) != 0 {
+		t.Fatalf("still refused after its annotations changed: %v", got)
+	}
+	q.refuse(snap, []string{"team/web"}, "again")
+	ing.Generation = 2
+	if got := q.current(snap); len(got) != 0 {
+		t.Fatalf("still refused after its spec changed: %v", got)
+	}
+}
+
+func TestSuspectsAreWhatChangedSinceTheLastCheck(t *testing.T) {
+	a := mt.Ingress("team", "a", mt.Rule("a.test", mt.Path("Prefix", "/", "svc", 80)))
+	b := mt.Ingress("team", "b", mt.Rule("b.test", mt.Path("Prefix", "/", "svc", 80)))
+	a.Generation, b.Generation = 1, 1
+	snap := &model.Snapshot{Ingresses: []*networkingv1.Ingress{a, b}}
+	cfg := &model.Config{Served: []string{"team/a", "team/b"}}
+	q := newQuarantine()
+	if got := q.suspects(snap, cfg); !slices.Equal(got, []string{"team/a", "team/b"}) {
+		t.Fatalf("before any check: %v", got)
+	}
+	q.accepted(snap, cfg)
+	if got := q.suspects(snap, cfg); len(got) != 0 {
+		t.Fatalf("after the check: %v", got)
+	}
+	b.Generation = 2
+	if got := q.suspects(snap, cfg); !slices.Equal(got, []string{"team/b"}) {
+		t.Fatalf("after b changed: %v", got)
+	}
+}
+
+// The model leaves a refused Ingress out with a rejection that says so.
+func TestModelLeavesRefusedOut(t *testing.T) {
+	a := mt.Ingress("team", "a", mt.Rule("a.test", mt.Path("Prefix", "/", "svc", 80)))
+	b := mt.Ingress("team", "b", mt.Rule("b.test", mt.Path("Prefix", "/", "svc", 80)))
+	opts := model.DefaultOptions()
+	opts.Refused = map[string]string{"team/b": "crt-list line too long"}
+	cfg, rejections := model.Build(model.Snapshot{Ingresses: []*networkingv1.Ingress{a, b}}, opts)
+	if !slices.Equal(cfg.Served, []string{"team/a"}) {
+		t.Fatalf("served %v", cfg.Served)
+	}
+	refused := slices.DeleteFunc(rejections, func(r model.Rejection) bool { return !r.Refused })
+	if len(refused) != 1 || refused[0].Name != "b" || refused[0].Field != "spec" {
+		t.Fatalf("rejections %v", rejections)
+	}
+}
