@@ -32,8 +32,10 @@ type Bollard struct {
 	LogPath    string
 	args       []string
 	cmd        *exec.Cmd
-	exited     chan struct{}
-	cluster    *Cluster
+	// sidecar is the HAProxy the test runs itself in external mode.
+	sidecar *Sidecar
+	exited  chan struct{}
+	cluster *Cluster
 }
 
 // BollardOptions configure StartBollard.
@@ -44,6 +46,10 @@ type BollardOptions struct {
 	Bind string
 	// Args are extra flags.
 	Args []string
+	// External runs HAProxy as a sidecar would (its own process, started
+	// from the files `bollard bootstrap` wrote) and the controller with
+	// --haproxy-mode external.
+	External bool
 }
 
 // StartBollard runs bin/bollard controller until the test ends and waits
@@ -66,9 +72,13 @@ func (c *Cluster) StartBollard(t testing.TB, o BollardOptions) *Bollard {
 	if err := os.MkdirAll(b.RuntimeDir, 0o700); err != nil {
 		t.Fatal(err)
 	}
+	mode := "managed"
+	if o.External {
+		mode = "external"
+	}
 	b.args = append([]string{bin, "controller",
 		"--kubeconfig", c.Kubeconfig,
-		"--haproxy-mode", "managed",
+		"--haproxy-mode", mode,
 		"--config-dir", b.ConfigDir, "--runtime-dir", b.RuntimeDir,
 		"--bind-address", b.Bind,
 		"--http-port", strconv.Itoa(b.HTTP), "--https-port", strconv.Itoa(b.HTTPS), "--stats-port", strconv.Itoa(b.Stats),
@@ -77,6 +87,9 @@ func (c *Cluster) StartBollard(t testing.TB, o BollardOptions) *Bollard {
 	}, o.Args...)
 	if o.Namespace != "" {
 		b.args = append(b.args, "--watch-namespace", o.Namespace)
+	}
+	if o.External {
+		b.startSidecar(t, bin)
 	}
 	b.Start(t)
 	t.Cleanup(func() { b.Stop(t) })
@@ -151,6 +164,9 @@ func (b *Bollard) Stop(t testing.TB) {
 		if !waitExitTimeout(pid, 10*time.Second) {
 			_ = syscall.Kill(pid, syscall.SIGKILL)
 		}
+	}
+	if b.sidecar != nil {
+		b.sidecar.stop()
 	}
 }
 

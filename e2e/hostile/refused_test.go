@@ -1,0 +1,125 @@
+package hostile
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/bollard-io/bollard/e2e/framework"
+)
+
+// refusingHAProxy writes a wrapper around the real HAProxy whose `-c`
+// refuses any config with a backend of Service "refused-svc", and passes
+// everything else (the running HAProxy included) to the real binary with
+// exec. It stands for the objects the model accepts and HAProxy refuses
+// (a TLS library limit, a line too long): which one does not matter to
+// the controller, only that haproxy -c fails with it.
+func refusingHAProxy(t *testing.T) string {
+	t.Helper()
+	name := os.Getenv("HAPROXY_BIN")
+	if name == "" {
+		name = "haproxy"
+	}
+	real, err := exec.LookPath(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	script := `#!/bin/sh
+check=0; cfg=; prev=
+for a in "$@"; do
+  [ "$a" = "-c" ] && check=1
+  [ "$prev" = "-f" ] && cfg=$a
+  prev=$a
+done
+if [ $check = 1 ] && grep -q '_refused-svc_' "$cfg"; then
+  echo "[ALERT]    (1) : config : parsing [$cfg:1] : backend uses refused-svc, which this HAProxy refuses."
+  exit 1
+fi
+exec ` + real + ` "$@"
+`
+	path := filepath.Join(t.TempDir(), "haproxy")
+	if err := os.WriteFile(path, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestHAProxyRefusedIngress: one tenant's Ingress that the model accepts
+// but haproxy -c refuses. Only that Ingress is left out, with a
+// ConfigCheckFailed Warning; an unrelated new Service, an endpoint change
+// and an unrelated new host are served; fixing the Ingress brings it in.
+func TestHAProxyRefusedIngress(t *testing.T) {
+	framework.Need(t, cluster)
+	ns, b := cluster.Setup(t, "refused", "--haproxy-binary", refusingHAProxy(t))
+	cluster.Echo(t, ns, "web", 1)
+	cluster.Echo(t, ns, "refused-svc", 1)
+	cluster.MustApply(t, ns, framework.IngressYAML("healthy", healthyHost, framework.Path{Path: "/", Type: "Prefix", Service: "web"}))
+	b.WaitServed(t, healthyHost, "/", "web", 30*time.Second)
+
+	start := time.Now()
+	cluster.MustApply(t, ns, framework.IngressYAML("bad", "bad.example", framework.Path{Path: "/", Type: "Prefix", Service: "refused-svc"}))
+	msg := waitEventReason(t, ns, "bad", "ConfigCheckFailed", "refused-svc, which this HAProxy refuses", 30*time.Second)
+	refusedAfter := time.Since(start)
+
+	// Everything else goes on: a new Service (a reload), an endpoint change
+	// (runtime) and a new host on an existing Service (runtime).
+	cluster.Echo(t, ns, "other", 1)
+	cluster.MustApply(t, ns, framework.IngressYAML("other", "other.example", framework.Path{Path: "/", Type: "Prefix", Service: "other"}))
+	b.WaitServed(t, "other.example", "/", "other", 30*time.Second)
+	if err := cluster.Scale(context.Background(), ns, "web", 2); err != nil {
+		t.Fatal(err)
+	}
+	eps, err := cluster.ReadyEndpoints(context.Background(), ns, "web", 2, 30*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.WaitServedByExactly(t, healthyHost, framework.Pods(eps), 15*time.Second)
+	cluster.MustApply(t, ns, framework.IngressYAML("newhost", "newhost.example", framework.Path{Path: "/", Type: "Prefix", Service: "web"}))
+	b.WaitServed(t, "newhost.example", "/", "web", 15*time.Second)
+	if resp, err := framework.Do(context.Background(), b.Request("bad.example", "/")); err != nil || resp.Status != 404 {
+		t.Errorf("the refused Ingress's host answered %v, %v; want 404", resp, err)
+	}
+	if got := b.Metric(t, "bollard_refused_ingresses"); got != 1 {
+		t.Errorf("bollard_refused_ingresses = %v, want 1", got)
+	}
+
+	// Fixed: the Ingress now routes to web and is served.
+	cluster.MustApply(t, ns, framework.IngressYAML("bad", "bad.example", framework.Path{Path: "/", Type: "Prefix", Service: "web"}))
+	b.WaitServed(t, "bad.example", "/", "web", 30*time.Second)
+	if got := b.Metric(t, "bollard_refused_ingresses"); got != 0 {
+		t.Errorf("bollard_refused_ingresses = %v after the fix, want 0", got)
+	}
+	t.Logf("refused Ingress left out after %s (%q); other Service, endpoints and host served; fix served", refusedAfter.Round(time.Millisecond), msg)
+}
+
+// waitEventReason waits for a Warning Event with reason on Ingress name
+// whose message holds text.
+func waitEventReason(t *testing.T, ns, name, reason, text string, timeout time.Duration) string {
+	t.Helper()
+	var msg, seen string
+	err := framework.WaitFor(context.Background(), timeout, reason+" Event on Ingress "+name, func(ctx context.Context) (bool, error) {
+		evs, err := cluster.Client.CoreV1().Events(ns).List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.kind=Ingress,involvedObject.name=" + name})
+		if err != nil {
+			return false, err
+		}
+		seen = ""
+		for _, ev := range evs.Items {
+			seen += ev.Type + " " + ev.Reason + ": " + ev.Message + "\n"
+			if ev.Type == "Warning" && ev.Reason == reason && strings.Contains(ev.Message, text) {
+				msg = ev.Message
+				return true, nil
+			}
+		}
+		return false, nil
+	})
+	if err != nil {
+		t.Fatalf("%v\nevents:\n%s", err, seen)
+	}
+	return msg
+}
