@@ -126,18 +126,19 @@ func (b *builder) parseSecret(namespace, name string) certResult {
 	if !ok {
 		return certResult{problem: fmt.Sprintf("secret %s/%s not found", namespace, name)}
 	}
-	return parseTLSSecret(secret, b.opts.Now)
+	return parseTLSSecret(secret, b.opts.Now, b.opts.TLS)
 }
 
-// CheckTLSSecret reports why a Secret cannot serve as a certificate, or nil.
-func CheckTLSSecret(secret *corev1.Secret) error {
-	if res := parseTLSSecret(secret, time.Time{}); res.problem != "" {
+// CheckTLSSecret reports why a Secret cannot serve as a certificate under
+// policy (Options.TLS), or nil.
+func CheckTLSSecret(secret *corev1.Secret, policy TLSPolicy) error {
+	if res := parseTLSSecret(secret, time.Time{}, policy); res.problem != "" {
 		return errors.New(res.problem)
 	}
 	return nil
 }
 
-func parseTLSSecret(secret *corev1.Secret, now time.Time) certResult {
+func parseTLSSecret(secret *corev1.Secret, now time.Time, policy TLSPolicy) certResult {
 	namespace, name := secret.Namespace, secret.Name
 	certPEM, keyPEM := secret.Data[corev1.TLSCertKey], secret.Data[corev1.TLSPrivateKeyKey]
 	if len(certPEM) == 0 || len(keyPEM) == 0 {
@@ -146,10 +147,14 @@ func parseTLSSecret(secret *corev1.Secret, now time.Time) certResult {
 	if len(certPEM)+len(keyPEM) > MaxSecretDataBytes {
 		return certResult{problem: fmt.Sprintf("secret %s/%s holds %d bytes of certificate and key, the limit is %d", namespace, name, len(certPEM)+len(keyPEM), MaxSecretDataBytes)}
 	}
-	normalized, leaf, err := NormalizeKeyPair(certPEM, keyPEM)
+	normalized, chain, err := normalizeKeyPair(certPEM, keyPEM)
 	if err != nil {
 		return certResult{problem: fmt.Sprintf("secret %s/%s: %v", namespace, name, err)}
 	}
+	if err := policy.Check(chain); err != nil {
+		return certResult{problem: fmt.Sprintf("secret %s/%s: %v", namespace, name, err)}
+	}
+	leaf := chain[0]
 	res := certResult{cert: &Certificate{
 		FileName: CertificateFileName(namespace, name),
 		Secret:   namespace + "/" + name,
@@ -165,13 +170,27 @@ func parseTLSSecret(secret *corev1.Secret, now time.Time) certResult {
 // NormalizeKeyPair checks that the key matches the certificate and
 // re-encodes both, so that only well-formed PEM blocks reach disk.
 func NormalizeKeyPair(certPEM, keyPEM []byte) ([]byte, *x509.Certificate, error) {
+	out, chain, err := normalizeKeyPair(certPEM, keyPEM)
+	if err != nil {
+		return nil, nil, err
+	}
+	return out, chain[0], nil
+}
+
+// normalizeKeyPair is NormalizeKeyPair returning the parsed chain, leaf
+// first.
+func normalizeKeyPair(certPEM, keyPEM []byte) ([]byte, []*x509.Certificate, error) {
 	pair, err := tls.X509KeyPair(certPEM, keyPEM)
 	if err != nil {
 		return nil, nil, fmt.Errorf("invalid certificate or key: %w", err)
 	}
-	leaf, err := x509.ParseCertificate(pair.Certificate[0])
-	if err != nil {
-		return nil, nil, fmt.Errorf("invalid certificate: %w", err)
+	chain := make([]*x509.Certificate, 0, len(pair.Certificate))
+	for i, der := range pair.Certificate {
+		c, err := x509.ParseCertificate(der)
+		if err != nil {
+			return nil, nil, fmt.Errorf("invalid certificate %d of the chain: %w", i, err)
+		}
+		chain = append(chain, c)
 	}
 	keyDER, err := x509.MarshalPKCS8PrivateKey(pair.PrivateKey)
 	if err != nil {
@@ -182,5 +201,5 @@ func NormalizeKeyPair(certPEM, keyPEM []byte) ([]byte, *x509.Certificate, error)
 		_ = pem.Encode(&out, &pem.Block{Type: "CERTIFICATE", Bytes: der})
 	}
 	_ = pem.Encode(&out, &pem.Block{Type: "PRIVATE KEY", Bytes: keyDER})
-	return out.Bytes(), leaf, nil
+	return out.Bytes(), chain, nil
 }

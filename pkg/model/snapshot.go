@@ -42,6 +42,9 @@ type Options struct {
 	FallbackCertificate []byte
 	// Now is used to warn about expired certificates.
 	Now time.Time
+	// TLS is what HAProxy's TLS library accepts in a certificate chain
+	// (haproxy.ProbeTLSPolicy); the zero value is OpenSSL security level 2.
+	TLS TLSPolicy
 }
 
 // Defaults used by the CLI and the controller.
