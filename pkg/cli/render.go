@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
@@ -80,6 +81,11 @@ func (rc *renderCommand) run(ctx context.Context, stdin io.Reader, stdout, stder
 	}
 	opts := rc.model.opts
 	opts.FallbackCertificate, opts.Now = fallback.Combined(), now
+	if rc.check {
+		// The check loads the certificates: accept only what this
+		// HAProxy's TLS library loads. Without --check, the default.
+		opts.TLS = probeTLSPolicy(ctx, slog.New(slog.NewTextHandler(stderr, nil)), rc.haproxyBinary)
+	}
 
 	for _, ing := range snap.Ingresses {
 		if !model.IsOurs(ing, snap.IngressClasses, opts) {

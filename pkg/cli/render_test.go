@@ -3,14 +3,17 @@ package cli_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/bollard-io/bollard/pkg/cli"
 	"github.com/bollard-io/bollard/pkg/haproxy/haproxytest"
+	mt "github.com/bollard-io/bollard/pkg/model/modeltest"
 	"github.com/bollard-io/bollard/pkg/render"
 )
 
@@ -149,5 +152,49 @@ spec: {defaultBackend: {service: {name: s, port: {number: 80}}}}
 	}
 	if _, _, err := run(t, "", "render"); err == nil {
 		t.Errorf("render with no input must fail")
+	}
+}
+
+// render --check asks the HAProxy binary for its TLS policy and refuses a
+// Secret its TLS library would not load; plain render does not probe.
+func TestRenderCheckProbesTLSPolicy(t *testing.T) {
+	var weak mt.TLSCase
+	for _, c := range mt.TLSCases(t, "weak.example", time.Now()) {
+		if c.Name == "RSA-1024" {
+			weak = c
+		}
+	}
+	manifest := `apiVersion: v1
+kind: Secret
+metadata: {name: weak}
+type: kubernetes.io/tls
+data:
+  tls.crt: ` + base64.StdEncoding.EncodeToString(weak.CertPEM) + `
+  tls.key: ` + base64.StdEncoding.EncodeToString(weak.KeyPEM) + `
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: web}
+spec:
+  tls: [{hosts: [weak.example], secretName: weak}]
+  rules:
+  - host: weak.example
+    http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: s, port: {number: 80}}}}]}
+`
+	_, stderr, err := run(t, manifest, "render", "-f", "-", "--check", "--haproxy-binary", haproxytest.Binary(t))
+	if err != nil {
+		t.Fatalf("render --check: %v\n%s", err, stderr)
+	}
+	for _, want := range []string{"probed HAProxy's TLS library", "spec.tls[0].secretName", "RSA key of 1024 bits"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+	_, stderr, err = run(t, manifest, "render", "-f", "-")
+	if err != nil {
+		t.Fatalf("render: %v\n%s", err, stderr)
+	}
+	if strings.Contains(stderr, "probed") || !strings.Contains(stderr, "RSA key of 1024 bits") {
+		t.Errorf("plain render must use the default policy without probing:\n%s", stderr)
 	}
 }
