@@ -7,6 +7,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -27,6 +28,7 @@ const (
 // certResult caches the outcome of parsing one Secret.
 type certResult struct {
 	cert    *Certificate
+	leaf    *x509.Certificate
 	problem string
 	warning string
 }
@@ -60,6 +62,19 @@ func (b *builder) defaultCertificate() {
 	}
 }
 
+// Limits of one certificate's SNI list, which is the union over every
+// Ingress that uses the Secret. HAProxy 2.6 refuses a crt-list line of
+// 2048 words or more (the file and 2047 hosts pass) or of more than 65535
+// characters (MAX_CRT_ARGS, CRT_LINESIZE; checked with 2.6.12), and the
+// controller adds a new certificate's line over the runtime API in one
+// command of at most 8 KiB; 100 hosts (the SAN limit of public CAs) and
+// 4 KiB of names stay well inside all three. Hosts past the limits get the
+// default certificate.
+const (
+	MaxSNIHostsPerCertificate = 100
+	MaxSNIBytesPerCertificate = 4096
+)
+
 // addTLS adds an Ingress's certificates to the crt-list and its TLS hosts
 // to the HTTPS redirect map.
 func (b *builder) addTLS(ing *networkingv1.Ingress, hostKeys map[string]bool, sslRedirect bool) {
@@ -71,6 +86,7 @@ func (b *builder) addTLS(ing *networkingv1.Ingress, hostKeys map[string]bool, ss
 					hosts = append(hosts, key)
 				}
 			}
+			slices.Sort(hosts) // the caps below must not depend on map order
 		}
 		if sslRedirect {
 			for _, h := range hosts {
@@ -90,21 +106,78 @@ func (b *builder) addTLS(ing *networkingv1.Ingress, hostKeys map[string]bool, ss
 			b.warn("Ingress", ing.Namespace, ing.Name, field, res.warning)
 		}
 		for j, h := range hosts {
-			if owner, taken := b.sniOwners[h]; taken && owner != res.cert.FileName {
-				b.reject("Ingress", ing.Namespace, ing.Name, fmt.Sprintf("spec.tls[%d].hosts[%d]", i, j),
-					fmt.Sprintf("host %q already has the certificate of Secret %s from an older Ingress", h, b.certs[owner].Secret))
-				continue
+			hostField := fmt.Sprintf("spec.tls[%d].hosts[%d]", i, j)
+			if len(entry.Hosts) == 0 {
+				hostField = fmt.Sprintf("spec.tls[%d].hosts", i) // host taken from the rules
 			}
-			b.sniOwners[h] = res.cert.FileName
-			cert, ok := b.certs[res.cert.FileName]
-			if !ok {
-				copied := *res.cert
-				cert = &copied
-				b.certs[cert.FileName] = cert
-			}
-			cert.SNI = append(cert.SNI, h)
+			b.addSNI(ing, hostField, h, res)
 		}
 	}
+}
+
+// addSNI lets the certificate of res serve host h, unless it does not
+// cover h, an older Ingress's certificate already serves h, or the
+// certificate's SNI list is full. Only covering certificates take part
+// in "oldest wins": a certificate that cannot serve a host never keeps
+// one that can from it.
+func (b *builder) addSNI(ing *networkingv1.Ingress, field, h string, res certResult) {
+	warn := func(format string, args ...any) {
+		b.warn("Ingress", ing.Namespace, ing.Name, field, fmt.Sprintf(format, args...)+"; the host gets the default certificate")
+	}
+	if !covers(res.leaf, h) {
+		warn("the certificate of Secret %s does not cover host %q", res.cert.Secret, h)
+		return
+	}
+	owner, taken := b.sniOwners[h]
+	if taken && owner == res.cert.FileName {
+		return // already listed through another Ingress or entry
+	}
+	if taken {
+		b.reject("Ingress", ing.Namespace, ing.Name, field,
+			fmt.Sprintf("host %q already has the certificate of Secret %s from an older Ingress", h, b.certs[owner].Secret))
+		return
+	}
+	cert, ok := b.certs[res.cert.FileName]
+	if !ok {
+		copied := *res.cert
+		cert = &copied
+		b.certs[cert.FileName] = cert
+	}
+	if len(cert.SNI) >= MaxSNIHostsPerCertificate {
+		warn("the certificate of Secret %s already serves %d hosts, the limit is %d", cert.Secret, len(cert.SNI), MaxSNIHostsPerCertificate)
+		return
+	}
+	if size := sniBytes(cert.SNI) + len(h) + 1; size > MaxSNIBytesPerCertificate {
+		warn("the host names of the certificate of Secret %s would take %d bytes, the limit is %d", cert.Secret, size, MaxSNIBytesPerCertificate)
+		return
+	}
+	b.sniOwners[h] = cert.FileName
+	cert.SNI = append(cert.SNI, h)
+}
+
+// sniBytes is the length of the SNI part of a crt-list line.
+func sniBytes(sni []string) int {
+	n := 0
+	for _, h := range sni {
+		n += len(h) + 1
+	}
+	return n
+}
+
+// covers reports whether leaf is valid for host as a client checks it
+// (crypto/x509 VerifyHostname: SANs only, a SAN wildcard covers one
+// label). A wildcard host "*.d" is covered only by the SAN "*.d": no
+// other name covers every host the wildcard matches.
+func covers(leaf *x509.Certificate, host string) bool {
+	if strings.HasPrefix(host, "*.") {
+		for _, san := range leaf.DNSNames {
+			if strings.EqualFold(san, host) {
+				return true
+			}
+		}
+		return false
+	}
+	return leaf.VerifyHostname(host) == nil
 }
 
 // certificate parses a TLS Secret once per Build.
@@ -155,7 +228,7 @@ func parseTLSSecret(secret *corev1.Secret, now time.Time, policy TLSPolicy) cert
 		return certResult{problem: fmt.Sprintf("secret %s/%s: %v", namespace, name, err)}
 	}
 	leaf := chain[0]
-	res := certResult{cert: &Certificate{
+	res := certResult{leaf: leaf, cert: &Certificate{
 		FileName: CertificateFileName(namespace, name),
 		Secret:   namespace + "/" + name,
 		PEM:      normalized,
