@@ -2,8 +2,10 @@ package model
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/hex"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -33,10 +35,27 @@ type certResult struct {
 	warning string
 }
 
-// CertificateFileName derives a safe file name from a validated Secret
-// namespace and name.
+// MaxReadableCertificateFileName is the longest "<namespace>_<name>.pem"
+// CertificateFileName keeps. Longer ones (a Secret name may have 253
+// bytes) plus the temporary-file suffixes of the writer passed the 255
+// bytes a file name may have, and every later write of the config dir
+// failed.
+const MaxReadableCertificateFileName = 100
+
+// CertificateFileName derives a short, safe file name from a validated
+// Secret namespace and name: "<namespace>_<name>.pem", readable for
+// operators, when it is at most MaxReadableCertificateFileName bytes, else
+// "<first 32 hex digits of sha256(namespace/name)>.pem". The two forms
+// cannot collide: Kubernetes names never hold "_", so the readable form
+// always has exactly one and the hashed form has none; 128 bits of hash
+// make a collision between hashed names negligible.
 func CertificateFileName(namespace, name string) string {
-	return namespace + "_" + name + ".pem"
+	readable := namespace + "_" + name + ".pem"
+	if len(readable) <= MaxReadableCertificateFileName {
+		return readable
+	}
+	sum := sha256.Sum256([]byte(namespace + "/" + name))
+	return hex.EncodeToString(sum[:16]) + ".pem"
 }
 
 func (b *builder) defaultCertificate() {

@@ -47,3 +47,40 @@ func TestManySNIHostsPassCheck(t *testing.T) {
 	}
 	writeAll(t, t.TempDir(), files)
 }
+
+// A valid 240-byte Secret name made certs/<namespace>_<name>.pem and its
+// temporary name longer than 255 bytes; now the files are written and pass
+// haproxy -c.
+func TestLongSecretNameIsWritten(t *testing.T) {
+	ns := strings.Repeat("n", 63)
+	name := strings.Join([]string{strings.Repeat("a", 63), strings.Repeat("b", 63), strings.Repeat("c", 63), strings.Repeat("d", 48)}, ".")
+	pair, err := tlscert.SelfSigned([]string{"long.example"}, time.Now(), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap := model.Snapshot{
+		Ingresses: []*networkingv1.Ingress{mt.Ingress(ns, "i", mt.TLS(name, "long.example"), mt.Rule("long.example", mt.Path("Prefix", "/", "svc", 80)))},
+		Services:  []*corev1.Service{mt.Service(ns, "svc", mt.ServicePort("", 80))},
+		Secrets:   []*corev1.Secret{mt.TLSSecret(ns, name, pair.CertPEM, pair.KeyPEM)},
+	}
+	cfg, rejections := model.Build(snap, testOptions(t))
+	if len(rejections) != 0 || len(cfg.Certificates) != 1 {
+		t.Fatalf("rejections %v, %d certificates", rejections, len(cfg.Certificates))
+	}
+	files, err := render.Render(&cfg, render.DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	writeAll(t, dir, files)
+	if !strings.Contains(string(fileData(t, files, render.CrtList)), cfg.Certificates[0].FileName+" long.example") {
+		t.Errorf("crt-list does not name %s", cfg.Certificates[0].FileName)
+	}
+	for _, f := range files {
+		for _, part := range strings.Split(f.Path, "/") {
+			if len(part) > model.MaxReadableCertificateFileName {
+				t.Errorf("%s: a %d-byte name", f.Path, len(part))
+			}
+		}
+	}
+}
