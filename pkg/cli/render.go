@@ -84,7 +84,9 @@ func (rc *renderCommand) run(ctx context.Context, stdin io.Reader, stdout, stder
 	if rc.check {
 		// The check loads the certificates: accept only what this
 		// HAProxy's TLS library loads. Without --check, the default.
-		opts.TLS = probeTLSPolicy(ctx, slog.New(slog.NewTextHandler(stderr, nil)), rc.haproxyBinary)
+		// Only a failed probe is reported: stderr lists rejections.
+		logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		opts.TLS = probeTLSPolicy(ctx, logger, rc.haproxyBinary)
 	}
 
 	for _, ing := range snap.Ingresses {
