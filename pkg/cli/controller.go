@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"os"
@@ -10,6 +11,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/bollard-io/bollard/pkg/controller"
+	"github.com/bollard-io/bollard/pkg/haproxy"
+	"github.com/bollard-io/bollard/pkg/model"
 	"github.com/bollard-io/bollard/pkg/tlscert"
 	"github.com/bollard-io/bollard/pkg/version"
 )
@@ -87,6 +90,7 @@ func (cc *controllerCommand) run(cmd *cobra.Command) error {
 	opts := cc.opts
 	opts.Model = cc.model.opts
 	opts.Model.FallbackCertificate = fallback
+	opts.Model.TLS = probeTLSPolicy(cmd.Context(), logger, opts.HAProxyBinary)
 	opts.Render = cc.render.opts
 	opts.Logger = logger
 	logger.Info("starting bollard controller", "version", version.Version(), "commit", version.Commit(),
@@ -97,6 +101,25 @@ func (cc *controllerCommand) run(cmd *cobra.Command) error {
 		return err
 	}
 	return c.Run(cmd.Context())
+}
+
+// probeTLSPolicy asks the HAProxy binary what its TLS library accepts, so
+// that the model refuses a Secret HAProxy would refuse. Without an answer
+// the model uses OpenSSL's security level 2, the common default.
+func probeTLSPolicy(ctx context.Context, logger *slog.Logger, binary string) model.TLSPolicy {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	policy, err := haproxy.ProbeTLSPolicy(ctx, binary)
+	if err != nil {
+		policy = model.DefaultTLSPolicy()
+		logger.Warn("cannot probe HAProxy's TLS library; using the default TLS policy", "error", err, "tls_policy", policy.String())
+		return policy
+	}
+	logger.Info("probed HAProxy's TLS library", "tls_policy", policy.String())
+	return policy
 }
 
 func newLogger(w interface{ Write([]byte) (int, error) }, level, format string) (*slog.Logger, error) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
@@ -80,6 +81,13 @@ func (rc *renderCommand) run(ctx context.Context, stdin io.Reader, stdout, stder
 	}
 	opts := rc.model.opts
 	opts.FallbackCertificate, opts.Now = fallback.Combined(), now
+	if rc.check {
+		// The check loads the certificates: accept only what this
+		// HAProxy's TLS library loads. Without --check, the default.
+		// Only a failed probe is reported: stderr lists rejections.
+		logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		opts.TLS = probeTLSPolicy(ctx, logger, rc.haproxyBinary)
+	}
 
 	for _, ing := range snap.Ingresses {
 		if !model.IsOurs(ing, snap.IngressClasses, opts) {

@@ -3,14 +3,17 @@ package cli_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/bollard-io/bollard/pkg/cli"
 	"github.com/bollard-io/bollard/pkg/haproxy/haproxytest"
+	mt "github.com/bollard-io/bollard/pkg/model/modeltest"
 	"github.com/bollard-io/bollard/pkg/render"
 )
 
@@ -149,5 +152,55 @@ spec: {defaultBackend: {service: {name: s, port: {number: 80}}}}
 	}
 	if _, _, err := run(t, "", "render"); err == nil {
 		t.Errorf("render with no input must fail")
+	}
+}
+
+// render --check asks the HAProxy binary for its TLS policy and refuses a
+// Secret its TLS library would not load; plain render uses the default
+// policy.
+func TestRenderCheckProbesTLSPolicy(t *testing.T) {
+	var weak mt.TLSCase
+	for _, c := range mt.TLSCases(t, "weak.example", time.Now()) {
+		if c.Name == "RSA-1024" {
+			weak = c
+		}
+	}
+	manifest := `apiVersion: v1
+kind: Secret
+metadata: {name: weak}
+type: kubernetes.io/tls
+data:
+  tls.crt: ` + base64.StdEncoding.EncodeToString(weak.CertPEM) + `
+  tls.key: ` + base64.StdEncoding.EncodeToString(weak.KeyPEM) + `
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: web}
+spec:
+  tls: [{hosts: [weak.example], secretName: weak}]
+  rules:
+  - host: weak.example
+    http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: s, port: {number: 80}}}}]}
+`
+	const refusal = "spec.tls[0].secretName: secret default/weak: certificate: RSA key of 1024 bits"
+	_, stderr, err := run(t, manifest, "render", "-f", "-", "--check", "--haproxy-binary", haproxytest.Binary(t))
+	if err != nil {
+		t.Fatalf("render --check: %v\n%s", err, stderr)
+	}
+	if !strings.Contains(stderr, refusal) {
+		t.Errorf("render --check must refuse the RSA-1024 Secret:\n%s", stderr)
+	}
+	if _, stderr, _ = run(t, manifest, "render", "-f", "-"); !strings.Contains(stderr, refusal) {
+		t.Errorf("plain render must refuse the RSA-1024 Secret by default:\n%s", stderr)
+	}
+	// A "HAProxy" that accepts everything gives a policy that accepts
+	// RSA-1024: the policy comes from the binary.
+	if _, stderr, err = run(t, manifest, "render", "-f", "-", "--check", "--haproxy-binary", "/bin/true"); err != nil || strings.Contains(stderr, "RSA key") {
+		t.Errorf("render --check with a binary that loads RSA-1024 must accept it: %v\n%s", err, stderr)
+	}
+	// A probe that cannot run falls back to the default, with a warning.
+	_, stderr, _ = run(t, manifest, "render", "-f", "-", "--check", "--haproxy-binary", filepath.Join(t.TempDir(), "none"))
+	if !strings.Contains(stderr, "using the default TLS policy") || !strings.Contains(stderr, refusal) {
+		t.Errorf("a failed probe must warn and use the default policy:\n%s", stderr)
 	}
 }

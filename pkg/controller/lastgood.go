@@ -31,7 +31,7 @@ func (l *lastGood) substitute(snap model.Snapshot, first *model.Config, opts mod
 	for i, s := range snap.Secrets {
 		key := s.Namespace + "/" + s.Name
 		prev, ok := l.secrets[key]
-		if !ok || prev.ResourceVersion == s.ResourceVersion || model.CheckTLSSecret(s) == nil {
+		if !ok || prev.ResourceVersion == s.ResourceVersion || model.CheckTLSSecret(s, opts.TLS) == nil {
 			continue
 		}
 		if !copied {
@@ -88,7 +88,7 @@ func (l *lastGood) remember(snap model.Snapshot, cfg *model.Config, opts model.O
 	secrets := map[string]*corev1.Secret{}
 	for _, s := range snap.Secrets {
 		key := s.Namespace + "/" + s.Name
-		if used[key] && (key != opts.DefaultSSLCertificate || model.CheckTLSSecret(s) == nil) {
+		if used[key] && (key != opts.DefaultSSLCertificate || model.CheckTLSSecret(s, opts.TLS) == nil) {
 			secrets[key] = s
 		}
 	}

@@ -77,11 +77,20 @@ func WriteChangedFiles(dir string, files, prev []render.File) error {
 	return nil
 }
 
+// maxTempBase is the most of a target's name a temporary name repeats.
+const maxTempBase = 200
+
 func writeTemp(path string, data []byte, mode os.FileMode) (string, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return "", fmt.Errorf("write %s: %w", path, err)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	// A file name may have 255 bytes: the prefix is cut so that the
+	// dot, the suffix and CreateTemp's random digits always fit.
+	base := filepath.Base(path)
+	if len(base) > maxTempBase {
+		base = base[:maxTempBase]
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+base+".tmp-*")
 	if err != nil {
 		return "", fmt.Errorf("write %s: %w", path, err)
 	}

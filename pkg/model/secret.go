@@ -2,11 +2,14 @@ package model
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/hex"
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -27,15 +30,33 @@ const (
 // certResult caches the outcome of parsing one Secret.
 type certResult struct {
 	cert    *Certificate
+	leaf    *x509.Certificate
 	problem string
 	warning string
 	missing bool // the Secret does not exist
 }
 
-// CertificateFileName derives a safe file name from a validated Secret
-// namespace and name.
+// MaxReadableCertificateFileName is the longest "<namespace>_<name>.pem"
+// CertificateFileName keeps. Longer ones (a Secret name may have 253
+// bytes) plus the temporary-file suffixes of the writer passed the 255
+// bytes a file name may have, and every later write of the config dir
+// failed.
+const MaxReadableCertificateFileName = 100
+
+// CertificateFileName derives a short, safe file name from a validated
+// Secret namespace and name: "<namespace>_<name>.pem", readable for
+// operators, when it is at most MaxReadableCertificateFileName bytes, else
+// "<first 32 hex digits of sha256(namespace/name)>.pem". The two forms
+// cannot collide: Kubernetes names never hold "_", so the readable form
+// always has exactly one and the hashed form has none; 128 bits of hash
+// make a collision between hashed names negligible.
 func CertificateFileName(namespace, name string) string {
-	return namespace + "_" + name + ".pem"
+	readable := namespace + "_" + name + ".pem"
+	if len(readable) <= MaxReadableCertificateFileName {
+		return readable
+	}
+	sum := sha256.Sum256([]byte(namespace + "/" + name))
+	return hex.EncodeToString(sum[:16]) + ".pem"
 }
 
 func (b *builder) defaultCertificate() {
@@ -61,6 +82,19 @@ func (b *builder) defaultCertificate() {
 	}
 }
 
+// Limits of one certificate's SNI list, which is the union over every
+// Ingress that uses the Secret. HAProxy 2.6 refuses a crt-list line of
+// 2048 words or more (the file and 2047 hosts pass) or of more than 65535
+// characters (MAX_CRT_ARGS, CRT_LINESIZE; checked with 2.6.12), and the
+// controller adds a new certificate's line over the runtime API in one
+// command of at most 8 KiB; 100 hosts (the SAN limit of public CAs) and
+// 4 KiB of names stay well inside all three. Hosts past the limits get the
+// default certificate.
+const (
+	MaxSNIHostsPerCertificate = 100
+	MaxSNIBytesPerCertificate = 4096
+)
+
 // addTLS adds an Ingress's certificates to the crt-list and its TLS hosts
 // to the HTTPS redirect map.
 func (b *builder) addTLS(ing *networkingv1.Ingress, hostKeys map[string]bool, sslRedirect bool) {
@@ -72,6 +106,7 @@ func (b *builder) addTLS(ing *networkingv1.Ingress, hostKeys map[string]bool, ss
 					hosts = append(hosts, key)
 				}
 			}
+			slices.Sort(hosts) // the caps below must not depend on map order
 		}
 		if sslRedirect {
 			for _, h := range hosts {
@@ -92,21 +127,78 @@ func (b *builder) addTLS(ing *networkingv1.Ingress, hostKeys map[string]bool, ss
 			b.warn("Ingress", ing.Namespace, ing.Name, field, res.warning)
 		}
 		for j, h := range hosts {
-			if owner, taken := b.sniOwners[h]; taken && owner != res.cert.FileName {
-				b.reject("Ingress", ing.Namespace, ing.Name, fmt.Sprintf("spec.tls[%d].hosts[%d]", i, j),
-					fmt.Sprintf("host %q already has the certificate of Secret %s from an older Ingress", h, b.certs[owner].Secret))
-				continue
+			hostField := fmt.Sprintf("spec.tls[%d].hosts[%d]", i, j)
+			if len(entry.Hosts) == 0 {
+				hostField = fmt.Sprintf("spec.tls[%d].hosts", i) // host taken from the rules
 			}
-			b.sniOwners[h] = res.cert.FileName
-			cert, ok := b.certs[res.cert.FileName]
-			if !ok {
-				copied := *res.cert
-				cert = &copied
-				b.certs[cert.FileName] = cert
-			}
-			cert.SNI = append(cert.SNI, h)
+			b.addSNI(ing, hostField, h, res)
 		}
 	}
+}
+
+// addSNI lets the certificate of res serve host h, unless it does not
+// cover h, an older Ingress's certificate already serves h, or the
+// certificate's SNI list is full. Only covering certificates take part
+// in "oldest wins": a certificate that cannot serve a host never keeps
+// one that can from it.
+func (b *builder) addSNI(ing *networkingv1.Ingress, field, h string, res certResult) {
+	warn := func(format string, args ...any) {
+		b.warn("Ingress", ing.Namespace, ing.Name, field, fmt.Sprintf(format, args...)+"; the host gets the default certificate")
+	}
+	if !covers(res.leaf, h) {
+		warn("the certificate of Secret %s does not cover host %q", res.cert.Secret, h)
+		return
+	}
+	owner, taken := b.sniOwners[h]
+	if taken && owner == res.cert.FileName {
+		return // already listed through another Ingress or entry
+	}
+	if taken {
+		b.reject("Ingress", ing.Namespace, ing.Name, field,
+			fmt.Sprintf("host %q already has the certificate of Secret %s from an older Ingress", h, b.certs[owner].Secret))
+		return
+	}
+	cert, ok := b.certs[res.cert.FileName]
+	if !ok {
+		copied := *res.cert
+		cert = &copied
+		b.certs[cert.FileName] = cert
+	}
+	if len(cert.SNI) >= MaxSNIHostsPerCertificate {
+		warn("the certificate of Secret %s already serves %d hosts, the limit is %d", cert.Secret, len(cert.SNI), MaxSNIHostsPerCertificate)
+		return
+	}
+	if size := sniBytes(cert.SNI) + len(h) + 1; size > MaxSNIBytesPerCertificate {
+		warn("the host names of the certificate of Secret %s would take %d bytes, the limit is %d", cert.Secret, size, MaxSNIBytesPerCertificate)
+		return
+	}
+	b.sniOwners[h] = cert.FileName
+	cert.SNI = append(cert.SNI, h)
+}
+
+// sniBytes is the length of the SNI part of a crt-list line.
+func sniBytes(sni []string) int {
+	n := 0
+	for _, h := range sni {
+		n += len(h) + 1
+	}
+	return n
+}
+
+// covers reports whether leaf is valid for host as a client checks it
+// (crypto/x509 VerifyHostname: SANs only, a SAN wildcard covers one
+// label). A wildcard host "*.d" is covered only by the SAN "*.d": no
+// other name covers every host the wildcard matches.
+func covers(leaf *x509.Certificate, host string) bool {
+	if strings.HasPrefix(host, "*.") {
+		for _, san := range leaf.DNSNames {
+			if strings.EqualFold(san, host) {
+				return true
+			}
+		}
+		return false
+	}
+	return leaf.VerifyHostname(host) == nil
 }
 
 // certificate parses a TLS Secret once per Build.
@@ -128,18 +220,19 @@ func (b *builder) parseSecret(namespace, name string) certResult {
 	if !ok {
 		return certResult{problem: fmt.Sprintf("secret %s/%s not found", namespace, name), missing: true}
 	}
-	return parseTLSSecret(secret, b.opts.Now)
+	return parseTLSSecret(secret, b.opts.Now, b.opts.TLS)
 }
 
-// CheckTLSSecret reports why a Secret cannot serve as a certificate, or nil.
-func CheckTLSSecret(secret *corev1.Secret) error {
-	if res := parseTLSSecret(secret, time.Time{}); res.problem != "" {
+// CheckTLSSecret reports why a Secret cannot serve as a certificate under
+// policy (Options.TLS), or nil.
+func CheckTLSSecret(secret *corev1.Secret, policy TLSPolicy) error {
+	if res := parseTLSSecret(secret, time.Time{}, policy); res.problem != "" {
 		return errors.New(res.problem)
 	}
 	return nil
 }
 
-func parseTLSSecret(secret *corev1.Secret, now time.Time) certResult {
+func parseTLSSecret(secret *corev1.Secret, now time.Time, policy TLSPolicy) certResult {
 	namespace, name := secret.Namespace, secret.Name
 	certPEM, keyPEM := secret.Data[corev1.TLSCertKey], secret.Data[corev1.TLSPrivateKeyKey]
 	if len(certPEM) == 0 || len(keyPEM) == 0 {
@@ -148,11 +241,15 @@ func parseTLSSecret(secret *corev1.Secret, now time.Time) certResult {
 	if len(certPEM)+len(keyPEM) > MaxSecretDataBytes {
 		return certResult{problem: fmt.Sprintf("secret %s/%s holds %d bytes of certificate and key, the limit is %d", namespace, name, len(certPEM)+len(keyPEM), MaxSecretDataBytes)}
 	}
-	normalized, leaf, err := NormalizeKeyPair(certPEM, keyPEM)
+	normalized, chain, err := normalizeKeyPair(certPEM, keyPEM)
 	if err != nil {
 		return certResult{problem: fmt.Sprintf("secret %s/%s: %v", namespace, name, err)}
 	}
-	res := certResult{cert: &Certificate{
+	if err := policy.Check(chain); err != nil {
+		return certResult{problem: fmt.Sprintf("secret %s/%s: %v", namespace, name, err)}
+	}
+	leaf := chain[0]
+	res := certResult{leaf: leaf, cert: &Certificate{
 		FileName: CertificateFileName(namespace, name),
 		Secret:   namespace + "/" + name,
 		PEM:      normalized,
@@ -167,13 +264,27 @@ func parseTLSSecret(secret *corev1.Secret, now time.Time) certResult {
 // NormalizeKeyPair checks that the key matches the certificate and
 // re-encodes both, so that only well-formed PEM blocks reach disk.
 func NormalizeKeyPair(certPEM, keyPEM []byte) ([]byte, *x509.Certificate, error) {
+	out, chain, err := normalizeKeyPair(certPEM, keyPEM)
+	if err != nil {
+		return nil, nil, err
+	}
+	return out, chain[0], nil
+}
+
+// normalizeKeyPair is NormalizeKeyPair returning the parsed chain, leaf
+// first.
+func normalizeKeyPair(certPEM, keyPEM []byte) ([]byte, []*x509.Certificate, error) {
 	pair, err := tls.X509KeyPair(certPEM, keyPEM)
 	if err != nil {
 		return nil, nil, fmt.Errorf("invalid certificate or key: %w", err)
 	}
-	leaf, err := x509.ParseCertificate(pair.Certificate[0])
-	if err != nil {
-		return nil, nil, fmt.Errorf("invalid certificate: %w", err)
+	chain := make([]*x509.Certificate, 0, len(pair.Certificate))
+	for i, der := range pair.Certificate {
+		c, err := x509.ParseCertificate(der)
+		if err != nil {
+			return nil, nil, fmt.Errorf("invalid certificate %d of the chain: %w", i, err)
+		}
+		chain = append(chain, c)
 	}
 	keyDER, err := x509.MarshalPKCS8PrivateKey(pair.PrivateKey)
 	if err != nil {
@@ -184,5 +295,5 @@ func NormalizeKeyPair(certPEM, keyPEM []byte) ([]byte, *x509.Certificate, error)
 		_ = pem.Encode(&out, &pem.Block{Type: "CERTIFICATE", Bytes: der})
 	}
 	_ = pem.Encode(&out, &pem.Block{Type: "PRIVATE KEY", Bytes: keyDER})
-	return out.Bytes(), leaf, nil
+	return out.Bytes(), chain, nil
 }

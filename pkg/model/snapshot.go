@@ -47,6 +47,9 @@ type Options struct {
 	// message. The controller finds them; they are left out until they or
 	// their Secrets change.
 	Refused map[string]string
+	// TLS is what HAProxy's TLS library accepts in a certificate chain
+	// (haproxy.ProbeTLSPolicy); the zero value is OpenSSL security level 2.
+	TLS TLSPolicy
 }
 
 // Defaults used by the CLI and the controller.

@@ -3,13 +3,17 @@
 package tlscert
 
 import (
+	"crypto"
 	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"math/big"
 	"os"
@@ -37,13 +41,75 @@ func SelfSigned(names []string, now time.Time, validFor time.Duration) (Pair, er
 // Issue makes a certificate for names signed by ca, or self-signed when ca
 // is nil. A CA certificate is made when names is empty.
 func Issue(names []string, now time.Time, validFor time.Duration, ca *Authority) (Pair, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	return IssueSpec(Spec{Names: names}, now, validFor, ca)
+}
+
+// KeyType names a key algorithm and size.
+type KeyType string
+
+// Key types IssueSpec can make. The weak ones exist to probe what a TLS
+// library refuses.
+const (
+	ECDSAP256 KeyType = "ecdsa-p256"
+	ECDSAP384 KeyType = "ecdsa-p384"
+	RSA1024   KeyType = "rsa-1024"
+	RSA2048   KeyType = "rsa-2048"
+	Ed25519   KeyType = "ed25519"
+)
+
+// Spec describes a certificate for IssueSpec.
+type Spec struct {
+	// Names are the DNS names; none makes a CA certificate.
+	Names []string
+	// Key is the key type; "" is ECDSAP256.
+	Key KeyType
+	// SHA1 signs with SHA-1 instead of SHA-256 (not with an Ed25519 signer).
+	SHA1 bool
+}
+
+func generateKey(kt KeyType) (crypto.Signer, error) {
+	switch kt {
+	case "", ECDSAP256:
+		return ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	case ECDSAP384:
+		return ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	case RSA1024:
+		return rsa.GenerateKey(rand.Reader, 1024)
+	case RSA2048:
+		return rsa.GenerateKey(rand.Reader, 2048)
+	case Ed25519:
+		_, key, err := ed25519.GenerateKey(rand.Reader)
+		return key, err
+	}
+	return nil, fmt.Errorf("unknown key type %q", kt)
+}
+
+// sha1Algorithm is the SHA-1 signature algorithm for the signer's key.
+func sha1Algorithm(signer crypto.Signer) (x509.SignatureAlgorithm, error) {
+	switch signer.Public().(type) {
+	case *rsa.PublicKey:
+		return x509.SHA1WithRSA, nil
+	case *ecdsa.PublicKey:
+		return x509.ECDSAWithSHA1, nil
+	}
+	return 0, errors.New("SHA-1 signatures need an RSA or ECDSA signer")
+}
+
+// IssueSpec makes the certificate spec describes, signed by ca, or
+// self-signed when ca is nil.
+func IssueSpec(spec Spec, now time.Time, validFor time.Duration, ca *Authority) (Pair, error) {
+	pair, _, _, err := issue(spec, now, validFor, ca)
+	return pair, err
+}
+
+func issue(spec Spec, now time.Time, validFor time.Duration, ca *Authority) (Pair, *x509.Certificate, crypto.Signer, error) {
+	key, err := generateKey(spec.Key)
 	if err != nil {
-		return Pair{}, fmt.Errorf("generate key: %w", err)
+		return Pair{}, nil, nil, fmt.Errorf("generate key: %w", err)
 	}
 	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 120))
 	if err != nil {
-		return Pair{}, fmt.Errorf("generate serial: %w", err)
+		return Pair{}, nil, nil, fmt.Errorf("generate serial: %w", err)
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber: serial,
@@ -51,57 +117,65 @@ func Issue(names []string, now time.Time, validFor time.Duration, ca *Authority)
 		NotAfter:     now.Add(validFor),
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		DNSNames:     names,
+		DNSNames:     spec.Names,
 	}
-	if len(names) > 0 {
-		tmpl.Subject = pkix.Name{CommonName: names[0]}
+	if len(spec.Names) > 0 {
+		tmpl.Subject = pkix.Name{CommonName: spec.Names[0]}
 	} else {
-		tmpl.Subject = pkix.Name{CommonName: "Bollard test CA"}
+		tmpl.Subject = pkix.Name{CommonName: "Bollard test CA " + serial.Text(36)}
 		tmpl.IsCA, tmpl.BasicConstraintsValid = true, true
 		tmpl.KeyUsage |= x509.KeyUsageCertSign
 	}
-	parent, signer := tmpl, any(key)
+	parent, signer := tmpl, key
 	if ca != nil {
 		parent, signer = ca.cert, ca.key
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, &key.PublicKey, signer)
+	if spec.SHA1 {
+		if tmpl.SignatureAlgorithm, err = sha1Algorithm(signer); err != nil {
+			return Pair{}, nil, nil, err
+		}
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, key.Public(), signer)
 	if err != nil {
-		return Pair{}, fmt.Errorf("create certificate: %w", err)
+		return Pair{}, nil, nil, fmt.Errorf("create certificate: %w", err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return Pair{}, nil, nil, fmt.Errorf("parse created certificate: %w", err)
 	}
 	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
 	if err != nil {
-		return Pair{}, fmt.Errorf("marshal key: %w", err)
+		return Pair{}, nil, nil, fmt.Errorf("marshal key: %w", err)
 	}
-	return Pair{
+	pair := Pair{
 		CertPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
 		KeyPEM:  pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}),
-	}, nil
+	}
+	return pair, cert, key, nil
 }
 
 // Authority signs test certificates.
 type Authority struct {
 	Pair Pair
 	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
+	key  crypto.Signer
 }
 
-// NewAuthority makes a self-signed CA.
+// NewAuthority makes a self-signed ECDSA P-256 CA.
 func NewAuthority(now time.Time) (*Authority, error) {
-	pair, err := Issue(nil, now, 24*time.Hour, nil)
+	return NewAuthoritySpec(Spec{}, now, nil)
+}
+
+// NewAuthoritySpec makes a CA with the key and signature of spec (its
+// Names are ignored), signed by parent or self-signed when parent is nil:
+// an intermediate's Pair.CertPEM goes into the chain after the leaf.
+func NewAuthoritySpec(spec Spec, now time.Time, parent *Authority) (*Authority, error) {
+	spec.Names = nil
+	pair, cert, key, err := issue(spec, now, 24*time.Hour, parent)
 	if err != nil {
 		return nil, err
 	}
-	block, _ := pem.Decode(pair.CertPEM)
-	cert, err := x509.ParseCertificate(block.Bytes)
-	if err != nil {
-		return nil, err
-	}
-	keyBlock, _ := pem.Decode(pair.KeyPEM)
-	key, err := x509.ParsePKCS8PrivateKey(keyBlock.Bytes)
-	if err != nil {
-		return nil, err
-	}
-	return &Authority{Pair: pair, cert: cert, key: key.(*ecdsa.PrivateKey)}, nil
+	return &Authority{Pair: pair, cert: cert, key: key}, nil
 }
 
 // Pool returns a cert pool holding the authority, for clients.
