@@ -72,9 +72,12 @@ func (b *builder) addTLS(ing *networkingv1.Ingress, hostKeys map[string]bool, ss
 				}
 			}
 		}
+		refused := b.refuseTLSHosts(ing, i, entry.Hosts)
 		if sslRedirect {
 			for _, h := range hosts {
-				b.redirects[h] = true
+				if !refused[h] {
+					b.redirects[h] = true
+				}
 			}
 		}
 		if entry.SecretName == "" {
@@ -90,6 +93,9 @@ func (b *builder) addTLS(ing *networkingv1.Ingress, hostKeys map[string]bool, ss
 			b.warn("Ingress", ing.Namespace, ing.Name, field, res.warning)
 		}
 		for j, h := range hosts {
+			if refused[h] {
+				continue
+			}
 			if owner, taken := b.sniOwners[h]; taken && owner != res.cert.FileName {
 				b.reject("Ingress", ing.Namespace, ing.Name, fmt.Sprintf("spec.tls[%d].hosts[%d]", i, j),
 					fmt.Sprintf("host %q already has the certificate of Secret %s from an older Ingress", h, b.certs[owner].Secret))
