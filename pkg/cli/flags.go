@@ -71,7 +71,12 @@ type cidrsValue struct {
 	text string
 }
 
-func (v *cidrsValue) String() string { return v.text }
+func (v *cidrsValue) String() string {
+	if v == nil {
+		return ""
+	}
+	return v.text
+}
 
 func (v *cidrsValue) Set(s string) error {
 	prefixes, err := model.ParseEndpointCIDRs(s)
