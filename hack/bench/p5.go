@@ -177,7 +177,8 @@ func (e *p5Env) renderBollard(ctx context.Context) error {
 	}
 	cmd := exec.CommandContext(ctx, filepath.Join(e.o.BinDir, "bollard"), "render", "-f", objects,
 		"--output-dir", e.bollard, "--runtime-dir", run, "--bind-address", "127.0.0.1",
-		"--http-port", strconv.Itoa(e.httpPort), "--https-port", strconv.Itoa(httpsPort), "--stats-port", "0")
+		"--http-port", strconv.Itoa(e.httpPort), "--https-port", strconv.Itoa(httpsPort), "--stats-port", "0",
+		"--endpoint-cidrs", "127.0.0.0/8") // the echo servers listen on loopback (echoAddr)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("bollard render: %w: %s", err, out)

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"net/netip"
 
 	"github.com/spf13/pflag"
 	"k8s.io/client-go/kubernetes"
@@ -27,7 +28,66 @@ func (f *modelFlags) bind(fs *pflag.FlagSet) {
 	fs.StringVar(&f.opts.DefaultBackendService, "default-backend-service", "", "NS/NAME[:PORT] of the Service for requests no Ingress matches (default: a built-in 404)")
 	fs.StringVar(&f.opts.DefaultSSLCertificate, "default-ssl-certificate", "", "NS/NAME of the TLS Secret served to unknown SNI names (default: a generated self-signed certificate)")
 	fs.StringVar(&f.opts.GlobalConfigMap, "configmap", "", "NS/NAME of the ConfigMap with global options")
+	f.bindTenancy(fs)
 }
+
+// bindTenancy declares the tenancy flags. Their values are parsed when the
+// flag is set, so a bad value fails at start with the flag's name.
+func (f *modelFlags) bindTenancy(fs *pflag.FlagSet) {
+	f.opts.HostOwnership = model.HostOwnershipShared
+	fs.Var(hostOwnershipValue{&f.opts.HostOwnership}, "host-ownership",
+		"shared: Ingresses of any namespace may add paths to a host (conflicts by age, per path); "+
+			"first-namespace: the namespace of the oldest Ingress with rules for a host owns it, and other namespaces' rules, TLS hosts and default backends for it are rejected")
+	fs.Var(&cidrsValue{p: &f.opts.EndpointCIDRs}, "endpoint-cidrs",
+		"comma-separated IPv4/IPv6 CIDRs; when set, endpoint addresses outside them are left out. "+
+			"Loopback and link-local addresses are always left out unless a CIDR at least as narrow as 127.0.0.0/8, ::1/128, 169.254.0.0/16 or fe80::/10 names them")
+}
+
+// hostOwnershipValue is --host-ownership as a pflag.Value.
+type hostOwnershipValue struct{ p *model.HostOwnership }
+
+func (v hostOwnershipValue) String() string {
+	if v.p == nil {
+		return ""
+	}
+	return string(*v.p)
+}
+
+func (v hostOwnershipValue) Set(s string) error {
+	h, err := model.ParseHostOwnership(s)
+	if err != nil {
+		return err
+	}
+	*v.p = h
+	return nil
+}
+
+func (hostOwnershipValue) Type() string { return "string" }
+
+// cidrsValue is --endpoint-cidrs as a pflag.Value; text keeps the value as
+// given, for --help and docs/flags.md.
+type cidrsValue struct {
+	p    *[]netip.Prefix
+	text string
+}
+
+func (v *cidrsValue) String() string {
+	if v == nil {
+		return ""
+	}
+	return v.text
+}
+
+func (v *cidrsValue) Set(s string) error {
+	prefixes, err := model.ParseEndpointCIDRs(s)
+	if err != nil {
+		return err
+	}
+	*v.p, v.text = prefixes, s
+	return nil
+}
+
+func (*cidrsValue) Type() string { return "cidrs" }
 
 // renderFlags are the deployment settings of the rendered config.
 type renderFlags struct {

@@ -71,6 +71,7 @@ endpoints: [{addresses: [127.0.0.1], conditions: {ready: true}}]
 	opts := haproxytest.Options(t, dir)
 	out := filepath.Join(dir, "out")
 	_, stderr, err = run(t, objects, "render", "-f", "-", "--output-dir", out, "--check",
+		"--endpoint-cidrs", "127.0.0.0/8", // the backend listens on loopback
 		"--bind-address", "127.0.0.1", "--http-port", strconv.Itoa(opts.HTTPPort),
 		"--https-port", strconv.Itoa(opts.HTTPSPort), "--stats-port", strconv.Itoa(opts.StatsPort),
 		"--runtime-dir", opts.RuntimeDir)

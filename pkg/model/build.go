@@ -30,6 +30,9 @@ type builder struct {
 	parsedCerts  map[string]certResult
 	defaultFrom  string // Ingress that set the global default backend
 	config       Config
+
+	// hostOwners: owners of host keys under first-namespace ownership.
+	hostOwners map[string]hostOwner
 }
 
 type routeKey struct {
@@ -64,7 +67,9 @@ func Build(snap Snapshot, opts Options) (Config, []Rejection) {
 	b.index(snap)
 	b.config.Global = b.globalOptions()
 	b.defaultCertificate()
-	for _, ing := range b.ourIngresses(snap.Ingresses) {
+	ours := b.ourIngresses(snap.Ingresses)
+	b.claimHosts(ours)
+	for _, ing := range ours {
 		b.addIngress(ing)
 	}
 	b.controllerDefaultBackend()

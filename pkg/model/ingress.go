@@ -39,8 +39,17 @@ func (b *builder) addIngress(ing *networkingv1.Ingress) {
 	specificHosts := false
 	for i, rule := range ing.Spec.Rules {
 		hostKey := hostKeyOf(rule.Host)
-		ingressHostKeys[hostKey] = true
 		specificHosts = specificHosts || rule.Host != ""
+		if reason := b.foreignHost(ing.Namespace, hostKey); reason != "" {
+			// Leaving the host out of ingressHostKeys also keeps this
+			// Ingress's default backend and TLS hosts off it.
+			b.reject("Ingress", ing.Namespace, ing.Name, fmt.Sprintf("spec.rules[%d].host", i), reason)
+			if ing.Spec.DefaultBackend != nil && rule.Host != "" {
+				b.reject("Ingress", ing.Namespace, ing.Name, "spec.defaultBackend", reason)
+			}
+			continue
+		}
+		ingressHostKeys[hostKey] = true
 		if rule.HTTP == nil {
 			continue
 		}
@@ -73,6 +82,9 @@ func (b *builder) addIngress(ing *networkingv1.Ingress) {
 // addIngressDefault applies spec.defaultBackend: to the Ingress's own hosts
 // when it names hosts, otherwise to every request that matches nothing.
 func (b *builder) addIngressDefault(ing *networkingv1.Ingress, hostKeys map[string]bool, specificHosts bool) {
+	if specificHosts && len(hostKeys) == 0 {
+		return // every host is owned by another namespace
+	}
 	backend, ok := b.backendFor(ing, *ing.Spec.DefaultBackend, "spec.defaultBackend")
 	if !ok {
 		return

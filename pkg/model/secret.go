@@ -108,9 +108,12 @@ func (b *builder) addTLS(ing *networkingv1.Ingress, hostKeys map[string]bool, ss
 			}
 			slices.Sort(hosts) // the caps below must not depend on map order
 		}
+		refused := b.refuseTLSHosts(ing, i, entry.Hosts)
 		if sslRedirect {
 			for _, h := range hosts {
-				b.redirects[h] = true
+				if !refused[h] {
+					b.redirects[h] = true
+				}
 			}
 		}
 		if entry.SecretName == "" {
@@ -127,6 +130,9 @@ func (b *builder) addTLS(ing *networkingv1.Ingress, hostKeys map[string]bool, ss
 			b.warn("Ingress", ing.Namespace, ing.Name, field, res.warning)
 		}
 		for j, h := range hosts {
+			if refused[h] {
+				continue
+			}
 			hostField := fmt.Sprintf("spec.tls[%d].hosts[%d]", i, j)
 			if len(entry.Hosts) == 0 {
 				hostField = fmt.Sprintf("spec.tls[%d].hosts", i) // host taken from the rules

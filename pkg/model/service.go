@@ -135,6 +135,9 @@ func (b *builder) sliceEndpoints(slice *discoveryv1.EndpointSlice, portName stri
 			continue
 		}
 		addr, err := parseEndpointAddress(ep.Addresses[0], slice.AddressType)
+		if err == nil {
+			err = b.checkEndpointRange(addr)
+		}
 		if err != nil {
 			b.reject("EndpointSlice", slice.Namespace, slice.Name, fmt.Sprintf("endpoints[%d].addresses[0]", i), err.Error())
 			continue

@@ -3,6 +3,7 @@
 package model
 
 import (
+	"net/netip"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -50,6 +51,15 @@ type Options struct {
 	// TLS is what HAProxy's TLS library accepts in a certificate chain
 	// (haproxy.ProbeTLSPolicy); the zero value is OpenSSL security level 2.
 	TLS TLSPolicy
+
+	// Tenancy (tenancy.go, docs/architecture.md "Tenancy").
+	// HostOwnership decides whether several namespaces may serve one host
+	// ("" behaves as HostOwnershipShared).
+	HostOwnership HostOwnership
+	// EndpointCIDRs, when not empty, are the only prefixes endpoint
+	// addresses may come from. Loopback and link-local addresses are
+	// refused whatever it holds, unless a prefix names their range.
+	EndpointCIDRs []netip.Prefix
 }
 
 // Defaults used by the CLI and the controller.

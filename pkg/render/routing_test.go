@@ -3,6 +3,7 @@ package render_test
 import (
 	"crypto/tls"
 	"net/http"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -29,6 +30,9 @@ func routingFixture(t *testing.T, services ...string) model.Snapshot {
 
 func startHAProxy(t *testing.T, snap model.Snapshot, opts model.Options) *haproxytest.Instance {
 	t.Helper()
+	// The fixture's backends listen on loopback, which the model refuses
+	// unless a prefix names it.
+	opts.EndpointCIDRs = append(opts.EndpointCIDRs, netip.MustParsePrefix("127.0.0.0/8"))
 	cfg, rejections := model.Build(snap, opts)
 	for _, r := range rejections {
 		if !r.Warning {
