@@ -42,7 +42,7 @@ test-unit: deps
 # Runs each fuzz target for FUZZTIME (default 10m), one after the other.
 # Plain `go test` runs their seeds and testdata/fuzz corpora.
 FUZZTIME ?= 10m
-FUZZ_TARGETS := pkg/render:FuzzModel pkg/render:FuzzBackends \
+FUZZ_TARGETS := pkg/render:FuzzModel pkg/render:FuzzBackends pkg/manifest:FuzzManifest \
 	pkg/haproxy:FuzzCommand pkg/haproxy:FuzzMapCommand pkg/haproxy:FuzzTLSSecret
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \

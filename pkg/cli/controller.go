@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -88,6 +89,13 @@ func (cc *controllerCommand) run(cmd *cobra.Command) error {
 		return fmt.Errorf("default certificate: %w", err)
 	}
 	opts := cc.opts
+	if opts.Mode == controller.ModeManaged {
+		// The managed HAProxy binds its sockets there; in external mode
+		// the sidecar owns the directory.
+		if err := ensureRuntimeDir(cc.render.opts.RuntimeDir); err != nil {
+			return err
+		}
+	}
 	opts.Model = cc.model.opts
 	opts.Model.FallbackCertificate = fallback
 	opts.Model.TLS = probeTLSPolicy(cmd.Context(), logger, opts.HAProxyBinary)
@@ -120,6 +128,31 @@ func probeTLSPolicy(ctx context.Context, logger *slog.Logger, binary string) mod
 	}
 	logger.Info("probed HAProxy's TLS library", "tls_policy", policy.String())
 	return policy
+}
+
+// ensureRuntimeDir creates dir with mode 0700 when it does not exist, and
+// leaves an existing directory's mode alone.
+func ensureRuntimeDir(dir string) error {
+	if !filepath.IsAbs(dir) {
+		return fmt.Errorf("--runtime-dir %q: must be an absolute path", dir)
+	}
+	info, err := os.Stat(dir)
+	switch {
+	case err == nil && info.IsDir():
+		return nil
+	case err == nil:
+		return fmt.Errorf("--runtime-dir %s: exists and is not a directory", dir)
+	case !errors.Is(err, os.ErrNotExist):
+		return fmt.Errorf("--runtime-dir: %w", err)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("--runtime-dir: create: %w", err)
+	}
+	// MkdirAll's mode is masked by the umask.
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return fmt.Errorf("--runtime-dir: %w", err)
+	}
+	return nil
 }
 
 func newLogger(w interface{ Write([]byte) (int, error) }, level, format string) (*slog.Logger, error) {

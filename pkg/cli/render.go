@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -111,7 +113,7 @@ func (rc *renderCommand) run(ctx context.Context, stdin io.Reader, stdout, stder
 		defer os.RemoveAll(dir)
 	}
 	if dir != "" {
-		if err := haproxy.WriteFiles(dir, files); err != nil {
+		if err := writeOutput(dir, files); err != nil {
 			return err
 		}
 	}
@@ -156,4 +158,53 @@ func indexOf(files []render.File, path string) int {
 		}
 	}
 	return -1
+}
+
+// writeOutput writes files into dir, after checking that every path stays
+// inside it. The model and the renderer never produce a path that leaves
+// the directory; this refuses one should they ever do.
+func writeOutput(dir string, files []render.File) error {
+	root, err := os.OpenRoot(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		if err = os.MkdirAll(dir, 0o755); err == nil {
+			root, err = os.OpenRoot(dir)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("output dir: %w", err)
+	}
+	defer root.Close()
+	for _, f := range files {
+		if err := checkInside(root, dir, f.Path); err != nil {
+			return fmt.Errorf("output dir %s: refusing to write %s: %w", dir, strconv.QuoteToASCII(f.Path), err)
+		}
+	}
+	return haproxy.WriteFiles(dir, files)
+}
+
+// checkInside reports whether the rendered path p names a file inside dir:
+// relative, with no ".." that climbs out, and with no symbolic link on the
+// way that leads out (os.Root refuses those).
+func checkInside(root *os.Root, dir, p string) error {
+	if p == "" || filepath.IsAbs(filepath.FromSlash(p)) || strings.HasPrefix(p, "/") {
+		return errors.New("not a relative file path")
+	}
+	full := filepath.Join(dir, filepath.FromSlash(p))
+	rel, err := filepath.Rel(dir, full)
+	if err != nil || rel == "." || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return errors.New("the path leaves the output directory")
+	}
+	// The nearest existing ancestor must resolve inside the directory.
+	for parent := filepath.Dir(rel); ; parent = filepath.Dir(parent) {
+		_, err := root.Stat(parent)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("the path leaves the output directory: %w", err)
+		}
+		if parent == "." {
+			return nil
+		}
+	}
 }

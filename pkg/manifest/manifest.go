@@ -19,6 +19,7 @@ import (
 	extensionsv1beta1 "k8s.io/api/extensions/v1beta1"
 	networkingv1 "k8s.io/api/networking/v1"
 	networkingv1beta1 "k8s.io/api/networking/v1beta1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 
 	"github.com/bollard-io/bollard/pkg/model"
@@ -137,61 +138,61 @@ func (r *Result) add(source string, raw json.RawMessage) error {
 		return nil
 	}
 	snap := &r.Snapshot
+	rule := ruleFor(meta.Kind)
 	var err error
 	switch meta.APIVersion + "/" + meta.Kind {
 	case "networking.k8s.io/v1/Ingress":
-		snap.Ingresses, err = decodeInto(raw, snap.Ingresses, func(o *networkingv1.Ingress) *string { return &o.Namespace })
+		snap.Ingresses, err = decodeInto(raw, snap.Ingresses, rule, func(o *networkingv1.Ingress) *metav1.ObjectMeta { return &o.ObjectMeta })
 	case "networking.k8s.io/v1beta1/Ingress":
 		var legacy networkingv1beta1.Ingress
 		if err = strictUnmarshal(raw, &legacy); err == nil {
-			snap.Ingresses = append(snap.Ingresses, withNamespace(fromNetworkingV1beta1(&legacy)))
+			snap.Ingresses, err = appendChecked(snap.Ingresses, fromNetworkingV1beta1(&legacy), rule)
 		}
 	case "extensions/v1beta1/Ingress":
 		var legacy extensionsv1beta1.Ingress
 		if err = strictUnmarshal(raw, &legacy); err == nil {
-			snap.Ingresses = append(snap.Ingresses, withNamespace(fromExtensionsV1beta1(&legacy)))
+			snap.Ingresses, err = appendChecked(snap.Ingresses, fromExtensionsV1beta1(&legacy), rule)
 		}
 	case "networking.k8s.io/v1/IngressClass":
-		snap.IngressClasses, err = decodeInto(raw, snap.IngressClasses, nil)
+		snap.IngressClasses, err = decodeInto(raw, snap.IngressClasses, rule, func(o *networkingv1.IngressClass) *metav1.ObjectMeta { return &o.ObjectMeta })
 	case "v1/Service":
-		snap.Services, err = decodeInto(raw, snap.Services, func(o *corev1.Service) *string { return &o.Namespace })
+		snap.Services, err = decodeInto(raw, snap.Services, rule, func(o *corev1.Service) *metav1.ObjectMeta { return &o.ObjectMeta })
 	case "discovery.k8s.io/v1/EndpointSlice":
-		snap.EndpointSlices, err = decodeInto(raw, snap.EndpointSlices, func(o *discoveryv1.EndpointSlice) *string { return &o.Namespace })
+		snap.EndpointSlices, err = decodeInto(raw, snap.EndpointSlices, rule, func(o *discoveryv1.EndpointSlice) *metav1.ObjectMeta { return &o.ObjectMeta })
 	case "v1/Secret":
-		snap.Secrets, err = decodeInto(raw, snap.Secrets, func(o *corev1.Secret) *string { return &o.Namespace })
+		snap.Secrets, err = decodeInto(raw, snap.Secrets, rule, func(o *corev1.Secret) *metav1.ObjectMeta { return &o.ObjectMeta })
 		if err == nil {
 			mergeStringData(snap.Secrets[len(snap.Secrets)-1])
 		}
 	case "v1/ConfigMap":
-		snap.ConfigMaps, err = decodeInto(raw, snap.ConfigMaps, func(o *corev1.ConfigMap) *string { return &o.Namespace })
+		snap.ConfigMaps, err = decodeInto(raw, snap.ConfigMaps, rule, func(o *corev1.ConfigMap) *metav1.ObjectMeta { return &o.ObjectMeta })
 	default:
-		r.Skipped = append(r.Skipped, fmt.Sprintf("%s: %s/%s", source, meta.APIVersion, meta.Kind))
+		r.Skipped = append(r.Skipped, fmt.Sprintf("%s: %s/%s", source, printable(meta.APIVersion), printable(meta.Kind)))
 	}
 	if err != nil {
-		return fmt.Errorf("%s: %s %s: %w", source, meta.APIVersion, meta.Kind, err)
+		return fmt.Errorf("%s: %s %s: %w", source, printable(meta.APIVersion), printable(meta.Kind), err)
 	}
 	return nil
 }
 
-// decodeInto decodes raw into a new T, defaults its namespace and appends it.
-func decodeInto[T any](raw json.RawMessage, list []*T, namespace func(*T) *string) ([]*T, error) {
+// decodeInto decodes raw into a new T, defaults and validates its metadata
+// and appends it.
+func decodeInto[T any](raw json.RawMessage, list []*T, rule kindRule, meta func(*T) *metav1.ObjectMeta) ([]*T, error) {
 	obj := new(T)
 	if err := strictUnmarshal(raw, obj); err != nil {
 		return list, err
 	}
-	if namespace != nil {
-		if ns := namespace(obj); *ns == "" {
-			*ns = DefaultNamespace
-		}
+	if err := checkMeta(meta(obj), rule); err != nil {
+		return list, err
 	}
 	return append(list, obj), nil
 }
 
-func withNamespace(ing *networkingv1.Ingress) *networkingv1.Ingress {
-	if ing.Namespace == "" {
-		ing.Namespace = DefaultNamespace
+func appendChecked(list []*networkingv1.Ingress, ing *networkingv1.Ingress, rule kindRule) ([]*networkingv1.Ingress, error) {
+	if err := checkMeta(&ing.ObjectMeta, rule); err != nil {
+		return list, err
 	}
-	return ing
+	return append(list, ing), nil
 }
 
 // strictUnmarshal refuses unknown fields, so a typo such as "serviceNmae"

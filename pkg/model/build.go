@@ -86,23 +86,44 @@ func (b *builder) index(snap Snapshot) {
 		b.classes[c.Name] = c
 	}
 	for _, s := range snap.Services {
-		if b.inScope(s.Namespace) {
+		if b.inScope(s.Namespace) && b.indexable("Service", s.Namespace, s.Name, validateServiceName) {
 			b.services[s.Namespace+"/"+s.Name] = s
 		}
 	}
 	for _, s := range snap.EndpointSlices {
 		svc := s.Labels[discoveryv1.LabelServiceName]
-		if svc != "" && b.inScope(s.Namespace) {
+		if svc != "" && b.inScope(s.Namespace) && b.indexable("EndpointSlice", s.Namespace, s.Name, validateObjectName) {
 			key := s.Namespace + "/" + svc
 			b.slices[key] = append(b.slices[key], s)
 		}
 	}
 	for _, s := range snap.Secrets {
+		if !b.indexable("Secret", s.Namespace, s.Name, validateObjectName) {
+			continue
+		}
 		b.secrets[s.Namespace+"/"+s.Name] = s
 	}
 	for _, c := range snap.ConfigMaps {
+		if !b.indexable("ConfigMap", c.Namespace, c.Name, validateObjectName) {
+			continue
+		}
 		b.configMaps[c.Namespace+"/"+c.Name] = c
 	}
+}
+
+// indexable leaves out, with a rejection, an object whose namespace or name
+// the API server would have refused: the model builds backend names, file
+// names and config lines from them.
+func (b *builder) indexable(kind, namespace, name string, checkName func(string) error) bool {
+	if err := validateNamespace(namespace); err != nil {
+		b.reject(kind, namespace, name, "metadata.namespace", err.Error())
+		return false
+	}
+	if err := checkName(name); err != nil {
+		b.reject(kind, namespace, name, "metadata.name", err.Error())
+		return false
+	}
+	return true
 }
 
 func (b *builder) reject(kind, namespace, name, field, reason string) {

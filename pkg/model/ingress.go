@@ -140,6 +140,9 @@ func (b *builder) validateIngress(ing *networkingv1.Ingress) (sslRedirect bool, 
 	if err := validateObjectName(ing.Name); err != nil {
 		add("metadata.name", "%v", err)
 	}
+	if err := validateNamespace(ing.Namespace); err != nil {
+		add("metadata.namespace", "%v", err)
+	}
 	sslRedirect = b.config.Global.SSLRedirect
 	for key, value := range ing.Annotations {
 		if !strings.HasPrefix(key, AnnotationPrefix) {

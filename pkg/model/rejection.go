@@ -31,7 +31,18 @@ func (r Rejection) String() string {
 	if r.Warning {
 		verb = "warning"
 	}
-	return fmt.Sprintf("%s %s/%s: %s: %s: %s", r.Kind, r.Namespace, r.Name, verb, r.Field, r.Reason)
+	return fmt.Sprintf("%s %s/%s: %s: %s: %s", r.Kind, shown(r.Namespace), shown(r.Name), verb, r.Field, r.Reason)
+}
+
+// shown quotes a namespace or name that is not plain visible ASCII, so that
+// a rejected hostile name cannot forge lines in a report.
+func shown(s string) string {
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] >= 0x7f {
+			return printable(s)
+		}
+	}
+	return s
 }
 
 func sortRejections(rs []Rejection) []Rejection {

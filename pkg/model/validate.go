@@ -120,6 +120,15 @@ func validateObjectName(name string) error {
 	return nil
 }
 
+// validateNamespace checks a namespace (a DNS-1123 label): it goes into
+// backend names and certificate file names.
+func validateNamespace(namespace string) error {
+	if !labelPattern.MatchString(namespace) {
+		return fmt.Errorf("namespace %s is not a DNS label", printable(namespace))
+	}
+	return nil
+}
+
 // printable makes a hostile string safe to show in an error: control and
 // non-ASCII bytes are escaped and the length is capped.
 func printable(s string) string {
