@@ -147,7 +147,7 @@ func (rc *renderCommand) snapshot(ctx context.Context, stdin io.Reader) (model.S
 		if err != nil {
 			return model.Snapshot{}, err
 		}
-		return watch.List(ctx, client, rc.model.opts.WatchNamespace)
+		return watch.List(ctx, client, watch.ScopeOf(rc.model.opts))
 	}
 }
 

@@ -127,7 +127,7 @@ func New(client kubernetes.Interface, opts Options) (*Controller, error) {
 		epoch:       newEpochToken(),
 		renderer:    render.NewRenderer(opts.Render),
 	}
-	w, err := watch.New(client, opts.Model.WatchNamespace, func(string) {
+	w, err := watch.New(client, watch.ScopeOf(opts.Model), func(string) {
 		c.pendingSince.CompareAndSwap(0, time.Now().UnixNano())
 		c.queue.AddAfter(syncKey, opts.SyncDebounce)
 	})

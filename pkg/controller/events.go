@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"slices"
 	"strings"
 	"time"
 
@@ -126,6 +127,23 @@ func (e *events) servedIngresses(ingresses []*networkingv1.Ingress, served []str
 		if ing, ok := byKey[key]; ok {
 			e.served[key] = true
 			e.recorder.Event(ing, corev1.EventTypeNormal, ReasonServed, "routes are served by HAProxy")
+		}
+	}
+	e.forgetUnserved(served)
+}
+
+// forgetUnserved drops Ingresses that are no longer served (deleted, or
+// no longer ours or valid), so the index never outgrows the served set
+// and an Ingress that serves again, such as one recreated under the same
+// name, is reported again. served is sorted; every served key is in the
+// index by now, so a larger index is the only sign of a stale key.
+func (e *events) forgetUnserved(served []string) {
+	if len(e.served) <= len(served) {
+		return
+	}
+	for key := range e.served {
+		if _, ok := slices.BinarySearch(served, key); !ok {
+			delete(e.served, key)
 		}
 	}
 }

@@ -9,6 +9,9 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
 
@@ -28,27 +31,45 @@ type Watcher struct {
 	services   cache.SharedIndexInformer
 	slices     cache.SharedIndexInformer
 	secrets    cache.SharedIndexInformer
-	configMaps cache.SharedIndexInformer
+	configMaps cache.SharedIndexInformer // nil without a global ConfigMap
 }
 
-// New builds informers for namespace ("" = all) that call onChange after
-// every add, update or delete. onChange must not block.
-func New(client kubernetes.Interface, namespace string, onChange func(kind string)) (*Watcher, error) {
+// New builds informers for scope that call onChange after every add,
+// update or delete. onChange must not block.
+func New(client kubernetes.Interface, scope Scope, onChange func(kind string)) (*Watcher, error) {
 	w := &Watcher{}
+	namespace := scope.Namespace
 	ing, core := client.NetworkingV1(), client.CoreV1()
 	w.ingresses = newInformer(client, &networkingv1.Ingress{}, ing.Ingresses(namespace).List, ing.Ingresses(namespace).Watch)
 	w.classes = newInformer(client, &networkingv1.IngressClass{}, ing.IngressClasses().List, ing.IngressClasses().Watch)
 	w.services = newInformer(client, &corev1.Service{}, core.Services(namespace).List, core.Services(namespace).Watch)
 	slices := client.DiscoveryV1().EndpointSlices(namespace)
 	w.slices = newInformer(client, &discoveryv1.EndpointSlice{}, slices.List, slices.Watch)
-	w.secrets = newInformer(client, &corev1.Secret{}, core.Secrets(namespace).List, core.Secrets(namespace).Watch)
-	w.configMaps = newInformer(client, &corev1.ConfigMap{}, core.ConfigMaps(namespace).List, core.ConfigMaps(namespace).Watch)
-	w.informers = []cache.SharedIndexInformer{w.ingresses, w.classes, w.services, w.slices, w.secrets, w.configMaps}
-	for kind, inf := range map[string]cache.SharedIndexInformer{
+	secrets := core.Secrets(namespace)
+	listFn, watchFn := selected(scope.secretSelector(), secrets.List, secrets.Watch)
+	w.secrets = newInformer(client, &corev1.Secret{}, listFn, watchFn)
+	kinds := map[string]cache.SharedIndexInformer{
 		"Ingress": w.ingresses, "IngressClass": w.classes, "Service": w.services,
-		"EndpointSlice": w.slices, "Secret": w.secrets, "ConfigMap": w.configMaps,
-	} {
-		if err := inf.SetTransform(trim); err != nil {
+		"EndpointSlice": w.slices, "Secret": w.secrets,
+	}
+	if cmNamespace, selector, ok := scope.configMap(); ok {
+		configMaps := core.ConfigMaps(cmNamespace)
+		listFn, watchFn := selected(selector, configMaps.List, configMaps.Watch)
+		w.configMaps = newInformer(client, &corev1.ConfigMap{}, listFn, watchFn)
+		kinds["ConfigMap"] = w.configMaps
+	}
+	for kind, inf := range kinds {
+		transform := trim
+		if kind == "Secret" {
+			transform = func(obj any) (any, error) {
+				obj, err := trim(obj)
+				if err != nil {
+					return obj, err
+				}
+				return trimSecretObject(obj)
+			}
+		}
+		if err := inf.SetTransform(transform); err != nil {
 			return nil, fmt.Errorf("watch %s: %w", kind, err)
 		}
 		_, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
@@ -59,9 +80,25 @@ func New(client kubernetes.Interface, namespace string, onChange func(kind strin
 		if err != nil {
 			return nil, fmt.Errorf("watch %s: %w", kind, err)
 		}
+		w.informers = append(w.informers, inf)
 		w.synced = append(w.synced, inf.HasSynced)
 	}
 	return w, nil
+}
+
+// selected narrows a list and a watch call to the objects that match the
+// field selector.
+func selected[L runtime.Object](selector string,
+	list func(context.Context, metav1.ListOptions) (L, error),
+	watchFn func(context.Context, metav1.ListOptions) (watch.Interface, error),
+) (func(context.Context, metav1.ListOptions) (L, error), func(context.Context, metav1.ListOptions) (watch.Interface, error)) {
+	return func(ctx context.Context, o metav1.ListOptions) (L, error) {
+			o.FieldSelector = selector
+			return list(ctx, o)
+		}, func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+			o.FieldSelector = selector
+			return watchFn(ctx, o)
+		}
 }
 
 // trim drops managedFields and the last-applied annotation before objects
@@ -111,6 +148,9 @@ func (w *Watcher) Snapshot() model.Snapshot {
 }
 
 func listAs[T any](inf cache.SharedIndexInformer) []T {
+	if inf == nil {
+		return nil
+	}
 	items := inf.GetStore().List()
 	out := make([]T, 0, len(items))
 	for _, item := range items {

@@ -12,9 +12,11 @@ import (
 	"github.com/bollard-io/bollard/pkg/model"
 )
 
-// List reads every object the model uses, in one namespace or all ("").
-func List(ctx context.Context, client kubernetes.Interface, namespace string) (model.Snapshot, error) {
+// List reads every object the model uses within scope, with the same
+// selectors and trimming as the informers.
+func List(ctx context.Context, client kubernetes.Interface, scope Scope) (model.Snapshot, error) {
 	var snap model.Snapshot
+	namespace := scope.Namespace
 	opts := metav1.ListOptions{}
 	ingresses, err := client.NetworkingV1().Ingresses(namespace).List(ctx, opts)
 	if err != nil {
@@ -44,14 +46,19 @@ func List(ctx context.Context, client kubernetes.Interface, namespace string) (m
 	for i := range slices.Items {
 		snap.EndpointSlices = append(snap.EndpointSlices, &slices.Items[i])
 	}
-	secrets, err := client.CoreV1().Secrets(namespace).List(ctx, opts)
+	secrets, err := client.CoreV1().Secrets(namespace).List(ctx, metav1.ListOptions{FieldSelector: scope.secretSelector()})
 	if err != nil {
 		return snap, fmt.Errorf("list secrets: %w", err)
 	}
 	for i := range secrets.Items {
+		trimSecret(&secrets.Items[i])
 		snap.Secrets = append(snap.Secrets, &secrets.Items[i])
 	}
-	configMaps, err := client.CoreV1().ConfigMaps(namespace).List(ctx, opts)
+	cmNamespace, selector, ok := scope.configMap()
+	if !ok {
+		return snap, nil
+	}
+	configMaps, err := client.CoreV1().ConfigMaps(cmNamespace).List(ctx, metav1.ListOptions{FieldSelector: selector})
 	if err != nil {
 		return snap, fmt.Errorf("list configmaps: %w", err)
 	}
