@@ -62,9 +62,13 @@ func (b *builder) addIngress(ing *networkingv1.Ingress) {
 			exact, path := normalizePath(p)
 			key := routeKey{hostKey: hostKey, exact: exact, path: path}
 			if owner, taken := b.routes[key]; taken {
-				reason := fmt.Sprintf("host %q path %q is already routed by the older Ingress %s", displayHost(hostKey), p.Path, owner.ingress)
+				shown := fmt.Sprintf("%q", p.Path)
+				if n, _ := NormalizePath(p.Path); n != p.Path {
+					shown += fmt.Sprintf(" (normalised %q)", n)
+				}
+				reason := fmt.Sprintf("host %q path %s is already routed by the older Ingress %s", displayHost(hostKey), shown, owner.ingress)
 				if owner.ingress == id {
-					reason = fmt.Sprintf("host %q path %q is already routed by an earlier rule of this Ingress", displayHost(hostKey), p.Path)
+					reason = fmt.Sprintf("host %q path %s is already routed by an earlier rule of this Ingress", displayHost(hostKey), shown)
 				}
 				b.reject("Ingress", ing.Namespace, ing.Name, field+".path", reason)
 				continue
@@ -122,13 +126,18 @@ func displayHost(hostKey string) string {
 }
 
 // normalizePath returns whether the path is Exact and the path to key it
-// by. Prefix paths lose their trailing slashes; ImplementationSpecific is
-// treated as Prefix.
+// by: the normal form HAProxy gives requests (NormalizePath). Prefix paths
+// lose their trailing slashes; ImplementationSpecific is treated as Prefix.
+// checkPath has already refused the paths NormalizePath fails on.
 func normalizePath(p networkingv1.HTTPIngressPath) (bool, string) {
-	if p.PathType != nil && *p.PathType == networkingv1.PathTypeExact {
-		return true, p.Path
+	path, err := NormalizePath(p.Path)
+	if err != nil {
+		path = p.Path
 	}
-	return false, strings.TrimRight(p.Path, "/")
+	if p.PathType != nil && *p.PathType == networkingv1.PathTypeExact {
+		return true, path
+	}
+	return false, strings.TrimRight(path, "/")
 }
 
 // validateIngress checks everything of an Ingress that can reach a file or
@@ -224,6 +233,9 @@ func checkPath(p networkingv1.HTTPIngressPath) string {
 	}
 	if err := validatePath(p.Path); err != nil {
 		return err.Error()
+	}
+	if _, err := NormalizePath(p.Path); err != nil {
+		return fmt.Sprintf("path %s has %v; HAProxy answers requests with one with 400, so the route could never match", printable(p.Path), err)
 	}
 	return ""
 }

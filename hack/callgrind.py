@@ -1,0 +1,121 @@
+#!/usr/bin/env python3
+"""HAProxy instructions per request for Bollard's config (docs/benchmarks.md).
+
+Renders 50 hosts, 50 backends x 2 servers with `bollard render`, runs HAProxy
+under callgrind twice (400, then 4,400 keep-alive requests over 4
+connections, to loopback servers of this script on 127.0.0.1-2:19100-19109)
+and prints the difference of the instruction counts divided by 4,000.
+Usage: hack/callgrind.py BOLLARD_BINARY WORKDIR
+Environment: REQPATH (default /some/path) is the requested path; NORENDER=1
+reuses WORKDIR/out (to measure a hand-edited haproxy.cfg).
+"""
+import asyncio, glob, os, re, signal, socket, subprocess, sys, time
+
+REQPATH = os.environ.get("REQPATH", "/some/path")
+HOSTS, BACKENDS, PORT0, HTTP = 50, 50, 19100, 19080
+bollard, work = sys.argv[1], sys.argv[2]
+os.makedirs(work, exist_ok=True)
+
+def manifest():
+    docs = []
+    for i in range(HOSTS):
+        docs.append(f"""apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {{name: app{i}, namespace: bench, creationTimestamp: "2026-01-01T00:00:00Z"}}
+spec:
+  rules:
+  - host: app{i}.example
+    http:
+      paths:
+      - {{path: /, pathType: Prefix, backend: {{service: {{name: app{i % BACKENDS}, port: {{number: 80}}}}}}}}
+""")
+    for i in range(BACKENDS):
+        docs.append(f"""apiVersion: v1
+kind: Service
+metadata: {{name: app{i}, namespace: bench}}
+spec: {{ports: [{{name: web, port: 80}}]}}
+""")
+        for s in range(2):
+            docs.append(f"""apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {{name: app{i}-{s}, namespace: bench, labels: {{kubernetes.io/service-name: app{i}}}}}
+addressType: IPv4
+ports: [{{name: web, port: {PORT0 + (i * 2 + s) % 10}}}]
+endpoints:
+- addresses: [127.0.0.{1 + s}]
+  conditions: {{ready: true}}
+""")
+    return "---\n".join(docs)
+
+async def serve():
+    async def handle(r, w):
+        try:
+            while True:
+                head = await r.readuntil(b"\r\n\r\n")
+                w.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Type: text/plain\r\n\r\nok")
+                await w.drain()
+        except (Exception, asyncio.CancelledError):
+            w.close()
+    servers = []
+    for s in range(2):
+        for p in range(10):
+            servers.append(await asyncio.start_server(handle, f"127.0.0.{1 + s}", PORT0 + p))
+    return servers
+
+async def load(n):
+    async def conn(c, count):
+        r, w = await asyncio.open_connection("127.0.0.1", HTTP)
+        for k in range(count):
+            host = f"app{(c + 4 * k) % HOSTS}.example"
+            w.write(f"GET {REQPATH}?q={k} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+            await w.drain()
+            head = await r.readuntil(b"\r\n\r\n")
+            assert head.startswith(b"HTTP/1.1 200"), head
+            m = re.search(rb"(?i)content-length: *(\d+)", head)
+            await r.readexactly(int(m.group(1)))
+        w.close()
+    await asyncio.gather(*(conn(c, n // 4) for c in range(4)))
+
+def run(n):
+    """Total instructions of HAProxy's processes (master and worker) for n requests."""
+    prefix = os.path.join(work, f"cg.{n}.")
+    for f in glob.glob(prefix + "*"):
+        os.remove(f)
+    cmd = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={prefix}%p",
+           "haproxy", "-db", "-f", os.path.join(work, "out", "haproxy.cfg")]
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=open(prefix + "log", "w"))
+    try:
+        async def go():
+            servers = await serve()
+            for _ in range(300):
+                try:
+                    socket.create_connection(("127.0.0.1", HTTP)).close()
+                    break
+                except OSError:
+                    await asyncio.sleep(0.1)
+            await load(n)
+            for s in servers:
+                s.close()
+        asyncio.run(go())
+    finally:
+        p.send_signal(signal.SIGUSR1)  # soft stop: the worker finishes, then both exit
+        p.wait(timeout=120)
+    total = 0
+    for name in glob.glob(prefix + "[0-9]*"):
+        with open(name) as f:
+            for line in f:
+                if line.startswith("summary:") or line.startswith("totals:"):
+                    total += int(line.split()[1])
+                    break
+    if total == 0:
+        raise SystemExit("no callgrind totals under " + prefix)
+    return total
+
+with open(os.path.join(work, "in.yaml"), "w") as f:
+    f.write(manifest())
+if not os.environ.get("NORENDER"): subprocess.run([bollard, "render", "-f", os.path.join(work, "in.yaml"), "--output-dir", os.path.join(work, "out"),
+                "--http-port", str(HTTP), "--https-port", str(HTTP + 1), "--bind-address", "127.0.0.1",
+                "--stats-port", "0", "--runtime-dir", work], check=True, stdout=subprocess.DEVNULL)
+n1, n2 = 400, 4400
+a, b = run(n1), run(n2)
+print(f"Ir {n1}: {a}  Ir {n2}: {b}  per request: {(b - a) / (n2 - n1):.0f}")
