@@ -203,8 +203,10 @@ func (r *running) diffCertificates(wanted *model.Config, refs fileRefs, u *updat
 			u.add("certificate", cmd, err)
 			cmd, err = haproxy.CommitSSLCert(ref)
 			u.add("certificate", cmd, err)
-			cmd, err = haproxy.AddSSLCrtList(refs.crtListRef(), ref, c.SNI)
-			u.add("certificate", cmd, err)
+			for _, line := range c.SNILines() {
+				cmd, err = haproxy.AddSSLCrtList(refs.crtListRef(), ref, line)
+				u.add("certificate", cmd, err)
+			}
 			continue
 		case !slices.Equal(old.SNI, c.SNI):
 			u.reload = "SNI hosts of certificate " + c.FileName + " changed"

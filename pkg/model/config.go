@@ -85,6 +85,26 @@ type Certificate struct {
 	NotAfter time.Time
 }
 
+// SNILines splits the certificate's hosts over crt-list lines of at most
+// SNIHostsPerLine hosts and SNIBytesPerLine bytes of names, in order.
+func (c *Certificate) SNILines() [][]string {
+	var lines [][]string
+	var line []string
+	size := 0
+	for _, h := range c.SNI {
+		if len(line) == SNIHostsPerLine || (len(line) > 0 && size+len(h)+1 > SNIBytesPerLine) {
+			lines = append(lines, line)
+			line, size = nil, 0
+		}
+		line = append(line, h)
+		size += len(h) + 1
+	}
+	if len(line) > 0 || len(lines) == 0 {
+		lines = append(lines, line)
+	}
+	return lines
+}
+
 // Global holds the options of the global ConfigMap.
 type Global struct {
 	SSLRedirect bool

@@ -83,16 +83,20 @@ func (b *builder) defaultCertificate() {
 }
 
 // Limits of one certificate's SNI list, which is the union over every
-// Ingress that uses the Secret. HAProxy 2.6 refuses a crt-list line of
-// 2048 words or more (the file and 2047 hosts pass) or of more than 65535
-// characters (MAX_CRT_ARGS, CRT_LINESIZE; checked with 2.6.12), and the
-// controller adds a new certificate's line over the runtime API in one
-// command of at most 8 KiB; 100 hosts (the SAN limit of public CAs) and
-// 4 KiB of names stay well inside all three. Hosts past the limits get the
-// default certificate.
+// Ingress that uses the Secret (a shared wildcard certificate may serve
+// many). HAProxy 2.6 refuses a crt-list line of 2048 words or more (the
+// file and 2047 hosts pass) or of more than 65535 characters (MAX_CRT_ARGS,
+// CRT_LINESIZE; checked with 2.6.12), and the controller adds a line over
+// the runtime API in one command of at most 8 KiB. So a certificate's hosts
+// are split over crt-list lines of at most SNIHostsPerLine hosts and
+// SNIBytesPerLine bytes (Certificate.SNILines); the same file on several
+// lines is one certificate to HAProxy. The total is capped too, so one
+// Secret cannot make HAProxy build thousands of SSL contexts; hosts past it
+// get the default certificate.
 const (
-	MaxSNIHostsPerCertificate = 100
-	MaxSNIBytesPerCertificate = 4096
+	SNIHostsPerLine           = 100
+	SNIBytesPerLine           = 4096
+	MaxSNIHostsPerCertificate = 5000
 )
 
 // addTLS adds an Ingress's certificates to the crt-list and its TLS hosts
@@ -174,21 +178,8 @@ func (b *builder) addSNI(ing *networkingv1.Ingress, field, h string, res certRes
 		warn("the certificate of Secret %s already serves %d hosts, the limit is %d", cert.Secret, len(cert.SNI), MaxSNIHostsPerCertificate)
 		return
 	}
-	if size := sniBytes(cert.SNI) + len(h) + 1; size > MaxSNIBytesPerCertificate {
-		warn("the host names of the certificate of Secret %s would take %d bytes, the limit is %d", cert.Secret, size, MaxSNIBytesPerCertificate)
-		return
-	}
 	b.sniOwners[h] = cert.FileName
 	cert.SNI = append(cert.SNI, h)
-}
-
-// sniBytes is the length of the SNI part of a crt-list line.
-func sniBytes(sni []string) int {
-	n := 0
-	for _, h := range sni {
-		n += len(h) + 1
-	}
-	return n
 }
 
 // covers reports whether leaf is valid for host as a client checks it

@@ -135,7 +135,7 @@ func manyHosts(prefix string, n int, domain string) []string {
 // that use it; the oldest Ingress's hosts come first, in spec order.
 func TestSNIHostsCapped(t *testing.T) {
 	older := manyHosts("o", 60, "big.example")
-	younger := manyHosts("y", 2100, "big.example")
+	younger := manyHosts("y", model.MaxSNIHostsPerCertificate+40, "big.example")
 	snap := model.Snapshot{
 		Ingresses: []*networkingv1.Ingress{
 			mt.Ingress("ns", "young", mt.Age(time.Minute), mt.TLS("big", younger...), mt.Rule("y.example", mt.Path("Prefix", "/", "svc", 80))),
@@ -163,21 +163,39 @@ func TestSNIHostsCapped(t *testing.T) {
 	}
 }
 
-func TestSNIBytesCapped(t *testing.T) {
-	domain := strings.Repeat("a", 60) + "." + strings.Repeat("b", 60) + "." + strings.Repeat("c", 60) + ".example"
-	hosts := manyHosts("h", 50, domain)
-	snap := model.Snapshot{
-		Ingresses: []*networkingv1.Ingress{mt.Ingress("ns", "i", mt.TLS("long", hosts...), mt.Rule("x.example", mt.Path("Prefix", "/", "svc", 80)))},
-		Services:  []*corev1.Service{mt.Service("ns", "svc", mt.ServicePort("", 80))},
-		Secrets:   []*corev1.Secret{tlsSecret(t, "ns", "long", "*."+domain)},
-	}
-	cfg, rejections := model.Build(snap, options())
-	kept := model.MaxSNIBytesPerCertificate / (len(hosts[0]) + 1)
-	if got := sniOf(cfg, "ns/long"); !slices.Equal(got, hosts[:kept]) {
-		t.Fatalf("SNI has %d hosts, want the first %d", len(got), kept)
-	}
-	if w := warningsOf(rejections, "ns", "i"); len(w) != len(hosts)-kept ||
-		!strings.Contains(w[fmt.Sprintf("spec.tls[0].hosts[%d]", kept)], fmt.Sprintf("the limit is %d", model.MaxSNIBytesPerCertificate)) {
-		t.Errorf("want a warning per host past the byte limit, got %v", w)
+// SNILines splits a certificate's hosts over crt-list lines within
+// HAProxy's and the runtime API's limits, in order, losing none.
+func TestSNILines(t *testing.T) {
+	long := strings.Repeat("a", 60) + "." + strings.Repeat("b", 60) + "." + strings.Repeat("c", 60) + ".example"
+	for _, tc := range []struct {
+		name  string
+		hosts []string
+	}{
+		{"none", nil},
+		{"one", []string{"a.example"}},
+		{"exactly one line", manyHosts("h", model.SNIHostsPerLine, "x.example")},
+		{"one more", manyHosts("h", model.SNIHostsPerLine+1, "x.example")},
+		{"many", manyHosts("h", 2100, "x.example")},
+		{"long names", manyHosts("h", 250, long)},
+	} {
+		c := model.Certificate{SNI: tc.hosts}
+		lines := c.SNILines()
+		var all []string
+		for _, line := range lines {
+			size := 0
+			for _, h := range line {
+				size += len(h) + 1
+			}
+			if len(line) > model.SNIHostsPerLine || size > model.SNIBytesPerLine {
+				t.Errorf("%s: a line of %d hosts, %d bytes", tc.name, len(line), size)
+			}
+			if len(line) == 0 && len(tc.hosts) > 0 {
+				t.Errorf("%s: an empty line", tc.name)
+			}
+			all = append(all, line...)
+		}
+		if !slices.Equal(all, tc.hosts) || len(lines) == 0 {
+			t.Errorf("%s: %d lines hold %d hosts, want all %d in order", tc.name, len(lines), len(all), len(tc.hosts))
+		}
 	}
 }

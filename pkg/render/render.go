@@ -146,13 +146,15 @@ func Map(entries []model.MapEntry) []byte {
 // crtList names each certificate with the SNI hosts it serves.
 func crtList(certs []model.Certificate) []byte {
 	var sb strings.Builder
-	for _, c := range certs {
-		sb.WriteString(CertsDir + "/" + c.FileName)
-		for _, sni := range c.SNI {
-			sb.WriteByte(' ')
-			sb.WriteString(sni)
+	for i := range certs {
+		for _, line := range certs[i].SNILines() {
+			sb.WriteString(CertsDir + "/" + certs[i].FileName)
+			for _, sni := range line {
+				sb.WriteByte(' ')
+				sb.WriteString(sni)
+			}
+			sb.WriteByte('\n')
 		}
-		sb.WriteByte('\n')
 	}
 	return []byte(sb.String())
 }
