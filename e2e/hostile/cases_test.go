@@ -105,7 +105,7 @@ func ingressCases() []hostileCase {
 		return strings.Repeat("a", 63) + "." + strings.Repeat("b", 63) + "." + strings.Repeat("c", 63) + "." + strings.Repeat("d", n-192)
 	}
 	cases := []hostileCase{
-		pathCase("control character in path", "path-lf", "Prefix", "/pwn-lf\nhttp-request deny", notInPath, "pwn-lf", "http-request deny"),
+		pathCase("control character in path", "path-lf", "Prefix", "/pwn-lf\nhttp-request deny deny_status 418", notInPath, "pwn-lf", "deny_status 418"),
 		pathCase("control character in path", "path-cr", "Exact", "/pwn-cr\rbackend x", notInPath, "pwn-cr"),
 		pathCase("control character in path", "path-nul", "ImplementationSpecific", "/pwn-nul\x00x", notInPath, "pwn-nul"),
 		pathCase("control character in path", "path-esc", "Prefix", "/pwn-esc\x1b[2J", notInPath, "pwn-esc"),

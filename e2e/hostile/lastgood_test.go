@@ -35,7 +35,7 @@ func testLastGoodIngress(t *testing.T, e *env) {
 			t.Fatal(err)
 		}
 	}
-	update("/pwn-flip\nhttp-request deny")
+	update("/pwn-flip\nhttp-request deny deny_status 418")
 	msg := e.waitEvent(t, "Ingress", "flip", "spec.rules[0].http.paths[0].path", "the last good version keeps serving")
 	for i := 0; i < 10; i++ {
 		if err := served(ctx, e, host, "/", "web"); err != nil {
@@ -43,7 +43,7 @@ func testLastGoodIngress(t *testing.T, e *env) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	e.noPayload(t, []string{"pwn-flip", "http-request deny"})
+	e.noPayload(t, []string{"pwn-flip", "deny_status 418"})
 	// A good update replaces the kept version.
 	update("/v2")
 	e.b.WaitServed(t, host, "/v2", "web", 15*time.Second)
