@@ -69,9 +69,8 @@ func (c *Cluster) StartBollard(t testing.TB, o BollardOptions) *Bollard {
 	if b.Bind == "" {
 		b.Bind = "127.0.0.1"
 	}
-	if err := os.MkdirAll(b.RuntimeDir, 0o700); err != nil {
-		t.Fatal(err)
-	}
+	// The runtime dir is not created here: in managed mode the controller
+	// must create it, in external mode `bollard bootstrap` does.
 	mode := "managed"
 	if o.External {
 		mode = "external"
