@@ -89,13 +89,26 @@ func TestHAProxyRefusedIngress(t *testing.T) {
 		t.Errorf("bollard_refused_ingresses = %v, want 1", got)
 	}
 
+	// An update that HAProxy refuses keeps the last good version serving.
+	cluster.MustApply(t, ns, framework.IngressYAML("flip", "flip.example", framework.Path{Path: "/", Type: "Prefix", Service: "web"}))
+	b.WaitServed(t, "flip.example", "/", "web", 15*time.Second)
+	cluster.MustApply(t, ns, framework.IngressYAML("flip", "flip.example", framework.Path{Path: "/", Type: "Prefix", Service: "refused-svc"}))
+	flipMsg := waitEventReason(t, ns, "flip", "ConfigCheckFailed", "the last good version keeps serving", 30*time.Second)
+	for range 20 {
+		b.WaitServed(t, "flip.example", "/", "web", 2*time.Second)
+	}
+	if got := b.Metric(t, "bollard_refused_ingresses"); got != 2 {
+		t.Errorf("bollard_refused_ingresses = %v, want 2", got)
+	}
+	cluster.MustApply(t, ns, framework.IngressYAML("flip", "flip.example", framework.Path{Path: "/", Type: "Prefix", Service: "web"}))
+
 	// Fixed: the Ingress now routes to web and is served.
 	cluster.MustApply(t, ns, framework.IngressYAML("bad", "bad.example", framework.Path{Path: "/", Type: "Prefix", Service: "web"}))
 	b.WaitServed(t, "bad.example", "/", "web", 30*time.Second)
 	if got := b.Metric(t, "bollard_refused_ingresses"); got != 0 {
 		t.Errorf("bollard_refused_ingresses = %v after the fix, want 0", got)
 	}
-	t.Logf("refused Ingress left out after %s (%q); other Service, endpoints and host served; fix served", refusedAfter.Round(time.Millisecond), msg)
+	t.Logf("refused Ingress left out after %s (%q); other Service, endpoints and host served; a refused update kept the last good version (%q); fix served", refusedAfter.Round(time.Millisecond), msg, flipMsg)
 }
 
 // waitEventReason waits for a Warning Event with reason on Ingress name

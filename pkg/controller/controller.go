@@ -87,8 +87,8 @@ type Controller struct {
 	lastGood  *lastGood
 	// quarantine leaves out the Ingresses HAProxy refused.
 	quarantine *quarantine
-	// lastSnap is the snapshot of the last model built.
-	lastSnap *model.Snapshot
+	// built is the last model built and what it was built from.
+	built *builtModel
 	// epoch is this controller's marker in maps/epoch.map (epoch.go).
 	epoch string
 	// forceReload, when set, is why the next sync must reload: the running
@@ -208,14 +208,15 @@ func (c *Controller) processNext(ctx context.Context) bool {
 		}
 		if errors.Is(err, errIsolated) {
 			c.queue.Forget(key)
-			c.queue.Add(key) // the refused Ingresses are out now: go on at once
+			c.queue.Add(syncKey) // the refused Ingresses are out now: go on at once
 			return true
 		}
-		c.log.Error("sync failed; will retry", "err", err, "retries", c.queue.NumRequeues(key))
-		c.queue.AddRateLimited(key)
+		c.log.Error("sync failed; will retry", "err", err, "retries", c.queue.NumRequeues(syncKey))
+		c.queue.AddRateLimited(syncKey) // retry the sync, whatever key asked for it
 		return true
 	}
 	c.queue.Forget(key)
+	c.queue.Forget(syncKey)
 	return true
 }
 
@@ -227,21 +228,41 @@ func (c *Controller) buildModel() (*model.Snapshot, *model.Config) {
 	opts := c.modelOptions()
 	opts.Refused = c.quarantine.current(&snap)
 	c.metrics.refused.Set(float64(len(opts.Refused)))
-	c.lastSnap = &snap
 	cfg, rejections := model.Build(snap, opts)
+	built := &builtModel{live: &snap, snap: &snap, cfg: &cfg, opts: opts}
 	if fixed, kept := c.lastGood.substitute(snap, &cfg, opts); len(kept) > 0 {
 		markKept(rejections, kept)
 		c.log.Warn("kept last good versions of broken objects", "objects", kept)
+		// A refused Ingress replaced by its last good version: that
+		// version was accepted, it is not refused.
+		opts.Refused = withoutKept(opts.Refused, kept)
 		cfg, _ = model.Build(fixed, opts)
-		c.lastGood.remember(fixed, &cfg, opts)
-	} else {
-		c.lastGood.remember(snap, &cfg, opts)
+		built = &builtModel{live: &snap, snap: &fixed, cfg: &cfg, opts: opts, kept: kept}
 	}
+	c.built = built
 	c.metrics.rejected.Set(float64(len(rejections)))
 	if recheck := c.events.rejections(&snap, rejections, time.Now()); recheck > 0 {
 		c.queue.AddAfter(syncKey, recheck) // report what is still missing then
 	}
 	return &snap, &cfg
+}
+
+// builtModel is a model and what it was built from: the live snapshot, the
+// snapshot after last good versions replaced broken objects, and the
+// options (with the refused Ingresses).
+type builtModel struct {
+	live, snap *model.Snapshot
+	cfg        *model.Config
+	opts       model.Options
+	kept       []string
+}
+
+// rememberGood records the last model built as accepted by HAProxy (a
+// runtime update or a reload took it): its objects are the last good ones.
+func (c *Controller) rememberGood() {
+	if b := c.built; b != nil {
+		c.lastGood.remember(*b.snap, b.cfg, b.opts)
+	}
 }
 
 func (c *Controller) modelOptions() model.Options {
@@ -282,6 +303,13 @@ func (c *Controller) sync(ctx context.Context) error {
 	if c.forceReload != "" && u.reload == "" {
 		u.reload = c.forceReload
 	}
+	if u.reload != "" && c.forceReload == "" {
+		// Endpoints of the backends HAProxy has go first: the reload can
+		// take seconds, or fail on an object HAProxy refuses.
+		if err := c.applyEndpoints(ctx, cfg); err != nil {
+			c.log.Warn("endpoint update before the reload failed", "err", err)
+		}
+	}
 	var executed time.Duration
 	if u.reload == "" && len(u.commands) > 0 {
 		err := c.runtime.Execute(ctx, u.commands...)
@@ -312,8 +340,31 @@ func (c *Controller) sync(ctx context.Context) error {
 		return err
 	}
 	c.logApplied(u, waited, built, executed, start, files)
+	c.rememberGood()
 	c.metrics.lastApply.SetToCurrentTime()
 	c.publishStatus(snap, cfg)
+	return nil
+}
+
+// applyEndpoints sends the slot changes of the backends HAProxy already
+// has, alone.
+func (c *Controller) applyEndpoints(ctx context.Context, cfg *model.Config) error {
+	eu := c.running.endpointUpdate(cfg)
+	if len(eu.commands) == 0 {
+		return nil
+	}
+	if resynced, err := c.verifyEpoch(ctx); err != nil {
+		return err
+	} else if resynced {
+		eu = c.running.endpointUpdate(cfg)
+	}
+	if err := c.runtime.Execute(ctx, eu.commands...); err != nil {
+		c.countRuntime(eu, "error")
+		c.resync(ctx, "runtime command failed")
+		return err
+	}
+	c.countRuntime(eu, "success")
+	c.running.appliedSlots(eu)
 	return nil
 }
 
@@ -353,7 +404,7 @@ func (c *Controller) countRuntime(u *update, result string) {
 // swaps it in and reloads HAProxy. A rejected candidate leaves the last
 // good config on disk and in service.
 func (c *Controller) reload(ctx context.Context, cause string, files []render.File, cfg *model.Config) error {
-	suspects := c.quarantine.suspects(c.lastSnap, cfg)
+	suspects := c.quarantine.suspects(c.built.snap, cfg)
 	if err := c.check(ctx, files); err != nil {
 		result := "check_failed"
 		if errors.Is(err, errStaging) {
@@ -369,7 +420,7 @@ func (c *Controller) reload(ctx context.Context, cause string, files []render.Fi
 		}
 		return err
 	}
-	c.quarantine.accepted(c.lastSnap, cfg)
+	c.quarantine.accepted(c.built.snap, cfg)
 	if err := c.write(files, cfg); err != nil {
 		c.metrics.reloads.WithLabelValues(causeLabel(cause), "write_failed").Inc()
 		return err
@@ -379,7 +430,7 @@ func (c *Controller) reload(ctx context.Context, cause string, files []render.Fi
 	defer cancel()
 	if err := c.master.Reload(reloadCtx); err != nil {
 		c.metrics.reloads.WithLabelValues(causeLabel(cause), "error").Inc()
-		c.events.reloadFailed(c.lastSnap, suspects, err)
+		c.events.reloadFailed(c.built.live, suspects, err)
 		return fmt.Errorf("reload (%s): %w", cause, err)
 	}
 	c.metrics.reloads.WithLabelValues(causeLabel(cause), "success").Inc()

@@ -69,6 +69,40 @@ func (c *Controller) markEpoch(ctx context.Context) error {
 	return nil
 }
 
+// loadedConfigHash is the hash of the haproxy.cfg that HAProxy loaded, as
+// its own copy of maps/epoch.map says.
+func (c *Controller) loadedConfigHash(ctx context.Context) (string, error) {
+	v, found, err := c.runtime.MapValue(ctx, c.mapRef(render.EpochMap), render.ConfigHashKey)
+	if err != nil {
+		return "", fmt.Errorf("read the loaded config's hash: %w", err)
+	}
+	if !found {
+		return "", nil // files of an older Bollard: unknown
+	}
+	return v, nil
+}
+
+// configHashOf is the hash of the haproxy.cfg among files, "" without one.
+func configHashOf(files []render.File) string {
+	for _, f := range files {
+		if f.Path == render.ConfigFile {
+			return render.ConfigHash(f.Data)
+		}
+	}
+	return ""
+}
+
+// loadedIs reports whether HAProxy loaded the haproxy.cfg of files (true
+// when either is unknown: the read-back then decides).
+func (c *Controller) loadedIs(ctx context.Context, files []render.File) (bool, error) {
+	loaded, err := c.loadedConfigHash(ctx)
+	if err != nil {
+		return false, err
+	}
+	want := configHashOf(files)
+	return loaded == "" || want == "" || loaded == want, nil
+}
+
 // resync reads the running state back from HAProxy, whose files are the
 // render of onDisk, and marks it. When that fails the state is unknown:
 // the next sync reloads from files.
@@ -81,6 +115,13 @@ func (c *Controller) resync(ctx context.Context, why string) {
 		return // nothing applied yet: startup handles it
 	}
 	r, err := c.readRunning(ctx, structure)
+	if err == nil && c.written != nil {
+		// The structure is onDisk only when HAProxy loaded those files.
+		var same bool
+		if same, err = c.loadedIs(ctx, c.written); err == nil && !same {
+			err = fmt.Errorf("HAProxy loaded another haproxy.cfg than the one on disk")
+		}
+	}
 	if err == nil {
 		err = c.markEpoch(ctx)
 	}
@@ -91,6 +132,7 @@ func (c *Controller) resync(ctx context.Context, why string) {
 		return
 	}
 	c.running = r
+	c.forceReload = "" // HAProxy's state is known again
 	c.metrics.resyncs.Inc()
 	c.log.Info("read HAProxy's state back", "why", why, "backends", len(r.layouts),
 		"certificates", len(r.cfg.Certificates), "store_only", len(r.storeOnly))

@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"maps"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -93,6 +94,25 @@ func (l *lastGood) remember(snap model.Snapshot, cfg *model.Config, opts model.O
 		}
 	}
 	l.secrets = secrets
+}
+
+// forget drops the last good version of an Ingress ("namespace/name"):
+// HAProxy refused it too.
+func (l *lastGood) forget(key string) { delete(l.ingresses, key) }
+
+// withoutKept returns refused without the Ingresses that kept names
+// ("Ingress namespace/name"): their last good versions serve instead.
+func withoutKept(refused map[string]string, kept []string) map[string]string {
+	if len(refused) == 0 {
+		return refused
+	}
+	out := maps.Clone(refused)
+	for _, k := range kept {
+		if key, ok := strings.CutPrefix(k, "Ingress "); ok {
+			delete(out, key)
+		}
+	}
+	return out
 }
 
 // markKept tells, in the rejections of the broken versions, that the last

@@ -147,25 +147,33 @@ func (q *quarantine) refuse(snap *model.Snapshot, keys []string, message string)
 	}
 }
 
-// isolate finds a set of suspects without which check passes, by group
-// testing: a group that passes together is good; a failing group is split
-// until single culprits remain. check(included) builds the config with the
+// errBudget ends an isolation pass that used up its checks or its time.
+var errBudget = errors.New("isolation budget used up")
+
+// isolate finds the suspects without which check passes, by group testing:
+// a group that passes together is good; a failing group is split until
+// single culprits remain. check(included) builds the config with the
 // suspects not in included left out. It costs about 2·k·log2(n) checks for
-// k culprits among n suspects, and 1-2 in the common case of one new
-// Ingress. It returns nil when the config fails even without every suspect
-// (the cause is elsewhere).
+// k culprits among n suspects, and 3-4 in the common case of one new
+// Ingress. Nobody is blamed unless the config fails with every suspect and
+// passes without them all, and every culprit failed a check of its own
+// (with the suspects known good). When check returns errBudget, the
+// culprits found so far are returned: the next pass goes on with the rest.
 func isolate(suspects []string, check func(included []string) (bool, error)) ([]string, error) {
 	if len(suspects) == 0 {
 		return nil, nil
 	}
-	ok, err := check(nil)
-	if err != nil || !ok {
-		return nil, err
+	if ok, err := check(nil); err != nil || !ok {
+		return nil, err // fails without them all: the cause is elsewhere
+	}
+	if ok, err := check(suspects); err != nil || ok {
+		return nil, err // passes with them all: not reproducible
 	}
 	var good, culprits []string
 	var search func(group []string, knownBad bool) error
 	search = func(group []string, knownBad bool) error {
-		if !knownBad {
+		// A single suspect only inferred to fail gets a check of its own.
+		if !knownBad || len(group) == 1 {
 			ok, err := check(append(slices.Clone(good), group...))
 			if err != nil {
 				return err
@@ -187,14 +195,12 @@ func isolate(suspects []string, check func(included []string) (bool, error)) ([]
 		// second half is known to fail too.
 		return search(group[half:], len(culprits) == before)
 	}
-	if err := search(suspects, true); err != nil {
+	err := search(suspects, true)
+	if err != nil && !errors.Is(err, errBudget) {
 		return nil, err
 	}
-	// Interacting objects can defeat the search: confirm the result.
-	if ok, err := check(good); err != nil || !ok {
-		return nil, errors.Join(err, errors.New("the config fails without the culprits found; not isolating"))
-	}
-	return culprits, nil
+	slices.Sort(culprits)
+	return culprits, err
 }
 
 // checkMessage is the first alert of haproxy -c, for the Warning Event:
@@ -231,16 +237,20 @@ const reloadResyncFailed = "resync failed"
 // haproxy -c accepts the config, and quarantines them. It reports whether
 // it found any.
 func (c *Controller) isolateRefused(ctx context.Context, suspects []string, checkErr error) (bool, error) {
-	snap := c.lastSnap
-	if snap == nil || len(suspects) == 0 {
+	built := c.built
+	if built == nil || len(suspects) == 0 {
 		return false, nil
 	}
-	base := c.quarantine.current(snap)
 	start := time.Now()
 	checks := 0
 	culprits, err := isolate(suspects, func(included []string) (bool, error) {
+		// The apply loop waits meanwhile: bound a pass, the next one goes
+		// on after the endpoint updates that queued up.
+		if checks >= maxIsolationChecks || time.Since(start) > isolationBudget {
+			return false, errBudget
+		}
 		checks++
-		refused := maps.Clone(base)
+		refused := maps.Clone(built.opts.Refused)
 		if refused == nil {
 			refused = map[string]string{}
 		}
@@ -253,9 +263,9 @@ func (c *Controller) isolateRefused(ctx context.Context, suspects []string, chec
 				refused[k] = "isolating"
 			}
 		}
-		opts := c.modelOptions()
+		opts := built.opts
 		opts.Refused = refused
-		cfg, _ := model.Build(*snap, opts)
+		cfg, _ := model.Build(*built.snap, opts)
 		files, err := c.renderFiles(&cfg)
 		if err != nil {
 			return false, err
@@ -275,9 +285,22 @@ func (c *Controller) isolateRefused(ctx context.Context, suspects []string, chec
 		return false, err
 	}
 	message := checkMessage(checkErr, c.stagingDir())
-	c.quarantine.refuse(snap, culprits, message)
+	// The object to change is the live one, even when the config held its
+	// last good version; that version is refused too, so it is forgotten.
+	c.quarantine.refuse(built.live, culprits, message)
+	for _, key := range culprits {
+		if slices.Contains(built.kept, "Ingress "+key) {
+			c.lastGood.forget(key)
+		}
+	}
 	c.log.Warn("HAProxy refused the config with these Ingresses; leaving them out until they change",
 		"ingresses", culprits, "haproxy", message, "suspects", len(suspects), "checks", checks,
-		"took", time.Since(start).Round(time.Millisecond))
+		"took", time.Since(start).Round(time.Millisecond), "complete", err == nil)
 	return true, nil
 }
+
+// Bounds of one isolation pass (about 1 s per check at 10k Ingresses).
+const (
+	maxIsolationChecks = 40
+	isolationBudget    = 30 * time.Second
+)

@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"testing"
@@ -49,7 +50,7 @@ func TestIsolate(t *testing.T) {
 		if !slices.Equal(got, want) {
 			t.Errorf("n=%d culprits %v: got %v", tc.n, want, got)
 		}
-		if len(tc.culprits) == 1 && checks > 2*8+2 {
+		if len(tc.culprits) == 1 && checks > 2*8+4 {
 			t.Errorf("n=%d: %d checks for one culprit", tc.n, checks)
 		}
 	}
@@ -60,6 +61,55 @@ func TestIsolateBlamesNobodyForOtherCauses(t *testing.T) {
 	got, err := isolate([]string{"a/b", "c/d"}, func([]string) (bool, error) { return false, nil })
 	if err != nil || got != nil {
 		t.Fatalf("got %v, %v", got, err)
+	}
+}
+
+// A check that does not fail with the suspects (a timeout, a kill, a
+// cause that went away) blames nobody.
+func TestIsolateBlamesNobodyWhenNotReproducible(t *testing.T) {
+	for _, n := range []int{1, 2, 5} {
+		var suspects []string
+		for i := range n {
+			suspects = append(suspects, fmt.Sprintf("ns/i%d", i))
+		}
+		got, err := isolate(suspects, func([]string) (bool, error) { return true, nil })
+		if err != nil || got != nil {
+			t.Errorf("n=%d: got %v, %v", n, got, err)
+		}
+	}
+}
+
+// When the budget runs out, the culprits confirmed so far come back with
+// errBudget, and no untested suspect is among them.
+func TestIsolateBudget(t *testing.T) {
+	var suspects []string
+	for i := range 64 {
+		suspects = append(suspects, fmt.Sprintf("ns/i%02d", i))
+	}
+	bad := map[string]bool{"ns/i03": true, "ns/i60": true}
+	checks := 0
+	got, err := isolate(suspects, func(in []string) (bool, error) {
+		if checks == 12 {
+			return false, errBudget
+		}
+		checks++
+		for _, k := range in {
+			if bad[k] {
+				return false, nil
+			}
+		}
+		return true, nil
+	})
+	if !errors.Is(err, errBudget) {
+		t.Fatalf("err %v, want errBudget", err)
+	}
+	for _, k := range got {
+		if !bad[k] {
+			t.Errorf("blamed %s", k)
+		}
+	}
+	if len(got) == 0 {
+		t.Errorf("no culprit within 12 checks")
 	}
 }
 

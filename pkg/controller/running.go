@@ -224,6 +224,34 @@ func (r *running) diffCertificates(wanted *model.Config, refs fileRefs, u *updat
 	}
 }
 
+// endpointUpdate plans the slot changes of the backends HAProxy already
+// has and that have slots enough, alone: what can be served at once while
+// the rest of a change waits for a reload.
+func (r *running) endpointUpdate(wanted *model.Config) *update {
+	u := &update{counts: map[string]int{}, slots: map[string][]slotChange{}}
+	for i := range wanted.Backends {
+		be := &wanted.Backends[i]
+		layout, ok := r.layouts[be.Name]
+		if !ok {
+			continue
+		}
+		if changes, ok := layout.plan(be.Endpoints); ok && len(changes) > 0 {
+			u.slots[be.Name] = changes
+		}
+	}
+	slotCommands(u, false)
+	slotCommands(u, true)
+	return u
+}
+
+// appliedSlots records the slot changes of an update HAProxy accepted; the
+// rest of the running config is unchanged.
+func (r *running) appliedSlots(u *update) {
+	for name, changes := range u.slots {
+		r.layouts[name].apply(changes)
+	}
+}
+
 // applied records a runtime update that HAProxy accepted.
 func (r *running) applied(u *update, wanted *model.Config) {
 	for name, changes := range u.slots {

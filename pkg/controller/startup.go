@@ -53,6 +53,7 @@ func (c *Controller) startManaged(ctx context.Context, cfg *model.Config, files 
 	}
 	c.supervisor.Store(sup)
 	c.running = newRunning(cfg)
+	c.rememberGood()
 	if err := c.markEpoch(ctx); err != nil {
 		c.log.Warn("could not mark the started HAProxy; its state will be read back", "err", err)
 	}
@@ -70,13 +71,13 @@ func (c *Controller) firstCheckedConfig(ctx context.Context, cfg *model.Config, 
 	for attempt := 0; ; attempt++ {
 		err := c.check(ctx, files)
 		if err == nil {
-			c.quarantine.accepted(c.lastSnap, cfg)
+			c.quarantine.accepted(c.built.snap, cfg)
 			return cfg, files, nil
 		}
 		if attempt == maxStartIsolations || errors.Is(err, errStaging) {
 			return nil, nil, fmt.Errorf("first config: %w", err)
 		}
-		isolated, ierr := c.isolateRefused(ctx, c.quarantine.suspects(c.lastSnap, cfg), err)
+		isolated, ierr := c.isolateRefused(ctx, c.quarantine.suspects(c.built.snap, cfg), err)
 		if !isolated {
 			return nil, nil, fmt.Errorf("first config: %w", errors.Join(err, ierr))
 		}
@@ -104,6 +105,12 @@ func (c *Controller) adopt(ctx context.Context, cfg *model.Config, files []rende
 		c.log.Info("config on disk differs from the wanted one; reloading")
 		return c.startupReload(ctx, cfg, files)
 	}
+	// The files on disk may be newer than what HAProxy loaded (the last
+	// controller died before its reload): compare with what HAProxy says.
+	if same, err := c.loadedIs(ctx, files); err != nil || !same {
+		c.log.Info("HAProxy runs another config than the one on disk; reloading", "err", err)
+		return c.startupReload(ctx, cfg, files)
+	}
 	c.written, c.onDisk = files, cfg
 	// Slots, maps and certificates moved at run time: read them back.
 	r, err := c.readRunning(ctx, cfg)
@@ -115,6 +122,7 @@ func (c *Controller) adopt(ctx context.Context, cfg *model.Config, files []rende
 		return c.startupReload(ctx, cfg, files)
 	}
 	c.running = r
+	c.rememberGood()
 	c.log.Info("adopted HAProxy with no reload", "backends", len(cfg.Backends), "certificates", len(r.cfg.Certificates))
 	c.metrics.lastApply.SetToCurrentTime()
 	c.queue.Add(syncKey) // apply whatever differs at run time
@@ -130,6 +138,9 @@ func (c *Controller) startupReload(ctx context.Context, cfg *model.Config, files
 			c.running = newRunning(cfg)
 		}
 		err := c.reload(ctx, "startup", files, cfg)
+		if err == nil {
+			c.rememberGood()
+		}
 		if !errors.Is(err, errIsolated) || attempt == maxStartIsolations {
 			return err
 		}

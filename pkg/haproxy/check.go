@@ -6,6 +6,7 @@ package haproxy
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os/exec"
 	"strings"
@@ -30,8 +31,15 @@ func Check(ctx context.Context, binary, configFile string) error {
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
-		if _, ok := err.(*exec.ExitError); ok {
+		// Only an exit with a status is HAProxy refusing the config: a
+		// timeout or a kill (the OOM killer at 10k backends) says nothing
+		// about the config, and must not get an object blamed.
+		var exit *exec.ExitError
+		if errors.As(err, &exit) && exit.Exited() && ctx.Err() == nil {
 			return &CheckError{Output: out.String(), Err: err}
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("run %s -c: %w: %w", binary, ctx.Err(), err)
 		}
 		return fmt.Errorf("run %s -c: %w", binary, err)
 	}

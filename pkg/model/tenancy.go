@@ -77,8 +77,12 @@ func (b *builder) claimHosts(ours []*networkingv1.Ingress) {
 	}
 	b.hostOwners = map[string]hostOwner{}
 	for _, ing := range ours {
-		// An Ingress that is left out must not own hosts: validation is
-		// repeated in addIngress, where its errors are reported.
+		// An Ingress that is left out (refused by HAProxy, or invalid)
+		// must not own hosts: validation is repeated in addIngress, where
+		// its errors are reported.
+		if _, refused := b.opts.Refused[ing.Namespace+"/"+ing.Name]; refused {
+			continue
+		}
 		if _, errs := b.validateIngress(ing); len(errs) > 0 {
 			continue
 		}

@@ -5,6 +5,8 @@ package render
 
 import (
 	"cmp"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -27,11 +29,14 @@ const (
 	PrefixPathsMap  = "maps/paths-prefix.map"
 	HostDefaultsMap = "maps/host-defaults.map"
 	RedirectsMap    = "maps/redirects.map"
-	// EpochMap is always empty on disk. The controller puts a marker in it
-	// at run time: a marker that is gone means HAProxy loaded the files
-	// again (a restart or someone else's reload) and lost every runtime
-	// change, in any mode.
-	EpochMap       = "maps/epoch.map"
+	// EpochMap holds, on disk, only the hash of haproxy.cfg (key
+	// ConfigHashKey): what HAProxy reports for it is the config it loaded.
+	// The controller adds a marker at run time: a marker that is gone means
+	// HAProxy loaded the files again (a restart or someone else's reload)
+	// and lost every runtime change, in any mode.
+	EpochMap = "maps/epoch.map"
+	// ConfigHashKey is the key of haproxy.cfg's hash in EpochMap.
+	ConfigHashKey  = "bollard-config"
 	CertsDir       = "certs"
 	CrtList        = "certs/crt-list.txt"
 	DefaultCertPEM = "certs/" + model.DefaultCertificateFile
@@ -95,7 +100,7 @@ func render(cfg *model.Config, base string) ([]File, error) {
 		{Path: PrefixPathsMap, Mode: ConfigMode, Data: Map(cfg.Maps.PrefixPaths)},
 		{Path: HostDefaultsMap, Mode: ConfigMode, Data: Map(cfg.Maps.HostDefaults)},
 		{Path: RedirectsMap, Mode: ConfigMode, Data: Map(cfg.Maps.Redirects)},
-		{Path: EpochMap, Mode: ConfigMode, Data: []byte{}},
+		{Path: EpochMap, Mode: ConfigMode, Data: []byte(ConfigHashKey + " " + ConfigHash(main) + "\n")},
 		{Path: CrtList, Mode: ConfigMode, Data: crtList(cfg.Certificates)},
 		{Path: DefaultCertPEM, Mode: SecretMode, Data: cfg.DefaultCertificate},
 	}
@@ -128,6 +133,13 @@ func (o Options) validate() error {
 
 func unsafePathRune(r rune) bool {
 	return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("/._-", r))
+}
+
+// ConfigHash identifies a haproxy.cfg: the first 16 bytes of its SHA-256,
+// in hex.
+func ConfigHash(haproxyCfg []byte) string {
+	sum := sha256.Sum256(haproxyCfg)
+	return hex.EncodeToString(sum[:16])
 }
 
 // Map renders map entries, one "key value" line each. The model has
