@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/bollard-io/bollard/pkg/haproxy"
@@ -69,8 +70,8 @@ func (c *Controller) markEpoch(ctx context.Context) error {
 	return nil
 }
 
-// loadedConfigHash is the hash of the haproxy.cfg that HAProxy loaded, as
-// its own copy of maps/epoch.map says.
+// loadedConfigHash is the structure hash of the haproxy.cfg that HAProxy
+// loaded, as its own copy of maps/epoch.map says.
 func (c *Controller) loadedConfigHash(ctx context.Context) (string, error) {
 	v, found, err := c.runtime.MapValue(ctx, c.mapRef(render.EpochMap), render.ConfigHashKey)
 	if err != nil {
@@ -82,17 +83,22 @@ func (c *Controller) loadedConfigHash(ctx context.Context) (string, error) {
 	return v, nil
 }
 
-// configHashOf is the hash of the haproxy.cfg among files, "" without one.
+// configHashOf is the structure hash that files carry in maps/epoch.map,
+// "" without one.
 func configHashOf(files []render.File) string {
 	for _, f := range files {
-		if f.Path == render.ConfigFile {
-			return render.ConfigHash(f.Data)
+		if f.Path == render.EpochMap {
+			for _, line := range strings.Split(string(f.Data), "\n") {
+				if v, ok := strings.CutPrefix(line, render.ConfigHashKey+" "); ok {
+					return v
+				}
+			}
 		}
 	}
 	return ""
 }
 
-// loadedIs reports whether HAProxy loaded the haproxy.cfg of files (true
+// loadedIs reports whether HAProxy loaded the structure of files (true
 // when either is unknown: the read-back then decides).
 func (c *Controller) loadedIs(ctx context.Context, files []render.File) (bool, error) {
 	loaded, err := c.loadedConfigHash(ctx)

@@ -29,13 +29,14 @@ const (
 	PrefixPathsMap  = "maps/paths-prefix.map"
 	HostDefaultsMap = "maps/host-defaults.map"
 	RedirectsMap    = "maps/redirects.map"
-	// EpochMap holds, on disk, only the hash of haproxy.cfg (key
-	// ConfigHashKey): what HAProxy reports for it is the config it loaded.
+	// EpochMap holds, on disk, only the hash of haproxy.cfg's structure
+	// (key ConfigHashKey, see StructureHash): what HAProxy reports for it
+	// is the structure it loaded.
 	// The controller adds a marker at run time: a marker that is gone means
 	// HAProxy loaded the files again (a restart or someone else's reload)
 	// and lost every runtime change, in any mode.
 	EpochMap = "maps/epoch.map"
-	// ConfigHashKey is the key of haproxy.cfg's hash in EpochMap.
+	// ConfigHashKey is the key of haproxy.cfg's structure hash in EpochMap.
 	ConfigHashKey  = "bollard-config"
 	CertsDir       = "certs"
 	CrtList        = "certs/crt-list.txt"
@@ -100,7 +101,7 @@ func render(cfg *model.Config, base string) ([]File, error) {
 		{Path: PrefixPathsMap, Mode: ConfigMode, Data: Map(cfg.Maps.PrefixPaths)},
 		{Path: HostDefaultsMap, Mode: ConfigMode, Data: Map(cfg.Maps.HostDefaults)},
 		{Path: RedirectsMap, Mode: ConfigMode, Data: Map(cfg.Maps.Redirects)},
-		{Path: EpochMap, Mode: ConfigMode, Data: []byte(ConfigHashKey + " " + ConfigHash(main) + "\n")},
+		{Path: EpochMap, Mode: ConfigMode, Data: []byte(ConfigHashKey + " " + StructureHash(main) + "\n")},
 		{Path: CrtList, Mode: ConfigMode, Data: crtList(cfg.Certificates)},
 		{Path: DefaultCertPEM, Mode: SecretMode, Data: cfg.DefaultCertificate},
 	}
@@ -135,11 +136,40 @@ func unsafePathRune(r rune) bool {
 	return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("/._-", r))
 }
 
-// ConfigHash identifies a haproxy.cfg: the first 16 bytes of its SHA-256,
-// in hex.
-func ConfigHash(haproxyCfg []byte) string {
-	sum := sha256.Sum256(haproxyCfg)
-	return hex.EncodeToString(sum[:16])
+// StructureHash identifies what of a haproxy.cfg the runtime API cannot
+// change: every line but the addresses in the server slots, whose number
+// per backend counts (the first 16 bytes of a SHA-256, in hex). Endpoints
+// move at run time and are read back; the rest only a reload loads.
+func StructureHash(haproxyCfg []byte) string {
+	h := sha256.New()
+	slots := 0
+	flush := func() {
+		if slots > 0 {
+			fmt.Fprintf(h, "  slots %d\n", slots)
+			slots = 0
+		}
+	}
+	for _, line := range strings.Split(string(haproxyCfg), "\n") {
+		fields := strings.Fields(line)
+		switch {
+		case len(fields) >= 2 && fields[0] == "server" && strings.HasPrefix(fields[1], SlotPrefix):
+			slots++
+		case len(fields) >= 3 && fields[0] == "server-template" && fields[1] == SlotPrefix:
+			from, to, _ := strings.Cut(fields[2], "-")
+			a, errA := strconv.Atoi(from)
+			b, errB := strconv.Atoi(to)
+			if errA != nil || errB != nil || b < a {
+				h.Write([]byte(line + "\n")) // not a range this renderer writes
+				continue
+			}
+			slots += b - a + 1
+		default:
+			flush()
+			h.Write([]byte(line + "\n"))
+		}
+	}
+	flush()
+	return hex.EncodeToString(h.Sum(nil)[:16])
 }
 
 // Map renders map entries, one "key value" line each. The model has
