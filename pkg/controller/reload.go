@@ -1,0 +1,136 @@
+package controller
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/bollard-io/bollard/pkg/haproxy"
+	"github.com/bollard-io/bollard/pkg/model"
+	"github.com/bollard-io/bollard/pkg/render"
+)
+
+// reload validates the candidate with haproxy -c in a staging directory,
+// swaps it in and reloads HAProxy. A rejected candidate leaves the last
+// good config on disk and in service.
+func (c *Controller) reload(ctx context.Context, cause string, files []render.File, cfg *model.Config) error {
+	suspects := c.quarantine.suspects(c.built.snap, cfg)
+	if err := c.check(ctx, files); err != nil {
+		result := "check_failed"
+		if errors.Is(err, errStaging) {
+			result = "write_failed" // the candidate could not even be written
+		}
+		c.metrics.reloads.WithLabelValues(causeLabel(cause), result).Inc()
+		if result == "check_failed" {
+			if isolated, ierr := c.isolateRefused(ctx, suspects, err); isolated {
+				return errIsolated
+			} else if ierr != nil {
+				c.log.Warn("could not isolate the refused objects", "err", ierr)
+			}
+		}
+		return err
+	}
+	c.quarantine.accepted(c.built.snap, cfg)
+	if err := c.write(files, cfg); err != nil {
+		c.metrics.reloads.WithLabelValues(causeLabel(cause), "write_failed").Inc()
+		return err
+	}
+	start := time.Now()
+	reloadCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	if err := c.master.Reload(reloadCtx); err != nil {
+		c.metrics.reloads.WithLabelValues(causeLabel(cause), "error").Inc()
+		c.events.reloadFailed(c.built.live, suspects, err)
+		return fmt.Errorf("reload (%s): %w", cause, err)
+	}
+	c.metrics.reloads.WithLabelValues(causeLabel(cause), "success").Inc()
+	c.log.Info("reloaded HAProxy", "cause", cause, "took", time.Since(start).Round(time.Millisecond))
+	c.running = newRunning(cfg)
+	c.forceReload = ""
+	if err := c.markEpoch(ctx); err != nil {
+		// The next check finds the marker missing and reads the state back.
+		c.log.Warn("could not mark the reloaded HAProxy", "err", err)
+	}
+	return nil
+}
+
+// write swaps files, the render of cfg, into the config dir unless they
+// are what it holds.
+func (c *Controller) write(files []render.File, cfg *model.Config) error {
+	if sameFiles(c.written, files) {
+		c.onDisk, c.lastWrite = cfg, time.Now()
+		return nil
+	}
+	if err := haproxy.WriteChangedFiles(c.opts.ConfigDir, files, c.written); err != nil {
+		c.written = nil // unknown: compare again next time
+		return fmt.Errorf("write config dir: %w", err)
+	}
+	c.written, c.onDisk, c.lastWrite = files, cfg, time.Now()
+	return nil
+}
+
+func sameFiles(a, b []render.File) bool {
+	return slices.EqualFunc(a, b, func(x, y render.File) bool {
+		return x.Path == y.Path && x.Mode == y.Mode && bytes.Equal(x.Data, y.Data)
+	})
+}
+
+// errStaging marks a candidate that could not be written for haproxy -c
+// (an unwritable or full config dir), as opposed to one HAProxy rejected.
+var errStaging = errors.New("staging dir")
+
+func (c *Controller) check(ctx context.Context, files []render.File) error {
+	if err := c.checkCandidate(ctx, files); err != nil {
+		if errors.Is(err, errStaging) {
+			return err
+		}
+		c.metrics.checkFailures.Inc()
+		var checkErr *haproxy.CheckError
+		if errors.As(err, &checkErr) {
+			c.log.Error("candidate config rejected; keeping the last good config", "haproxy", checkErr.Output)
+		}
+		return err
+	}
+	return nil
+}
+
+func (c *Controller) stagingDir() string { return filepath.Join(c.opts.ConfigDir, ".candidate") }
+
+// checkCandidate runs haproxy -c on files written to the staging dir.
+func (c *Controller) checkCandidate(ctx context.Context, files []render.File) error {
+	staging := c.stagingDir()
+	if err := os.RemoveAll(staging); err != nil {
+		return fmt.Errorf("%w: %w", errStaging, err)
+	}
+	defer os.RemoveAll(staging) // also what a failed write left
+	if err := haproxy.WriteFiles(staging, files); err != nil {
+		return fmt.Errorf("%w: %w", errStaging, err)
+	}
+	checkCtx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	return haproxy.Check(checkCtx, c.opts.HAProxyBinary, filepath.Join(staging, render.ConfigFile))
+}
+
+// causeLabel keeps the reload metric's cardinality small.
+func causeLabel(cause string) string {
+	switch {
+	case strings.HasPrefix(cause, "new backend"):
+		return "new_backend"
+	case strings.HasPrefix(cause, "backend"):
+		return "slots"
+	case strings.HasPrefix(cause, "runtime"):
+		return "runtime_failed"
+	case cause == "startup":
+		return "startup"
+	case cause == reloadResyncFailed:
+		return "resync_failed"
+	default:
+		return "structure"
+	}
+}
