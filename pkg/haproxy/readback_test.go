@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseReadback(t *testing.T) {
@@ -75,5 +76,28 @@ func TestReadbackRuntime(t *testing.T) {
 	states, err := p.rt.AllServersState(p.ctx())
 	if err != nil || len(states) == 0 {
 		t.Fatalf("AllServersState: %d %v", len(states), err)
+	}
+}
+
+// What the epoch check adds to every sync that sends runtime commands: one
+// `get map` on the kept connection (plus the worker check that any reused
+// connection makes first).
+func TestEpochCheckCost(t *testing.T) {
+	if testing.Short() {
+		t.Skip("timing")
+	}
+	p := startProxy(t)
+	p.exec(must(AddMap("maps/hosts.map", "epoch", "tok1")))
+	const n = 500
+	start := time.Now()
+	for range n {
+		if _, _, err := p.rt.MapValue(p.ctx(), "maps/hosts.map", "epoch"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	per := time.Since(start) / n
+	t.Logf("epoch check: %v per get map (kept connection, worker check included)", per)
+	if per > 5*time.Millisecond {
+		t.Errorf("%v per get map: the connection is not kept", per)
 	}
 }
