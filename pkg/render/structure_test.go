@@ -73,3 +73,25 @@ func TestStructureHash(t *testing.T) {
 		t.Errorf("hash %q is not 32 hex digits", want)
 	}
 }
+
+// BenchmarkStructureHash: the hash runs on every render.
+func BenchmarkStructureHash(b *testing.B) {
+	opts := model.DefaultOptions()
+	opts.FallbackCertificate = fallbackPEM(b)
+	cfg, _ := model.Build(scaleSnapshot(10000), opts)
+	files, err := render.Render(&cfg, render.DefaultOptions())
+	if err != nil {
+		b.Fatal(err)
+	}
+	var main []byte
+	for _, f := range files {
+		if f.Path == render.ConfigFile {
+			main = f.Data
+		}
+	}
+	b.SetBytes(int64(len(main)))
+	b.ReportAllocs()
+	for b.Loop() {
+		render.StructureHash(main)
+	}
+}
