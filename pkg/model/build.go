@@ -33,6 +33,14 @@ type builder struct {
 
 	// hostOwners: owners of host keys under first-namespace ownership.
 	hostOwners map[string]hostOwner
+	// validated holds the validation claimHosts already ran, for addIngress.
+	validated map[*networkingv1.Ingress]validation
+}
+
+// validation is the outcome of validateIngress.
+type validation struct {
+	sslRedirect bool
+	errs        []fieldError
 }
 
 type routeKey struct {

@@ -27,7 +27,11 @@ func (b *builder) addIngress(ing *networkingv1.Ingress) {
 			Reason: "HAProxy refused the configuration with this Ingress (" + msg + "); it is left out until it or its Secrets change", Refused: true})
 		return
 	}
-	sslRedirect, errs := b.validateIngress(ing)
+	v, ok := b.validated[ing]
+	if !ok {
+		v.sslRedirect, v.errs = b.validateIngress(ing)
+	}
+	sslRedirect, errs := v.sslRedirect, v.errs
 	if len(errs) > 0 {
 		for _, e := range errs {
 			b.reject("Ingress", ing.Namespace, ing.Name, e.field, e.reason)

@@ -76,14 +76,18 @@ func (b *builder) claimHosts(ours []*networkingv1.Ingress) {
 		return
 	}
 	b.hostOwners = map[string]hostOwner{}
+	b.validated = make(map[*networkingv1.Ingress]validation, len(ours))
 	for _, ing := range ours {
 		// An Ingress that is left out (refused by HAProxy, or invalid)
-		// must not own hosts: validation is repeated in addIngress, where
-		// its errors are reported.
+		// must not own hosts; addIngress reports its errors, from the
+		// validation kept here.
 		if _, refused := b.opts.Refused[ing.Namespace+"/"+ing.Name]; refused {
 			continue
 		}
-		if _, errs := b.validateIngress(ing); len(errs) > 0 {
+		var v validation
+		v.sslRedirect, v.errs = b.validateIngress(ing)
+		b.validated[ing] = v
+		if len(v.errs) > 0 {
 			continue
 		}
 		for _, rule := range ing.Spec.Rules {
