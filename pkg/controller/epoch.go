@@ -4,19 +4,21 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/bollard-io/bollard/pkg/haproxy"
+	"github.com/bollard-io/bollard/pkg/model"
 	"github.com/bollard-io/bollard/pkg/render"
 )
 
 // The epoch marker tells the controller whether the running HAProxy is the
 // one its runtime state describes. It is a map entry that exists only at
-// run time (maps/epoch.map is empty on disk): any load of the files — a
-// restarted container, a crashed master, a reload by someone else — drops
-// it. This works in managed and external mode alike, and does not depend
+// run time (on disk maps/epoch.map holds only the structure hash): any load
+// of the files — a restarted container, a crashed master, a reload by
+// someone else — drops it. This works in managed and external mode alike, and does not depend
 // on PIDs, which a restarted container reuses.
 
 // epochKey is the marker's key in render.EpochMap.
@@ -70,19 +72,6 @@ func (c *Controller) markEpoch(ctx context.Context) error {
 	return nil
 }
 
-// loadedConfigHash is the structure hash of the haproxy.cfg that HAProxy
-// loaded, as its own copy of maps/epoch.map says.
-func (c *Controller) loadedConfigHash(ctx context.Context) (string, error) {
-	v, found, err := c.runtime.MapValue(ctx, c.mapRef(render.EpochMap), render.ConfigHashKey)
-	if err != nil {
-		return "", fmt.Errorf("read the loaded config's hash: %w", err)
-	}
-	if !found {
-		return "", nil // files of an older Bollard: unknown
-	}
-	return v, nil
-}
-
 // configHashOf is the structure hash that files carry in maps/epoch.map,
 // "" without one.
 func configHashOf(files []render.File) string {
@@ -98,20 +87,34 @@ func configHashOf(files []render.File) string {
 	return ""
 }
 
-// loadedIs reports whether HAProxy loaded the structure of files (true
-// when either is unknown: the read-back then decides).
-func (c *Controller) loadedIs(ctx context.Context, files []render.File) (bool, error) {
-	loaded, err := c.loadedConfigHash(ctx)
+// readBack takes over the running HAProxy as it is: it checks that
+// HAProxy loaded the structure of files (the render of structure; nil:
+// unknown), reads its runtime state back on top of structure, and marks
+// it.
+func (c *Controller) readBack(ctx context.Context, structure *model.Config, files []render.File) (*running, error) {
+	// HAProxy's own copy of maps/epoch.map says what it loaded; a hash that
+	// either side lacks (files of an older Bollard) leaves it to the
+	// read-back.
+	loaded, found, err := c.runtime.MapValue(ctx, c.mapRef(render.EpochMap), render.ConfigHashKey)
 	if err != nil {
-		return false, err
+		return nil, fmt.Errorf("read the loaded config's hash: %w", err)
 	}
-	want := configHashOf(files)
-	return loaded == "" || want == "" || loaded == want, nil
+	if want := configHashOf(files); found && want != "" && loaded != want {
+		return nil, errors.New("HAProxy loaded another haproxy.cfg than the one on disk")
+	}
+	r, err := c.readRunning(ctx, structure)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.markEpoch(ctx); err != nil {
+		return nil, err
+	}
+	return r, nil
 }
 
 // resync reads the running state back from HAProxy, whose files are the
-// render of onDisk, and marks it. When that fails the state is unknown:
-// the next sync reloads from files.
+// render of onDisk. When that fails the state is unknown: the next sync
+// reloads from files.
 func (c *Controller) resync(ctx context.Context, why string) {
 	structure := c.onDisk
 	if structure == nil && c.running != nil {
@@ -120,17 +123,7 @@ func (c *Controller) resync(ctx context.Context, why string) {
 	if structure == nil {
 		return // nothing applied yet: startup handles it
 	}
-	r, err := c.readRunning(ctx, structure)
-	if err == nil && c.written != nil {
-		// The structure is onDisk only when HAProxy loaded those files.
-		var same bool
-		if same, err = c.loadedIs(ctx, c.written); err == nil && !same {
-			err = fmt.Errorf("HAProxy loaded another haproxy.cfg than the one on disk")
-		}
-	}
-	if err == nil {
-		err = c.markEpoch(ctx)
-	}
+	r, err := c.readBack(ctx, structure, c.written)
 	if err != nil {
 		c.log.Warn("cannot read HAProxy's state back; reloading from files", "why", why, "err", err)
 		c.running = newRunning(structure)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/bollard-io/bollard/pkg/haproxy"
 	"github.com/bollard-io/bollard/pkg/model"
+	"github.com/bollard-io/bollard/pkg/render"
 )
 
 // quarantine keeps the Ingresses that HAProxy refused out of the model, so
@@ -97,18 +98,28 @@ func (q *quarantine) current(snap *model.Snapshot) map[string]string {
 	return out
 }
 
-// suspects lists the served Ingresses that changed since the last config
-// haproxy -c accepted, sorted.
-func (q *quarantine) suspects(snap *model.Snapshot, cfg *model.Config) []string {
+// servedFingerprints fingerprints the Ingresses that cfg serves.
+func servedFingerprints(snap *model.Snapshot, cfg *model.Config) map[string]string {
 	secrets := secretIndex(snap)
-	served := map[string]bool{}
-	for _, key := range cfg.Served {
-		served[key] = true
-	}
-	var out []string
+	byKey := make(map[string]*networkingv1.Ingress, len(snap.Ingresses))
 	for _, ing := range snap.Ingresses {
-		key := ing.Namespace + "/" + ing.Name
-		if served[key] && q.checked[key] != fingerprint(ing, secrets) {
+		byKey[ing.Namespace+"/"+ing.Name] = ing
+	}
+	fps := make(map[string]string, len(cfg.Served))
+	for _, key := range cfg.Served {
+		if ing, ok := byKey[key]; ok {
+			fps[key] = fingerprint(ing, secrets)
+		}
+	}
+	return fps
+}
+
+// changedSince lists, sorted, the keys of fps whose fingerprint differs
+// from the last config haproxy -c accepted.
+func (q *quarantine) changedSince(fps map[string]string) []string {
+	var out []string
+	for key, fp := range fps {
+		if q.checked[key] != fp {
 			out = append(out, key)
 		}
 	}
@@ -116,20 +127,20 @@ func (q *quarantine) suspects(snap *model.Snapshot, cfg *model.Config) []string 
 	return out
 }
 
-// accepted records the Ingresses of a config that haproxy -c accepted.
-func (q *quarantine) accepted(snap *model.Snapshot, cfg *model.Config) {
-	secrets := secretIndex(snap)
-	byKey := make(map[string]*networkingv1.Ingress, len(snap.Ingresses))
-	for _, ing := range snap.Ingresses {
-		byKey[ing.Namespace+"/"+ing.Name] = ing
-	}
-	checked := make(map[string]string, len(cfg.Served))
-	for _, key := range cfg.Served {
-		if ing, ok := byKey[key]; ok {
-			checked[key] = fingerprint(ing, secrets)
-		}
-	}
-	q.checked = checked
+// suspects lists the served Ingresses that changed since the last config
+// haproxy -c accepted, sorted.
+func (q *quarantine) suspects(snap *model.Snapshot, cfg *model.Config) []string {
+	return q.changedSince(servedFingerprints(snap, cfg))
+}
+
+// accepted records the Ingresses of a config that haproxy -c accepted, and
+// returns those that changed since the one before (sorted): the ones to
+// tell when HAProxy then fails to load it.
+func (q *quarantine) accepted(snap *model.Snapshot, cfg *model.Config) []string {
+	fps := servedFingerprints(snap, cfg)
+	changed := q.changedSince(fps)
+	q.checked = fps
+	return changed
 }
 
 // refuse quarantines the Ingresses of a snapshot named by keys.
@@ -232,6 +243,47 @@ var errIsolated = errors.New("refused Ingresses isolated")
 // reloadResyncFailed is the reload cause when the running state could not
 // be read back from HAProxy.
 const reloadResyncFailed = "resync failed"
+
+// checkAccepted runs haproxy -c on the candidate files of cfg. When HAProxy
+// refuses them, the Ingresses that cause it are isolated (errIsolated);
+// when it accepts them, they are recorded as accepted and the Ingresses
+// changed since the config accepted before are returned.
+func (c *Controller) checkAccepted(ctx context.Context, files []render.File, cfg *model.Config) ([]string, error) {
+	if err := c.check(ctx, files); err != nil {
+		if errors.Is(err, errStaging) {
+			return nil, err
+		}
+		isolated, ierr := c.isolateRefused(ctx, c.quarantine.suspects(c.built.snap, cfg), err)
+		if isolated {
+			return nil, errIsolated
+		}
+		if ierr != nil {
+			c.log.Warn("could not isolate the refused objects", "err", ierr)
+		}
+		return nil, err
+	}
+	return c.quarantine.accepted(c.built.snap, cfg), nil
+}
+
+// untilAccepted runs try on cfg and its files and, each time it isolated
+// refused Ingresses, again on a model built anew, at most
+// maxStartIsolations times more. It returns the config try last ran on.
+func (c *Controller) untilAccepted(cfg *model.Config, files []render.File, try func(*model.Config, []render.File) error) (*model.Config, []render.File, error) {
+	for attempt := 0; ; attempt++ {
+		err := try(cfg, files)
+		if !errors.Is(err, errIsolated) || attempt == maxStartIsolations {
+			return cfg, files, err
+		}
+		_, cfg = c.buildModel()
+		if files, err = c.renderFiles(cfg); err != nil {
+			return nil, nil, err
+		}
+	}
+}
+
+// maxStartIsolations bounds how often start-up checks the config again
+// after Ingresses that HAProxy refused were left out.
+const maxStartIsolations = 3
 
 // isolateRefused finds, among the suspects, the Ingresses without which
 // haproxy -c accepts the config, and quarantines them. It reports whether

@@ -20,23 +20,15 @@ import (
 // swaps it in and reloads HAProxy. A rejected candidate leaves the last
 // good config on disk and in service.
 func (c *Controller) reload(ctx context.Context, cause string, files []render.File, cfg *model.Config) error {
-	suspects := c.quarantine.suspects(c.built.snap, cfg)
-	if err := c.check(ctx, files); err != nil {
+	changed, err := c.checkAccepted(ctx, files, cfg)
+	if err != nil {
 		result := "check_failed"
 		if errors.Is(err, errStaging) {
 			result = "write_failed" // the candidate could not even be written
 		}
 		c.metrics.reloads.WithLabelValues(causeLabel(cause), result).Inc()
-		if result == "check_failed" {
-			if isolated, ierr := c.isolateRefused(ctx, suspects, err); isolated {
-				return errIsolated
-			} else if ierr != nil {
-				c.log.Warn("could not isolate the refused objects", "err", ierr)
-			}
-		}
 		return err
 	}
-	c.quarantine.accepted(c.built.snap, cfg)
 	if err := c.write(files, cfg); err != nil {
 		c.metrics.reloads.WithLabelValues(causeLabel(cause), "write_failed").Inc()
 		return err
@@ -46,7 +38,7 @@ func (c *Controller) reload(ctx context.Context, cause string, files []render.Fi
 	defer cancel()
 	if err := c.master.Reload(reloadCtx); err != nil {
 		c.metrics.reloads.WithLabelValues(causeLabel(cause), "error").Inc()
-		c.events.reloadFailed(c.built.live, suspects, err)
+		c.events.reloadFailed(c.built.live, changed, err)
 		return fmt.Errorf("reload (%s): %w", cause, err)
 	}
 	c.metrics.reloads.WithLabelValues(causeLabel(cause), "success").Inc()

@@ -2,7 +2,6 @@ package controller
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"path/filepath"
 	"time"
@@ -40,9 +39,12 @@ func (c *Controller) startup(ctx context.Context) error {
 }
 
 func (c *Controller) startManaged(ctx context.Context, cfg *model.Config, files []render.File, masterSocket string) error {
-	cfg, files, err := c.firstCheckedConfig(ctx, cfg, files)
-	if err != nil {
+	cfg, files, err := c.untilAccepted(cfg, files, func(cfg *model.Config, files []render.File) error {
+		_, err := c.checkAccepted(ctx, files, cfg)
 		return err
+	})
+	if err != nil {
+		return fmt.Errorf("first config: %w", err)
 	}
 	if err := c.write(files, cfg); err != nil {
 		return err
@@ -59,33 +61,6 @@ func (c *Controller) startManaged(ctx context.Context, cfg *model.Config, files 
 	}
 	c.metrics.lastApply.SetToCurrentTime()
 	return nil
-}
-
-// maxStartIsolations bounds how often the first config is checked again
-// after Ingresses that HAProxy refused were left out.
-const maxStartIsolations = 3
-
-// firstCheckedConfig returns the first config that haproxy -c accepts,
-// leaving out the Ingresses that HAProxy refuses.
-func (c *Controller) firstCheckedConfig(ctx context.Context, cfg *model.Config, files []render.File) (*model.Config, []render.File, error) {
-	for attempt := 0; ; attempt++ {
-		err := c.check(ctx, files)
-		if err == nil {
-			c.quarantine.accepted(c.built.snap, cfg)
-			return cfg, files, nil
-		}
-		if attempt == maxStartIsolations || errors.Is(err, errStaging) {
-			return nil, nil, fmt.Errorf("first config: %w", err)
-		}
-		isolated, ierr := c.isolateRefused(ctx, c.quarantine.suspects(c.built.snap, cfg), err)
-		if !isolated {
-			return nil, nil, fmt.Errorf("first config: %w", errors.Join(err, ierr))
-		}
-		_, cfg = c.buildModel()
-		if files, err = c.renderFiles(cfg); err != nil {
-			return nil, nil, err
-		}
-	}
 }
 
 func (c *Controller) supervisorOptions(masterSocket string) haproxy.SupervisorOptions {
@@ -106,21 +81,14 @@ func (c *Controller) adopt(ctx context.Context, cfg *model.Config, files []rende
 		return c.startupReload(ctx, cfg, files)
 	}
 	// The files on disk may be newer than what HAProxy loaded (the last
-	// controller died before its reload): compare with what HAProxy says.
-	if same, err := c.loadedIs(ctx, files); err != nil || !same {
-		c.log.Info("HAProxy runs another config than the one on disk; reloading", "err", err)
+	// controller died before its reload), and slots, maps and certificates
+	// moved at run time: readBack checks the one and reads the others.
+	r, err := c.readBack(ctx, cfg, files)
+	if err != nil {
+		c.log.Warn("cannot take over the running HAProxy as it is; reloading", "err", err)
 		return c.startupReload(ctx, cfg, files)
 	}
 	c.written, c.onDisk = files, cfg
-	// Slots, maps and certificates moved at run time: read them back.
-	r, err := c.readRunning(ctx, cfg)
-	if err == nil {
-		err = c.markEpoch(ctx)
-	}
-	if err != nil {
-		c.log.Warn("cannot read the running state back; reloading", "err", err)
-		return c.startupReload(ctx, cfg, files)
-	}
 	c.running = r
 	c.rememberGood()
 	c.log.Info("adopted HAProxy with no reload", "backends", len(cfg.Backends), "certificates", len(r.cfg.Certificates))
@@ -132,23 +100,13 @@ func (c *Controller) adopt(ctx context.Context, cfg *model.Config, files []rende
 // startupReload reloads the adopted HAProxy with the wanted config,
 // leaving out the Ingresses it refuses.
 func (c *Controller) startupReload(ctx context.Context, cfg *model.Config, files []render.File) error {
-	for attempt := 0; ; attempt++ {
-		if c.running == nil {
-			// Unknown until the reload: what the diff of a failed attempt uses.
-			c.running = newRunning(cfg)
-		}
-		err := c.reload(ctx, "startup", files, cfg)
-		if err == nil {
-			c.rememberGood()
-		}
-		if !errors.Is(err, errIsolated) || attempt == maxStartIsolations {
-			return err
-		}
-		_, cfg = c.buildModel()
-		if files, err = c.renderFiles(cfg); err != nil {
-			return err
-		}
+	_, _, err := c.untilAccepted(cfg, files, func(cfg *model.Config, files []render.File) error {
+		return c.reload(ctx, "startup", files, cfg)
+	})
+	if err == nil {
+		c.rememberGood()
 	}
+	return err
 }
 
 // layoutFromState rebuilds a slot layout from `show servers state`.
