@@ -120,16 +120,32 @@ func (c *Cluster) CreateIssuedTLSSecret(t testing.TB, namespace, name string, ho
 // WaitWarning waits for a Warning Event on the named object whose message
 // contains substr.
 func (c *Cluster) WaitWarning(ctx context.Context, namespace, object, substr string, timeout time.Duration) error {
-	return WaitFor(ctx, timeout, "a Warning Event on "+object+" containing "+substr, func(ctx context.Context) (bool, error) {
+	_, err := c.WaitWarningReason(ctx, namespace, object, "", substr, timeout)
+	return err
+}
+
+// WaitWarningReason waits for a Warning Event on the named object with
+// reason ("" for any) whose message contains substr, and returns the
+// message; the error lists the Events seen.
+func (c *Cluster) WaitWarningReason(ctx context.Context, namespace, object, reason, substr string, timeout time.Duration) (string, error) {
+	var msg, seen string
+	err := WaitFor(ctx, timeout, "a Warning Event "+reason+" on "+object+" containing "+substr, func(ctx context.Context) (bool, error) {
 		evs, err := c.Client.CoreV1().Events(namespace).List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.name=" + object})
 		if err != nil {
 			return false, err
 		}
+		seen = ""
 		for _, ev := range evs.Items {
-			if ev.Type == corev1.EventTypeWarning && strings.Contains(ev.Message, substr) {
+			seen += ev.Type + " " + ev.Reason + ": " + ev.Message + "\n"
+			if ev.Type == corev1.EventTypeWarning && (reason == "" || ev.Reason == reason) && strings.Contains(ev.Message, substr) {
+				msg = ev.Message
 				return true, nil
 			}
 		}
 		return false, nil
 	})
+	if err != nil {
+		return "", fmt.Errorf("%w\nevents seen:\n%s", err, seen)
+	}
+	return msg, nil
 }

@@ -5,11 +5,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
-
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/bollard-io/bollard/e2e/framework"
 )
@@ -64,7 +61,7 @@ func TestHAProxyRefusedIngress(t *testing.T) {
 
 	start := time.Now()
 	cluster.MustApply(t, ns, framework.IngressYAML("bad", "bad.example", framework.Path{Path: "/", Type: "Prefix", Service: "refused-svc"}))
-	msg := waitEventReason(t, ns, "bad", "ConfigCheckFailed", "refused-svc, which this HAProxy refuses", 30*time.Second)
+	msg := waitRefused(t, ns, "bad", "refused-svc, which this HAProxy refuses")
 	refusedAfter := time.Since(start)
 
 	// Everything else goes on: a new Service (a reload), an endpoint change
@@ -93,7 +90,7 @@ func TestHAProxyRefusedIngress(t *testing.T) {
 	cluster.MustApply(t, ns, framework.IngressYAML("flip", "flip.example", framework.Path{Path: "/", Type: "Prefix", Service: "web"}))
 	b.WaitServed(t, "flip.example", "/", "web", 15*time.Second)
 	cluster.MustApply(t, ns, framework.IngressYAML("flip", "flip.example", framework.Path{Path: "/", Type: "Prefix", Service: "refused-svc"}))
-	flipMsg := waitEventReason(t, ns, "flip", "ConfigCheckFailed", "the last good version keeps serving", 30*time.Second)
+	flipMsg := waitRefused(t, ns, "flip", "the last good version keeps serving")
 	for range 20 {
 		b.WaitServed(t, "flip.example", "/", "web", 2*time.Second)
 	}
@@ -111,28 +108,13 @@ func TestHAProxyRefusedIngress(t *testing.T) {
 	t.Logf("refused Ingress left out after %s (%q); other Service, endpoints and host served; a refused update kept the last good version (%q); fix served", refusedAfter.Round(time.Millisecond), msg, flipMsg)
 }
 
-// waitEventReason waits for a Warning Event with reason on Ingress name
-// whose message holds text.
-func waitEventReason(t *testing.T, ns, name, reason, text string, timeout time.Duration) string {
+// waitRefused waits for the ConfigCheckFailed Warning on Ingress name whose
+// message holds text, and returns the message.
+func waitRefused(t *testing.T, ns, name, text string) string {
 	t.Helper()
-	var msg, seen string
-	err := framework.WaitFor(context.Background(), timeout, reason+" Event on Ingress "+name, func(ctx context.Context) (bool, error) {
-		evs, err := cluster.Client.CoreV1().Events(ns).List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.kind=Ingress,involvedObject.name=" + name})
-		if err != nil {
-			return false, err
-		}
-		seen = ""
-		for _, ev := range evs.Items {
-			seen += ev.Type + " " + ev.Reason + ": " + ev.Message + "\n"
-			if ev.Type == "Warning" && ev.Reason == reason && strings.Contains(ev.Message, text) {
-				msg = ev.Message
-				return true, nil
-			}
-		}
-		return false, nil
-	})
+	msg, err := cluster.WaitWarningReason(context.Background(), ns, name, "ConfigCheckFailed", text, 30*time.Second)
 	if err != nil {
-		t.Fatalf("%v\nevents:\n%s", err, seen)
+		t.Fatal(err)
 	}
 	return msg
 }
