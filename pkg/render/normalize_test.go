@@ -55,9 +55,17 @@ func TestNormalisedRouting(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	snap := routingFixture(t, "admin", "root", "user", "ab", "catch-all")
-	snap.Secrets = append(snap.Secrets, mt.TLSSecret("default", "tls", pair.CertPEM, pair.KeyPEM))
+	redir, err := tlscert.Issue([]string{"redir.example"}, time.Now(), time.Hour, ca)
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap := routingFixture(t, "admin", "root", "user", "ab", "catch-all", "redir")
+	snap.Secrets = append(snap.Secrets, mt.TLSSecret("default", "tls", pair.CertPEM, pair.KeyPEM),
+		mt.TLSSecret("default", "redir", redir.CertPEM, redir.KeyPEM))
 	snap.Ingresses = append(snap.Ingresses,
+		// The HTTPS redirect is a per-host policy: every form of the host
+		// gets it.
+		mt.Ingress("default", "redir", mt.TLS("redir", "redir.example"), mt.Rule("redir.example", mt.Path("Prefix", "/", "redir", 80))),
 		mt.Ingress("default", "site", mt.TLS("tls", "host.example"), mt.Annotation(model.AnnotationSSLRedirect, "false"),
 			mt.Rule("host.example",
 				mt.Path("Prefix", "/admin", "admin", 80),
@@ -95,6 +103,9 @@ func TestNormalisedRouting(t *testing.T) {
 		{"host.example", "/%7euser/x", 200, "user /~user/x"},
 		{"host.example", "/a/b", 200, "ab /a/b"},
 		{"host.example", "/a//b", 200, "ab /a/b"},
+		{"redir.example", "/x", 308, ""},
+		{"REDIR.Example.", "/x", 308, ""},
+		{"redir.example.:8080", "//x", 308, ""},
 		// One trailing dot only: two leave the host unknown.
 		{"host.example..", "/admin/x", 200, "catch-all /admin/x"},
 		// Ambiguous: 400 before any backend.

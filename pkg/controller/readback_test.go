@@ -1,0 +1,133 @@
+package controller
+
+import (
+	"context"
+	"crypto/tls"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+
+	"github.com/bollard-io/bollard/pkg/haproxy"
+	"github.com/bollard-io/bollard/pkg/haproxy/haproxytest"
+	"github.com/bollard-io/bollard/pkg/model"
+	mt "github.com/bollard-io/bollard/pkg/model/modeltest"
+	"github.com/bollard-io/bollard/pkg/render"
+	"github.com/bollard-io/bollard/pkg/tlscert"
+)
+
+// A runtime batch that failed half way (the new certificate is in
+// HAProxy's store, committed, but on no crt-list line; an endpoint moved)
+// wedged every later sync: the batch planned from memory starts with `new
+// ssl cert`, which HAProxy refuses. Planned from what HAProxy reports, the
+// next sync completes the change, on the real HAProxy, and a read-back
+// after it finds nothing left to do.
+func TestNextSyncConvergesFromWhatHAProxyHas(t *testing.T) {
+	dir := t.TempDir()
+	ropts := haproxytest.Options(t, dir)
+	a, b := haproxytest.NewBackend(t, "A"), haproxytest.NewBackend(t, "B")
+	now := time.Now()
+	fallback, err := tlscert.SelfSigned([]string{"default.invalid"}, now, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secure, err := tlscert.SelfSigned([]string{"secure.test"}, now, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mopts := model.DefaultOptions()
+	mopts.FallbackCertificate = fallback.Combined()
+	mopts.EndpointCIDRs = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+	snapshot := func(backend haproxytest.Backend, ingresses ...*networkingv1.Ingress) model.Snapshot {
+		return model.Snapshot{
+			Ingresses:      ingresses,
+			Services:       []*corev1.Service{mt.Service("ns", "web", mt.ServicePort("http", 80))},
+			EndpointSlices: []*discoveryv1.EndpointSlice{mt.Slice("ns", "web", "web-1", "http", backend.Port, mt.Ready(backend.Host))},
+			Secrets:        []*corev1.Secret{mt.TLSSecret("ns", "secure", secure.CertPEM, secure.KeyPEM)},
+		}
+	}
+	web := mt.Ingress("ns", "web", mt.Rule("web.test", mt.Path("Prefix", "/", "web", 80)))
+	loaded, _ := model.Build(snapshot(a, web), mopts)
+	wanted, _ := model.Build(snapshot(b, web, mt.Ingress("ns", "secure", mt.TLS("secure", "secure.test"),
+		mt.Rule("secure.test", mt.Path("Prefix", "/", "web", 80)))), mopts)
+	files, err := render.Render(&loaded, ropts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inst := haproxytest.Start(t, dir, files, ropts)
+	c := &Controller{
+		runtime: haproxy.NewRuntime(filepath.Join(ropts.RuntimeDir, render.AdminSocket), slog.New(slog.DiscardHandler)),
+		epoch:   newEpochToken(),
+	}
+	t.Cleanup(func() { c.runtime.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	// The batch planned from the loaded config fails half way: everything
+	// before the crt-list line runs.
+	u := newRunning(&loaded).diff(&wanted, c)
+	if u.reload != "" {
+		t.Fatalf("want a runtime update, got reload %q", u.reload)
+	}
+	half := slices.IndexFunc(u.commands, func(cmd haproxy.Command) bool { return strings.HasPrefix(cmd.String(), "add ssl crt-list") })
+	if half < 1 {
+		t.Fatalf("no crt-list command in:\n%s", commandLines(u))
+	}
+	if err := c.runtime.Execute(ctx, u.commands[:half]...); err != nil {
+		t.Fatal(err)
+	}
+	// Planned from memory again: refused at once.
+	if err := c.runtime.Execute(ctx, newRunning(&loaded).diff(&wanted, c).commands...); err == nil ||
+		!strings.Contains(err.Error(), "new ssl cert") {
+		t.Fatalf("re-planning from memory: %v, want the refused new ssl cert", err)
+	}
+
+	r, err := c.readBack(ctx, &loaded, files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.storeOnly[wanted.Certificates[0].FileName] {
+		t.Errorf("read-back does not see %s in the store only: %v", wanted.Certificates[0].FileName, r.storeOnly)
+	}
+	next := r.diff(&wanted, c)
+	if next.reload != "" {
+		t.Fatalf("after the read-back: reload %q", next.reload)
+	}
+	if err := c.runtime.Execute(ctx, next.commands...); err != nil {
+		t.Fatalf("the sync planned from HAProxy's state failed: %v\n%s", err, commandLines(next))
+	}
+
+	// Served as wanted: the new host with its certificate, the moved endpoint.
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{ServerName: "secure.test", InsecureSkipVerify: true}}}
+	resp := haproxytest.Do(t, client, http.MethodGet, inst.HTTPS, "secure.test", "/x")
+	if resp.Status != http.StatusOK || !strings.HasPrefix(resp.Body, "B ") {
+		t.Errorf("https://secure.test/x: %d %q, want 200 from B", resp.Status, resp.Body)
+	}
+	if names := resp.TLS.PeerCertificates[0].DNSNames; !slices.Equal(names, []string{"secure.test"}) {
+		t.Errorf("secure.test served the certificate of %v", names)
+	}
+	if resp := haproxytest.Get(t, inst.HTTP, "web.test", "/"); resp.Status != http.StatusOK || !strings.HasPrefix(resp.Body, "B ") {
+		t.Errorf("http://web.test/: %d %q, want 200 from B", resp.Status, resp.Body)
+	}
+	// Converged: read back again as a later resync does, once the files of
+	// the wanted config are on disk (same structure), and nothing differs.
+	wantedFiles, err := render.Render(&wanted, ropts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := c.readBack(ctx, &wanted, wantedFiles)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rest := again.diff(&wanted, c); rest.reload != "" || len(rest.commands) != 0 {
+		t.Errorf("not converged: reload %q, commands:\n%s", rest.reload, commandLines(rest))
+	}
+}
