@@ -18,6 +18,7 @@ type Command struct {
 	payload []byte // sent after "<<", without the terminating empty line
 	secret  bool   // payload holds a private key: String elides it
 	reply   replyKind
+	success string // replyMessage: the line that ends a successful reply
 }
 
 // String returns the command line as sent, for logs and tests. A PEM

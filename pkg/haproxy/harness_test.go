@@ -27,28 +27,27 @@ import (
 // relative to the config directory ("default-path config"), as Bollard
 // renders them.
 const testConfig = `global
-  master-worker
   default-path config
   hard-stop-after 3s
   stats socket {{RUN}}/admin.sock mode 600 level admin expose-fd listeners
 
-defaults
+defaults bollard
   mode http
   timeout connect 2s
   timeout client 10s
   timeout server 10s
 
-frontend http
+frontend http from bollard
   bind 127.0.0.1:{{HTTP}}
   bind 127.0.0.1:{{HTTPS}} ssl crt certs/default.pem crt-list certs/crt-list.txt
   http-request set-var(txn.be) req.hdr(host),field(1,:),lower,map_str(maps/hosts.map)
   http-request return status 404 content-type text/plain string "no route" if !{ var(txn.be) -m found }
   use_backend %[var(txn.be)]
 
-backend be1
+backend be1 from bollard
   server-template slot 1-4 0.0.0.0:1 disabled
 
-backend be2
+backend be2 from bollard
   server-template slot 1-4 0.0.0.0:1 disabled
 `
 
@@ -80,13 +79,18 @@ type proxy struct {
 	master              *Master
 	logs                *syncBuffer
 	logger              *slog.Logger
+	features            Features // of the running binary
 }
 
 func haproxyBinary(t testing.TB) string {
 	t.Helper()
-	path, err := exec.LookPath("haproxy")
+	name := os.Getenv("HAPROXY_BIN") // hack/haproxy/fetch.sh VERSION prints one
+	if name == "" {
+		name = "haproxy"
+	}
+	path, err := exec.LookPath(name)
 	if err != nil {
-		t.Fatalf("haproxy is not installed: %v", err)
+		t.Fatalf("haproxy binary %q is not installed: %v", name, err)
 	}
 	return path
 }
@@ -168,6 +172,12 @@ func startProxy(t *testing.T) *proxy {
 	t.Cleanup(func() { p.rt.Close() })
 	p.master = NewMaster(filepath.Join(p.run, "master.sock"), p.logger)
 	t.Cleanup(func() { p.master.Close() })
+	v, err := p.rt.Version(p.ctx())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.features = FeaturesFor(v)
+	p.master.UseFeatures(p.features)
 	return p
 }
 

@@ -24,6 +24,16 @@ type Master struct {
 	logger   *slog.Logger
 	reloadMu sync.Mutex   // one reload in flight
 	retries  atomic.Int64 // transient socket errors retried, for tests
+	features atomic.Pointer[Features]
+}
+
+// UseFeatures tells the client which version it talks to (FeaturesFor);
+// until then it assumes the 2.6 behaviour.
+func (m *Master) UseFeatures(f Features) { m.features.Store(&f) }
+
+func (m *Master) reloadStatus() bool {
+	f := m.features.Load()
+	return f != nil && f.ReloadStatus
 }
 
 // NewMaster returns a client of the master socket at socketPath. It
@@ -137,8 +147,19 @@ func (m *Master) Reload(ctx context.Context) error {
 	for _, p := range before {
 		seen[p.PID] = true
 	}
-	if err := m.sendReload(ctx); err != nil {
+	status, err := m.sendReload(ctx)
+	if err != nil {
 		return err
+	}
+	if status != nil {
+		if !status.ok {
+			return fmt.Errorf("reload: HAProxy did not load the new config; the previous worker keeps serving: %s", status.alerts())
+		}
+		if m.reloadStatus() {
+			// 3.x answers once the new worker is ready.
+			m.logger.Info("haproxy reloaded", "took", time.Since(start))
+			return nil
+		}
 	}
 	delay := 10 * time.Millisecond
 	for {
@@ -179,10 +200,50 @@ func newWorker(procs []Process, seen map[int]bool) int {
 	return 0
 }
 
+// reloadReply is the master's answer to `reload` on 3.x: "Success=1" or
+// "Success=0", "--", then the startup log of the new worker.
+type reloadReply struct {
+	ok  bool
+	log string
+}
+
+// alerts returns the [ALERT] lines of the startup log, else all of it.
+func (r *reloadReply) alerts() string {
+	var lines []string
+	for _, line := range strings.Split(r.log, "\n") {
+		if strings.Contains(line, "[ALERT]") {
+			lines = append(lines, strings.TrimSpace(line))
+		}
+	}
+	if len(lines) == 0 {
+		return oneLine(r.log)
+	}
+	return oneLine(strings.Join(lines, "\n"))
+}
+
+// parseReloadReply reads a reply to `reload`: nil for 2.6's empty one.
+func parseReloadReply(out string) (*reloadReply, error) {
+	s := strings.TrimSpace(out)
+	if s == "" {
+		return nil, nil
+	}
+	first, rest, _ := strings.Cut(s, "\n")
+	switch strings.TrimSpace(first) {
+	case "Success=1":
+		return &reloadReply{ok: true, log: strings.TrimPrefix(rest, "--\n")}, nil
+	case "Success=0":
+		return &reloadReply{ok: false, log: strings.TrimPrefix(rest, "--\n")}, nil
+	}
+	return nil, fmt.Errorf("reload: master replied %q", oneLine(s))
+}
+
 // sendReload sends `reload` on a connection of its own: the master closes
 // it when it re-executes, and a reply-less close on the kept connection
-// would be taken for a stale connection and the reload sent twice.
-func (m *Master) sendReload(ctx context.Context) error {
+// would be taken for a stale connection and the reload sent twice. 2.6
+// closes it without a word; 3.x answers when the new worker is ready or
+// failed, which for a big config takes seconds, so the read waits as long
+// as ctx allows.
+func (m *Master) sendReload(ctx context.Context) (*reloadReply, error) {
 	delay := 20 * time.Millisecond
 	var conn net.Conn
 	for {
@@ -193,34 +254,30 @@ func (m *Master) sendReload(ctx context.Context) error {
 			break
 		}
 		if !isTransient(err) || ctx.Err() != nil {
-			return fmt.Errorf("reload: connect to %s: %w", m.conn.path, err)
+			return nil, fmt.Errorf("reload: connect to %s: %w", m.conn.path, err)
 		}
 		m.retries.Add(1)
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("reload: connect to %s: %w", m.conn.path, ctx.Err())
+			return nil, fmt.Errorf("reload: connect to %s: %w", m.conn.path, ctx.Err())
 		case <-time.After(delay):
 		}
 		delay = min(delay*2, time.Second)
 	}
 	defer conn.Close()
-	// 2.6 closes at once; a reply would be an error such as "Permission denied".
-	_ = conn.SetDeadline(time.Now().Add(DefaultTimeout))
+	_ = conn.SetDeadline(deadlineOf(ctx, DefaultReloadTimeout))
 	if _, err := io.WriteString(conn, "reload\n"); err != nil {
-		return fmt.Errorf("reload: write to %s: %w", m.conn.path, err)
+		return nil, fmt.Errorf("reload: write to %s: %w", m.conn.path, err)
 	}
 	out, err := io.ReadAll(conn)
 	if err != nil && !isClosed(err) {
 		var ne net.Error
 		if !errors.As(err, &ne) || !ne.Timeout() {
-			return fmt.Errorf("reload: read from %s: %w", m.conn.path, err)
+			return nil, fmt.Errorf("reload: read from %s: %w", m.conn.path, err)
 		}
 		m.logger.Warn("master did not close the connection after reload", "path", m.conn.path)
 	}
-	if s := strings.TrimSpace(string(out)); s != "" {
-		return fmt.Errorf("reload: master replied %q", oneLine(s))
-	}
-	return nil
+	return parseReloadReply(string(out))
 }
 
 // workerAnswers relays "show info" to the worker through the master. It

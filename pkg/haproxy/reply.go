@@ -18,6 +18,7 @@ const (
 	replySuccess                  // success ends in "Success!", with no severity
 	replyVersion                  // prepare map: "[6]: New version created: N"
 	replyOutput                   // show commands: any text that is not an error
+	replyMessage                  // a [6] reply that ends with Command.success
 )
 
 // ReplyError is HAProxy refusing a command.
@@ -31,9 +32,14 @@ func (e *ReplyError) Error() string {
 }
 
 // addrChanged is the report of a successful `set server addr`: HAProxy
-// prints it with severity 4 (warning), the same as "Invalid addr".
-var addrChanged = regexp.MustCompile(`^(IP changed from '[^']*' to '[^']*'|no need to change the addr)` +
-	`(, (port changed from '\d+' to '\d+'|no need to change the port))? by '[^']*'$`)
+// prints it with severity 4 (warning), the same as "Invalid addr". 2.6
+// names both parts ("no need to change the addr, port changed from ...");
+// 3.x names only what changed, and says "nothing changed" when the server
+// already has that address and port.
+var addrChanged = regexp.MustCompile(`^(nothing changed|(` +
+	`(IP changed from '[^']*' to '[^']*'|no need to change the addr)` +
+	`(, (port changed from '\d+' to '\d+'|no need to change the port))?` +
+	`|port changed from '\d+' to '\d+') by '[^']*')$`)
 
 // trimEcho drops what prompt mode adds around a reply: one "+ " per payload
 // line received, and the trailing line feeds.
@@ -57,6 +63,11 @@ func splitSeverity(s string) (int, string) {
 // is the success shape for kind. Severities 0-3 (emerg..err) and "Unknown
 // command" (severity 6) are always errors.
 func checkReply(kind replyKind, raw string) (string, bool) {
+	return checkCommandReply(Command{reply: kind}, raw)
+}
+
+func checkCommandReply(cmd Command, raw string) (string, bool) {
+	kind := cmd.reply
 	sev, msg := splitSeverity(trimEcho(raw))
 	if strings.HasPrefix(msg, "Unknown command") || (sev >= 0 && sev <= 3) {
 		return msg, false
@@ -70,6 +81,8 @@ func checkReply(kind replyKind, raw string) (string, bool) {
 		return msg, sev == 5
 	case replySuccess:
 		return msg, sev < 0 && strings.HasSuffix(msg, "\nSuccess!") && !strings.Contains(msg, "Failed")
+	case replyMessage:
+		return msg, sev == 6 && messageOK(msg, cmd.success)
 	case replyVersion:
 		return msg, sev == 6 && strings.HasPrefix(msg, "New version created: ")
 	default:

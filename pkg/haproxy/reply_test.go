@@ -19,6 +19,13 @@ func TestCheckReply(t *testing.T) {
 		{"addr same", replyAddr, "[4]: no need to change the addr by 'stats socket command'\n", true},
 		{"invalid addr is a warning too", replyAddr, "[4]: Invalid addr '999.0.0.1' by 'stats socket command'\n", false},
 		{"addr family", replyAddr, "[4]: Update to families other than AF_INET and AF_INET6 supported only through configuration file by 'stats socket command'\n", false},
+		// 3.0, 3.2 and 3.4 name only what changed.
+		{"3.x addr same", replyAddr, "[4]: nothing changed\n", true},
+		{"3.x port changed", replyAddr, "[4]: port changed from '29181' to '29182' by 'stats socket command'\n", true},
+		{"3.x addr changed", replyAddr, "[4]: IP changed from '127.0.0.1' to '127.0.0.2' by 'stats socket command'\n", true},
+		{"3.x both changed", replyAddr, "[4]: IP changed from '127.0.0.2' to '127.0.0.1', port changed from '29182' to '29181' by 'stats socket command'\n", true},
+		{"nothing changed is not an error with more text", replyAddr, "[4]: nothing changed, Invalid addr\n", false},
+		{"3.x unknown command", replyEmpty, "[6]: Unknown command: 'add', but maybe one of the following ones is a better match:\n", false},
 		{"no such server", replyAddr, "[3]: No such server.\n", false},
 		{"no such backend", replyEmpty, "[3]: No such backend.\n", false},
 		{"require backend/server", replyEmpty, "[3]: Require 'backend/server'.\n", false},
@@ -84,5 +91,35 @@ func TestReplyErrorMessage(t *testing.T) {
 	}
 	if long := (&ReplyError{Reply: strings.Repeat("x", 1000)}).Error(); len(long) > 450 {
 		t.Errorf("long reply not cut: %d bytes", len(long))
+	}
+}
+
+// Replies of the 3.4 backend commands, captured from 3.4.7.
+func TestCheckBackendReplies(t *testing.T) {
+	tests := []struct {
+		name    string
+		success string
+		raw     string
+		ok      bool
+	}{
+		{"add backend", "New backend registered.", "[6]: New backend registered.\n", true},
+		{"add backend exists", "New backend registered.", "[3]: Error during backend creation : name is already used by other proxy 'backend n'.\n", false},
+		{"add backend on 3.2", "New backend registered.", "[6]: Unknown command: 'add', but maybe one of the following ones is a better match:\n  add acl\n", false},
+		{"add server", "New server registered.", "[6]: New server registered.\n", true},
+		{"publish", "Backend published.", "[6]: Backend published.\n", true},
+		{"unpublish", "Backend unpublished.", "[6]: Backend unpublished.\n", true},
+		{"del backend published", "Backend deleted.", "[3]: Backend must be unpublished prior to its deletion.\n", false},
+		{"del backend with servers", "Backend deleted.", "[3]: Only a backend without server can be deleted.\n", false},
+		{"del backend after queued messages", "Backend deleted.",
+			"[6]: Server n/slot1 is going DOWN for maintenance. 0 active and 0 backup servers left.\nbackend 'n' has no server available!\nServer deleted.\nBackend deleted.\n", true},
+		{"del server", "Server deleted.", "[6]: Server deleted.\n", true},
+		{"del server busy", "Server deleted.", "[3]: Server still has connections attached to it, cannot remove it.\n", false},
+		{"a success sentence inside a line", "Backend deleted.", "[6]: not Backend deleted.\n", false},
+	}
+	for _, tc := range tests {
+		_, ok := checkCommandReply(Command{reply: replyMessage, success: tc.success}, tc.raw)
+		if ok != tc.ok {
+			t.Errorf("%s: ok = %v, want %v", tc.name, ok, tc.ok)
+		}
 	}
 }

@@ -82,7 +82,7 @@ func (r *Runtime) Execute(ctx context.Context, cmds ...Command) error {
 			if err != nil {
 				return fmt.Errorf("runtime command %d/%d %q: %w", i+1, len(cmds), cmd, err)
 			}
-			if _, ok := checkReply(cmd.reply, reply); !ok {
+			if _, ok := checkCommandReply(cmd, reply); !ok {
 				return fmt.Errorf("runtime command %d/%d: %w", i+1, len(cmds), &ReplyError{Command: cmd.String(), Reply: trimEcho(reply)})
 			}
 		}
@@ -104,7 +104,7 @@ func (r *Runtime) Query(ctx context.Context, cmd Command) (string, error) {
 		if err != nil {
 			return fmt.Errorf("runtime command %q: %w", cmd, err)
 		}
-		msg, ok := checkReply(cmd.reply, reply)
+		msg, ok := checkCommandReply(cmd, reply)
 		if !ok {
 			return &ReplyError{Command: cmd.String(), Reply: trimEcho(reply)}
 		}

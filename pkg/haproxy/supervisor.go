@@ -178,7 +178,7 @@ func (s *Supervisor) lastOutput() string {
 	return strings.Join(s.output, "\n")
 }
 
-// waitReady waits until the master answers and lists a worker. Probes
+// waitReady waits until the master answers and lists a worker that answers. Probes
 // are cut short when the master exits or Stop is called.
 func (s *Supervisor) waitReady(ctx context.Context, p *proc) error {
 	exited := p.exited
@@ -195,10 +195,15 @@ func (s *Supervisor) waitReady(ctx context.Context, p *proc) error {
 	for {
 		probe, cancelProbe := context.WithTimeout(ctx, time.Second)
 		procs, err := s.master.Processes(probe)
-		cancelProbe()
-		if err == nil && newWorker(procs, nil) != 0 {
-			return nil
+		// 3.x lists a worker as soon as it is forked, before it has
+		// parsed the config and bound its sockets: it must answer too.
+		if err == nil {
+			if pid := newWorker(procs, nil); pid != 0 && s.master.workerAnswers(probe, pid) {
+				cancelProbe()
+				return nil
+			}
 		}
+		cancelProbe()
 		select {
 		case <-exited:
 		case <-ctx.Done():

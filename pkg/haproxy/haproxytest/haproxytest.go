@@ -23,15 +23,29 @@ import (
 	"github.com/bollard-io/bollard/pkg/render"
 )
 
-// Binary returns the haproxy binary, failing the test when it is missing:
-// `make test` installs it.
+// Binary returns the HAProxy binary the tests run, failing the test when it
+// is missing: $HAPROXY_BIN (hack/haproxy/fetch.sh prints one per version),
+// else the haproxy on PATH, which `make test` installs.
 func Binary(t testing.TB) string {
 	t.Helper()
-	path, err := exec.LookPath("haproxy")
+	path, err := BinaryPath()
 	if err != nil {
-		t.Fatalf("haproxy is not installed (make test installs it): %v", err)
+		t.Fatal(err)
 	}
 	return path
+}
+
+// BinaryPath is Binary for code without a testing.TB.
+func BinaryPath() (string, error) {
+	name := os.Getenv("HAPROXY_BIN")
+	if name == "" {
+		name = "haproxy"
+	}
+	path, err := exec.LookPath(name)
+	if err != nil {
+		return "", fmt.Errorf("haproxy binary %q (HAPROXY_BIN, else the haproxy on PATH, which make test installs): %w", name, err)
+	}
+	return path, nil
 }
 
 // FreePort returns a loopback TCP port that was free a moment ago.
