@@ -106,7 +106,9 @@ func TestEndpointChangesNeedNoReload(t *testing.T) {
 }
 
 // TestNewHostAndNewService: a new host on an existing Service is a runtime
-// map update; a new Service needs exactly one reload.
+// map update. A new Service needs exactly one reload, except on HAProxy
+// 3.4+, which creates its backend at run time; there a deleted Service's
+// backend is deleted at run time too.
 func TestNewHostAndNewService(t *testing.T) {
 	ns, b := setup(t, "newhost")
 	echo(t, ns, "one", 1)
@@ -119,12 +121,52 @@ func TestNewHostAndNewService(t *testing.T) {
 	if got := b.Reloads(t) - start; got != 0 {
 		t.Errorf("a new host to an existing Service caused %d reloads, want 0", got)
 	}
+
+	features := b.Features(t)
+	wantReloads := 1
+	if features.RuntimeBackends {
+		wantReloads = 0
+	}
+	backend := ns + "_two_80"
 	apply(t, ns, ingress("two", "two.example", "/", "Prefix", "two"))
 	b.WaitServed(t, "two.example", "/", "two", 20*time.Second)
 	time.Sleep(500 * time.Millisecond) // let any extra reload show
-	if got := b.Reloads(t) - start; got != 1 {
-		t.Errorf("a new Service caused %d reloads, want exactly 1", got)
+	if got := b.Reloads(t) - start; got != wantReloads {
+		t.Errorf("HAProxy %s: a new Service caused %d reloads, want exactly %d", features.Version, got, wantReloads)
 	}
+	if !b.HasBackend(t, backend) {
+		t.Fatalf("show backend lacks %s: %v", backend, b.Backends(t))
+	}
+
+	// The Service and its Ingress go: the route stops at once, and on 3.4
+	// the backend leaves HAProxy, still without a reload.
+	ctx := context.Background()
+	if err := cluster.Client.NetworkingV1().Ingresses(ns).Delete(ctx, "two", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := cluster.Client.CoreV1().Services(ns).Delete(ctx, "two", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for features.RuntimeBackends && b.HasBackend(t, backend) {
+		if time.Now().After(deadline) {
+			t.Fatalf("HAProxy %s still has backend %s 20s after its Service was deleted", features.Version, backend)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	err := framework.WaitFor(ctx, 20*time.Second, "404 for the deleted route", func(ctx context.Context) (bool, error) {
+		resp, err := framework.Do(ctx, b.Request("two.example", "/"))
+		return err == nil && resp.Status == http.StatusNotFound, err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.WaitServed(t, "one.example", "/", "one", 20*time.Second)
+	time.Sleep(500 * time.Millisecond)
+	if got := b.Reloads(t) - start; got != wantReloads {
+		t.Errorf("HAProxy %s: after deleting the Service, %d reloads in all, want %d", features.Version, got, wantReloads)
+	}
+	t.Logf("HAProxy %s (%v): %d reloads for a new and a deleted Service", features.Version, features.List(), b.Reloads(t)-start)
 }
 
 // TestBadIngressIsLeftOut: a hostile path is rejected with a Warning Event;

@@ -91,6 +91,14 @@ type Controller struct {
 	// forceReload, when set, is why the next sync must reload: the running
 	// state could not be read back.
 	forceReload string
+	// features is what the running HAProxy's version allows (features.go);
+	// featuresRead is false until its version was read.
+	features     haproxy.Features
+	featuresRead bool
+	// loadedHash is the config hash in HAProxy's copy of maps/epoch.map:
+	// the structure of the files it loaded, or that its runtime changes
+	// made it equal to.
+	loadedHash string
 
 	ready  atomic.Bool
 	leader atomic.Bool
@@ -286,7 +294,10 @@ func (c *Controller) sync(ctx context.Context) error {
 	defer func() { c.metrics.syncDuration.Observe(time.Since(start).Seconds()) }()
 	snap, cfg := c.buildModel()
 	built := time.Since(start)
-	u := c.running.diff(cfg, c)
+	if !c.featuresRead {
+		c.detectFeatures(ctx)
+	}
+	u := c.running.diff(cfg, c, c.features)
 	if u.reload == "" && len(u.commands) > 0 {
 		// Commands must reach the HAProxy the running state describes.
 		resynced, err := c.verifyEpoch(ctx)
@@ -294,7 +305,7 @@ func (c *Controller) sync(ctx context.Context) error {
 			return err
 		}
 		if resynced {
-			u = c.running.diff(cfg, c)
+			u = c.running.diff(cfg, c, c.features)
 		}
 	}
 	if c.forceReload != "" && u.reload == "" {
@@ -376,7 +387,14 @@ func (c *Controller) renderAndApply(ctx context.Context, u *update, cfg *model.C
 		return c.reload(ctx, u.reload, files, cfg)
 	}
 	c.running.cfg = cfg
-	return c.write(files, cfg)
+	if err := c.checkStructure(ctx, files); err != nil {
+		return err
+	}
+	if err := c.write(files, cfg); err != nil {
+		return err
+	}
+	c.markStructure(ctx, files, cfg)
+	return nil
 }
 
 // maxWriteLag bounds how long a burst of changes can defer writing the

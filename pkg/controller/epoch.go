@@ -102,6 +102,7 @@ func (c *Controller) readBack(ctx context.Context, structure *model.Config, file
 	if want := configHashOf(files); found && want != "" && loaded != want {
 		return nil, errors.New("HAProxy loaded another haproxy.cfg than the one on disk")
 	}
+	c.loadedHash = loaded
 	r, err := c.readRunning(ctx, structure)
 	if err != nil {
 		return nil, err
@@ -123,6 +124,7 @@ func (c *Controller) resync(ctx context.Context, why string) {
 	if structure == nil {
 		return // nothing applied yet: startup handles it
 	}
+	c.detectFeatures(ctx) // a restarted HAProxy may be another version
 	r, err := c.readBack(ctx, structure, c.written)
 	if err != nil {
 		c.log.Warn("cannot read HAProxy's state back; reloading from files", "why", why, "err", err)

@@ -18,6 +18,7 @@ type metrics struct {
 	haproxyUp      prometheus.Gauge
 	resyncs        prometheus.Counter
 	refused        prometheus.Gauge
+	haproxyInfo    *prometheus.GaugeVec
 }
 
 func newMetrics() *metrics {
@@ -42,6 +43,10 @@ func newMetrics() *metrics {
 		checkFailures: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "bollard_config_check_failures_total", Help: "Candidate configs that haproxy -c rejected.",
 		}),
+		haproxyInfo: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "bollard_haproxy_info",
+			Help: "1 for the running HAProxy's version and the version-dependent features Bollard uses on it.",
+		}, []string{"version", "features"}),
 		haproxyUp: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "bollard_haproxy_up", Help: "1 when HAProxy's master answers.",
 		}),
@@ -52,7 +57,7 @@ func newMetrics() *metrics {
 			Name: "bollard_refused_ingresses", Help: "Ingresses left out because HAProxy refused the config with them (haproxy -c).",
 		}),
 	}
-	m.registry.MustRegister(m.reloads, m.runtimeUpdates, m.syncDuration, m.rejected, m.lastApply, m.checkFailures, m.haproxyUp, m.resyncs, m.refused,
+	m.registry.MustRegister(m.reloads, m.runtimeUpdates, m.syncDuration, m.rejected, m.lastApply, m.checkFailures, m.haproxyUp, m.resyncs, m.refused, m.haproxyInfo,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -73,7 +73,7 @@ func TestNextSyncConvergesFromWhatHAProxyHas(t *testing.T) {
 
 	// The batch planned from the loaded config fails half way: everything
 	// before the crt-list line runs.
-	u := newRunning(&loaded).diff(&wanted, c)
+	u := newRunning(&loaded).diff(&wanted, c, haproxy.Features{})
 	if u.reload != "" {
 		t.Fatalf("want a runtime update, got reload %q", u.reload)
 	}
@@ -85,7 +85,7 @@ func TestNextSyncConvergesFromWhatHAProxyHas(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Planned from memory again: refused at once.
-	if err := c.runtime.Execute(ctx, newRunning(&loaded).diff(&wanted, c).commands...); err == nil ||
+	if err := c.runtime.Execute(ctx, newRunning(&loaded).diff(&wanted, c, haproxy.Features{}).commands...); err == nil ||
 		!strings.Contains(err.Error(), "new ssl cert") {
 		t.Fatalf("re-planning from memory: %v, want the refused new ssl cert", err)
 	}
@@ -97,7 +97,7 @@ func TestNextSyncConvergesFromWhatHAProxyHas(t *testing.T) {
 	if !r.storeOnly[wanted.Certificates[0].FileName] {
 		t.Errorf("read-back does not see %s in the store only: %v", wanted.Certificates[0].FileName, r.storeOnly)
 	}
-	next := r.diff(&wanted, c)
+	next := r.diff(&wanted, c, haproxy.Features{})
 	if next.reload != "" {
 		t.Fatalf("after the read-back: reload %q", next.reload)
 	}
@@ -127,7 +127,7 @@ func TestNextSyncConvergesFromWhatHAProxyHas(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rest := again.diff(&wanted, c); rest.reload != "" || len(rest.commands) != 0 {
+	if rest := again.diff(&wanted, c, haproxy.Features{}); rest.reload != "" || len(rest.commands) != 0 {
 		t.Errorf("not converged: reload %q, commands:\n%s", rest.reload, commandLines(rest))
 	}
 }

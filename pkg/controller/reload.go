@@ -45,6 +45,7 @@ func (c *Controller) reload(ctx context.Context, cause string, files []render.Fi
 	c.log.Info("reloaded HAProxy", "cause", cause, "took", time.Since(start).Round(time.Millisecond))
 	c.running = newRunning(cfg)
 	c.forceReload = ""
+	c.loadedHash = configHashOf(files)
 	if err := c.markEpoch(ctx); err != nil {
 		// The next check finds the marker missing and reads the state back.
 		c.log.Warn("could not mark the reloaded HAProxy", "err", err)

@@ -44,6 +44,10 @@ type update struct {
 	commands []haproxy.Command
 	counts   map[string]int // commands by kind, for metrics
 	slots    map[string][]slotChange
+	// created and deleted are the backends the commands create and
+	// delete (HAProxy 3.4+).
+	created []*model.Backend
+	deleted []string
 }
 
 func (u *update) add(kind string, cmd haproxy.Command, err error) {
@@ -58,8 +62,10 @@ func (u *update) add(kind string, cmd haproxy.Command, err error) {
 }
 
 // diff plans the runtime update from r to wanted. Make before break: new
-// certificates, then filled slots, then map changes, then emptied slots.
-func (r *running) diff(wanted *model.Config, refs fileRefs) *update {
+// certificates, then new backends, then filled slots, then map changes,
+// then emptied slots, then deleted backends. Backends are created and
+// deleted at run time only where features allow it.
+func (r *running) diff(wanted *model.Config, refs fileRefs, features haproxy.Features) *update {
 	u := &update{counts: map[string]int{}, slots: map[string][]slotChange{}}
 	switch {
 	case r.cfg.Global != wanted.Global:
@@ -70,12 +76,17 @@ func (r *running) diff(wanted *model.Config, refs fileRefs) *update {
 	if u.reload != "" {
 		return u
 	}
+	var created []*model.Backend
 	for i := range wanted.Backends {
 		be := &wanted.Backends[i]
 		layout, ok := r.layouts[be.Name]
 		if !ok {
-			u.reload = "new backend " + be.Name
-			return u
+			if !features.RuntimeBackends {
+				u.reload = "new backend " + be.Name
+				return u
+			}
+			created = append(created, be)
+			continue
 		}
 		changes, ok := layout.plan(be.Endpoints)
 		if !ok {
@@ -87,12 +98,21 @@ func (r *running) diff(wanted *model.Config, refs fileRefs) *update {
 		}
 	}
 	r.diffCertificates(wanted, refs, u)
+	for _, be := range created {
+		if u.reload != "" {
+			return u
+		}
+		planNewBackend(u, be)
+	}
 	if u.reload != "" {
 		return u
 	}
 	slotCommands(u, false)
 	r.diffMaps(wanted, refs, u)
 	slotCommands(u, true)
+	if features.RuntimeBackends {
+		r.planDeletedBackends(u, wanted)
+	}
 	return u
 }
 
@@ -256,6 +276,12 @@ func (r *running) appliedSlots(u *update) {
 func (r *running) applied(u *update, wanted *model.Config) {
 	for name, changes := range u.slots {
 		r.layouts[name].apply(changes)
+	}
+	for _, be := range u.created {
+		r.layouts[be.Name] = layoutFor(be)
+	}
+	for _, name := range u.deleted {
+		delete(r.layouts, name)
 	}
 	for i := range wanted.Certificates {
 		delete(r.storeOnly, wanted.Certificates[i].FileName)

@@ -9,6 +9,7 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 
+	"github.com/bollard-io/bollard/pkg/haproxy"
 	"github.com/bollard-io/bollard/pkg/model"
 	mt "github.com/bollard-io/bollard/pkg/model/modeltest"
 	"github.com/bollard-io/bollard/pkg/tlscert"
@@ -52,7 +53,7 @@ func TestDiffEndpointsAndRoutesAtRunTime(t *testing.T) {
 	// Swap .11 for .12 and add a host to the same Service.
 	snap := baseSnapshot(web, mt.Ingress("ns", "more", mt.Rule("more.example", mt.Path("Exact", "/x", "web", 80))))
 	snap.EndpointSlices[0] = mt.Slice("ns", "web", "web-1", "http", 8080, mt.Ready("198.18.0.10"), mt.Ready("198.18.0.12"))
-	u := r.diff(build(t, snap), relRefs{})
+	u := r.diff(build(t, snap), relRefs{}, haproxy.Features{})
 	if u.reload != "" {
 		t.Fatalf("want a runtime update, got reload %q", u.reload)
 	}
@@ -74,7 +75,7 @@ func TestDiffStructuralChanges(t *testing.T) {
 	r := newRunning(build(t, baseSnapshot(web)))
 
 	other := baseSnapshot(web, mt.Ingress("ns", "api", mt.Rule("api.example", mt.Path("Prefix", "/", "api", 80))))
-	if u := r.diff(build(t, other), relRefs{}); !strings.HasPrefix(u.reload, "new backend ns_api_80") {
+	if u := r.diff(build(t, other), relRefs{}, haproxy.Features{}); !strings.HasPrefix(u.reload, "new backend ns_api_80") {
 		t.Errorf("a new Service must reload, got %q", u.reload)
 	}
 	many := baseSnapshot(web)
@@ -83,10 +84,10 @@ func TestDiffStructuralChanges(t *testing.T) {
 		eps = append(eps, mt.Ready("198.18.0."+a))
 	}
 	many.EndpointSlices[0] = mt.Slice("ns", "web", "web-1", "http", 8080, eps...)
-	if u := r.diff(build(t, many), relRefs{}); !strings.Contains(u.reload, "needs more than its 8 slots") {
+	if u := r.diff(build(t, many), relRefs{}, haproxy.Features{}); !strings.Contains(u.reload, "needs more than its 8 slots") {
 		t.Errorf("running out of slots must reload, got %q", u.reload)
 	}
-	same := r.diff(build(t, baseSnapshot(web)), relRefs{})
+	same := r.diff(build(t, baseSnapshot(web)), relRefs{}, haproxy.Features{})
 	if same.reload != "" || len(same.commands) != 0 {
 		t.Errorf("no change must do nothing, got %q %v", same.reload, same.commands)
 	}
@@ -102,7 +103,7 @@ func TestDiffNewCertificateAtRunTime(t *testing.T) {
 	snap := baseSnapshot(web, mt.Ingress("ns", "secure", mt.TLS("tls", "secure.example"),
 		mt.Rule("secure.example", mt.Path("Prefix", "/", "web", 80))))
 	snap.Secrets = append(snap.Secrets, mt.TLSSecret("ns", "tls", pair.CertPEM, pair.KeyPEM))
-	u := r.diff(build(t, snap), relRefs{})
+	u := r.diff(build(t, snap), relRefs{}, haproxy.Features{})
 	got := commandLines(u)
 	for _, want := range []string{
 		"new ssl cert certs/ns_tls.pem",

@@ -54,7 +54,9 @@ func (c *Controller) startManaged(ctx context.Context, cfg *model.Config, files 
 		return fmt.Errorf("start haproxy: %w", err)
 	}
 	c.supervisor.Store(sup)
+	c.detectFeatures(ctx)
 	c.running = newRunning(cfg)
+	c.loadedHash = configHashOf(files)
 	c.rememberGood()
 	if err := c.markEpoch(ctx); err != nil {
 		c.log.Warn("could not mark the started HAProxy; its state will be read back", "err", err)
@@ -83,6 +85,7 @@ func (c *Controller) adopt(ctx context.Context, cfg *model.Config, files []rende
 	// The files on disk may be newer than what HAProxy loaded (the last
 	// controller died before its reload), and slots, maps and certificates
 	// moved at run time: readBack checks the one and reads the others.
+	c.detectFeatures(ctx)
 	r, err := c.readBack(ctx, cfg, files)
 	if err != nil {
 		c.log.Warn("cannot take over the running HAProxy as it is; reloading", "err", err)

@@ -1,6 +1,7 @@
 package haproxy
 
 import (
+	"context"
 	"fmt"
 	"net/netip"
 	"strconv"
@@ -90,4 +91,19 @@ func expect(success string, parts ...string) (Command, error) {
 func messageOK(msg, success string) bool {
 	msg = strings.TrimRight(msg, "\n")
 	return msg == success || strings.HasSuffix(msg, "\n"+success)
+}
+
+// Backends lists the backends of the running HAProxy (`show backend`).
+func (r *Runtime) Backends(ctx context.Context) ([]string, error) {
+	out, err := r.Query(ctx, Command{text: "show backend", reply: replyOutput})
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, line := range strings.Split(out, "\n") {
+		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
+			names = append(names, line)
+		}
+	}
+	return names, nil
 }

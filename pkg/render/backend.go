@@ -82,6 +82,15 @@ func writeBackend(sb *strings.Builder, be *model.Backend) error {
 	return nil
 }
 
+// RuntimeCreatable reports whether HAProxy can create be at run time exactly
+// as writeBackend renders it: a backend from the defaults section with
+// slots and nothing else (its balance is roundrobin, HAProxy's default).
+// A backend option that `add backend ... from` cannot carry must make this
+// false, so that such a backend is loaded by a reload.
+func RuntimeCreatable(be *model.Backend) bool {
+	return be.Slots > 0 && len(be.Endpoints) <= be.Slots
+}
+
 // SlotName is the server name of slot n (1-based).
 func SlotName(n int) string {
 	return SlotPrefix + strconv.Itoa(n)

@@ -13,12 +13,17 @@ import (
 	"github.com/bollard-io/bollard/pkg/model"
 )
 
+// DefaultsName is the named defaults section every backend is rendered
+// from; HAProxy 3.4 creates a backend at run time from it (`add backend
+// NAME from bollard`).
+const DefaultsName = "bollard"
+
 // Section names of the base template.
 const (
 	frontendHTTP  = "http"
 	frontendHTTPS = "https"
 	frontendStats = "stats"
-	defaultsName  = "bollard"
+	defaultsName  = DefaultsName
 	// NotFoundBackend answers 404 to requests that match no route.
 	NotFoundBackend = "_not_found"
 )

@@ -1,0 +1,84 @@
+package controller
+
+import (
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/bollard-io/bollard/pkg/haproxy"
+	mt "github.com/bollard-io/bollard/pkg/model/modeltest"
+)
+
+func versionFeatures(t *testing.T, version string) haproxy.Features {
+	t.Helper()
+	v, err := haproxy.ParseVersion(version)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return haproxy.FeaturesFor(v)
+}
+
+// On 3.4 a new Service's backend is created, filled and published before
+// the map routes to it, and deleted after the map stops routing to it.
+// Older versions and versions Bollard does not know reload instead.
+func TestDiffRuntimeBackends(t *testing.T) {
+	web := mt.Ingress("ns", "web", mt.Rule("web.example", mt.Path("Prefix", "/", "web", 80)))
+	api := mt.Ingress("ns", "api", mt.Rule("api.example", mt.Path("Prefix", "/", "api", 80)))
+	withAPI := baseSnapshot(web, api)
+	withAPI.Services = append(withAPI.Services, mt.Service("ns", "api", mt.ServicePort("http", 80)))
+	withAPI.EndpointSlices = append(withAPI.EndpointSlices, mt.Slice("ns", "api", "api-1", "http", 9090,
+		mt.Ready("198.18.0.20"), mt.Endpoint{Address: "198.18.0.21", Serving: true, Terminating: true}))
+
+	for _, version := range []string{"2.6.12", "3.0.11", "3.2.26", "3.5.0"} {
+		r := newRunning(build(t, baseSnapshot(web)))
+		if u := r.diff(build(t, withAPI), relRefs{}, versionFeatures(t, version)); !strings.HasPrefix(u.reload, "new backend ns_api_80") {
+			t.Errorf("%s: a new Service must reload, got %q %v", version, u.reload, u.commands)
+		}
+	}
+
+	features := versionFeatures(t, "3.4.7-1")
+	r := newRunning(build(t, baseSnapshot(web)))
+	wanted := build(t, withAPI)
+	u := r.diff(wanted, relRefs{}, features)
+	if u.reload != "" {
+		t.Fatalf("want a runtime update, got reload %q", u.reload)
+	}
+	lines := []string{
+		"add backend ns_api_80 from bollard mode http",
+		"add server ns_api_80/slot1 198.18.0.20:9090",
+		"set server ns_api_80/slot1 state ready",
+		"add server ns_api_80/slot2 198.18.0.21:9090 weight 0",
+		"set server ns_api_80/slot2 state ready",
+	}
+	for i := 3; i <= 8; i++ {
+		lines = append(lines, "add server ns_api_80/slot"+strconv.Itoa(i)+" 0.0.0.0:1")
+	}
+	lines = append(lines,
+		"publish backend ns_api_80",
+		"add map maps/hosts.map api.example api.example",
+		"add map maps/paths-prefix.map api.example/ ns_api_80")
+	if got, want := commandLines(u), strings.Join(lines, "\n"); got != want {
+		t.Errorf("commands:\n%s\nwant (create, fill, publish, then route):\n%s", got, want)
+	}
+	r.applied(u, wanted)
+	if !r.sameStructure(wanted) {
+		t.Error("after the runtime update HAProxy's backends differ from the wanted config's")
+	}
+	if again := r.diff(wanted, relRefs{}, features); again.reload != "" || len(again.commands) != 0 {
+		t.Errorf("applied update planned again: %q %v", again.reload, commandLines(again))
+	}
+
+	// The api Ingress and Service go: route away, then delete.
+	back := build(t, baseSnapshot(web))
+	u = r.diff(back, relRefs{}, features)
+	got := commandLines(u)
+	if u.reload != "" || !strings.HasPrefix(got, "del map maps/hosts.map api.example\n") ||
+		!strings.HasSuffix(got, "set server ns_api_80/slot8 state maint\ndel server ns_api_80/slot8\ndel backend ns_api_80") ||
+		!strings.Contains(got, "unpublish backend ns_api_80\nset server ns_api_80/slot1 state maint\ndel server ns_api_80/slot1\n") {
+		t.Errorf("reload %q, commands:\n%s", u.reload, got)
+	}
+	r.applied(u, back)
+	if _, ok := r.layouts["ns_api_80"]; ok || !r.sameStructure(back) {
+		t.Errorf("deleted backend still in the running state: %v", r.layouts)
+	}
+}
