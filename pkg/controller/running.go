@@ -3,6 +3,7 @@ package controller
 import (
 	"bytes"
 	"fmt"
+	"net/netip"
 	"slices"
 
 	"github.com/bollard-io/bollard/pkg/haproxy"
@@ -125,18 +126,14 @@ func slotCommands(u *update, empties bool) {
 	}
 	slices.Sort(names)
 	for _, name := range names {
+		if !empties {
+			fillSlots(u, name, u.slots[name])
+		}
 		for _, c := range u.slots[name] {
 			server := render.SlotName(c.slot + 1)
 			switch {
 			case c.action == emptySlot && empties:
 				cmd, err := haproxy.SetServerState(name, server, haproxy.StateMaint)
-				u.add("endpoint", cmd, err)
-			case c.action == fillSlot && !empties:
-				cmd, err := haproxy.SetServerAddr(name, server, c.addr.Addr(), c.addr.Port())
-				u.add("endpoint", cmd, err)
-				cmd, err = haproxy.SetServerWeight(name, server, 1)
-				u.add("endpoint", cmd, err)
-				cmd, err = haproxy.SetServerState(name, server, haproxy.StateReady)
 				u.add("endpoint", cmd, err)
 			case c.action == weightSlot && !empties:
 				weight := 1
@@ -146,6 +143,36 @@ func slotCommands(u *update, empties bool) {
 				cmd, err := haproxy.SetServerWeight(name, server, weight)
 				u.add("endpoint", cmd, err)
 			}
+		}
+	}
+}
+
+// fillSlots gives the filled slots of a backend their addresses, waits
+// until HAProxy uses them (3.x applies `set server addr` after answering,
+// and a slot made ready before that sends requests to the address it had
+// before: an endpoint removed earlier), then makes them ready.
+func fillSlots(u *update, backend string, changes []slotChange) {
+	addrs := map[string]netip.AddrPort{}
+	for _, c := range changes {
+		if c.action != fillSlot {
+			continue
+		}
+		server := render.SlotName(c.slot + 1)
+		addrs[server] = c.addr
+		cmd, err := haproxy.SetServerAddr(backend, server, c.addr.Addr(), c.addr.Port())
+		u.add("endpoint", cmd, err)
+		cmd, err = haproxy.SetServerWeight(backend, server, 1)
+		u.add("endpoint", cmd, err)
+	}
+	if len(addrs) == 0 {
+		return
+	}
+	cmd, err := haproxy.AddressBarrier(backend, addrs)
+	u.add("barrier", cmd, err)
+	for _, c := range changes {
+		if c.action == fillSlot {
+			cmd, err := haproxy.SetServerState(backend, render.SlotName(c.slot+1), haproxy.StateReady)
+			u.add("endpoint", cmd, err)
 		}
 	}
 }

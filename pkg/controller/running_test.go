@@ -60,6 +60,7 @@ func TestDiffEndpointsAndRoutesAtRunTime(t *testing.T) {
 	want := strings.Join([]string{
 		"set server ns_web_80/slot3 addr 198.18.0.12 port 8080",
 		"set server ns_web_80/slot3 weight 1",
+		"show servers state ns_web_80", // waits for the address
 		"set server ns_web_80/slot3 state ready",
 		"add map maps/hosts.map more.example more.example",
 		"add map maps/paths-exact.map more.example/x ns_web_80",

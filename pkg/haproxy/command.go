@@ -19,6 +19,8 @@ type Command struct {
 	secret  bool   // payload holds a private key: String elides it
 	reply   replyKind
 	success string // replyMessage: the line that ends a successful reply
+	// servers are the addresses a replyServersAt command waits for.
+	servers map[string]netip.AddrPort
 }
 
 // String returns the command line as sent, for logs and tests. A PEM

@@ -19,6 +19,7 @@ const (
 	replyVersion                  // prepare map: "[6]: New version created: N"
 	replyOutput                   // show commands: any text that is not an error
 	replyMessage                  // a [6] reply that ends with Command.success
+	replyServersAt                // show servers state: output, then Command.servers checked
 )
 
 // ReplyError is HAProxy refusing a command.

@@ -82,14 +82,43 @@ func (r *Runtime) Execute(ctx context.Context, cmds ...Command) error {
 			if err != nil {
 				return fmt.Errorf("runtime command %d/%d %q: %w", i+1, len(cmds), cmd, err)
 			}
-			if _, ok := checkCommandReply(cmd, reply); !ok {
+			msg, ok := checkCommandReply(cmd, reply)
+			if !ok {
 				return fmt.Errorf("runtime command %d/%d: %w", i+1, len(cmds), &ReplyError{Command: cmd.String(), Reply: trimEcho(reply)})
+			}
+			if cmd.reply == replyServersAt {
+				if err := r.awaitServers(s, cmd, msg); err != nil {
+					return fmt.Errorf("runtime command %d/%d: %w", i+1, len(cmds), err)
+				}
 			}
 		}
 		return nil
 	})
 	r.logger.Debug("runtime commands", "count", len(cmds), "first", cmds[0].String(), "took", time.Since(start), "err", err)
 	return err
+}
+
+// awaitServers re-reads a barrier's servers until they show the wanted
+// addresses.
+func (r *Runtime) awaitServers(s *session, cmd Command, msg string) error {
+	for range barrierRetries {
+		done, err := serversAt(msg, cmd.servers)
+		if err != nil {
+			return fmt.Errorf("%q: %w", cmd, err)
+		}
+		if done {
+			return nil
+		}
+		reply, err := s.send(cmd.wire())
+		if err != nil {
+			return fmt.Errorf("%q: %w", cmd, err)
+		}
+		var ok bool
+		if msg, ok = checkCommandReply(cmd, reply); !ok {
+			return &ReplyError{Command: cmd.String(), Reply: trimEcho(reply)}
+		}
+	}
+	return fmt.Errorf("%q: addresses not applied after %d reads", cmd, barrierRetries)
 }
 
 // Query sends one command and returns its reply, without the severity
