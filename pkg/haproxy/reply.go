@@ -12,14 +12,14 @@ import (
 type replyKind uint8
 
 const (
-	replyEmpty   replyKind = iota // success prints nothing
-	replyAddr                     // set server addr: a [4] "IP changed ..." report
-	replyNotice                   // success is a [5] notice
-	replySuccess                  // success ends in "Success!", with no severity
-	replyVersion                  // prepare map: "[6]: New version created: N"
-	replyOutput                   // show commands: any text that is not an error
-	replyMessage                  // a [6] reply that ends with Command.success
-	replyServersAt                // show servers state: output, then Command.servers checked
+	replyEmpty     replyKind = iota // success prints nothing
+	replyAddr                       // set server addr: a [4] "IP changed ..." report
+	replyNotice                     // success is a [5] notice
+	replySuccess                    // success ends in "Success!", with no severity
+	replyVersion                    // prepare map: "[6]: New version created: N"
+	replyOutput                     // show commands: any text that is not an error
+	replyMessage                    // a [6] reply that ends with Command.success
+	replyServersAt                  // show servers state: output, then Command.servers checked
 )
 
 // ReplyError is HAProxy refusing a command.
