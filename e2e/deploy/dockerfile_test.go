@@ -94,7 +94,9 @@ func TestDockerfileAgreesWithMakefile(t *testing.T) {
 			uid = strconv.FormatInt(*sc.RunAsUser, 10)
 		}
 	}
-	// HAProxy's series: the image's tag and the haproxy the tests run.
+	// HAProxy's series: the image's tag and the haproxy the tests run by
+	// default (the one on PATH, which make test installs), not HAPROXY_BIN:
+	// make test-haproxy-matrix runs other lines on purpose.
 	tag := haproxyImage[strings.LastIndex(haproxyImage, ":")+1:]
 	series := regexp.MustCompile(`^\d+\.\d+`).FindString(tag)
 	if out, err := exec.Command("haproxy", "-v").Output(); err == nil {

@@ -88,8 +88,11 @@ func runPodLocally(t *testing.T) {
 	}
 
 	// The init container.
+	// Every process that runs HAProxy runs the tests' one (HAPROXY_BIN,
+	// else the haproxy on PATH, as in the pod).
+	haproxyBin := framework.HAProxyBinary(t)
 	boot := container(t, &pod, "bootstrap")
-	args := append(rw.args(t, boot, mustArgs(t, boot)), "--bind-address=127.0.0.1")
+	args := append(rw.args(t, boot, mustArgs(t, boot)), "--bind-address=127.0.0.1", "--haproxy-binary="+haproxyBin)
 	bootCmd := exec.Command(bollard, args...)
 	bootCmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
 	if out, err := bootCmd.CombinedOutput(); err != nil {
@@ -98,10 +101,14 @@ func runPodLocally(t *testing.T) {
 	// HAProxy, as the haproxy container runs it.
 	hc := container(t, &pod, "haproxy")
 	hargs := rw.args(t, hc, append(append([]string{}, hc.Command...), hc.Args...))
+	if hargs[0] == "haproxy" {
+		hargs[0] = haproxyBin
+	}
 	startProcess(t, cred, filepath.Join(dir, "haproxy.log"), hargs[0], hargs[1:]...)
 	// The controller.
 	bc := container(t, &pod, "bollard")
-	cargs := append(rw.args(t, bc, mustArgs(t, bc)), "--bind-address=127.0.0.1", "--kubeconfig="+kubeconfig)
+	cargs := append(rw.args(t, bc, mustArgs(t, bc)), "--bind-address=127.0.0.1", "--kubeconfig="+kubeconfig,
+		"--haproxy-binary="+haproxyBin)
 	logFile := filepath.Join(dir, "bollard.log")
 	startProcess(t, cred, logFile, bollard, cargs...)
 	t.Logf("bollard %s", strings.Join(cargs, " "))

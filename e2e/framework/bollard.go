@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/bollard-io/bollard/pkg/haproxy"
+	"github.com/bollard-io/bollard/pkg/haproxy/haproxytest"
 )
 
 // Bollard is a `bollard controller` process in managed mode, started by a
@@ -44,12 +45,23 @@ type BollardOptions struct {
 	Namespace string
 	// Bind is the loopback address of the frontends; default 127.0.0.1.
 	Bind string
-	// Args are extra flags.
+	// Args are extra flags; they come after the framework's, so that a
+	// test's --haproxy-binary wins over HAProxyBinary.
 	Args []string
 	// External runs HAProxy as a sidecar would (its own process, started
 	// from the files `bollard bootstrap` wrote) and the controller with
 	// --haproxy-mode external.
 	External bool
+}
+
+// HAProxyBinary is the HAProxy every e2e test runs: $HAPROXY_BIN
+// (hack/haproxy/fetch.sh VERSION prints one per release line), else the
+// haproxy on PATH, which make test installs. The controller gets it as
+// --haproxy-binary (haproxy -c, and the HAProxy it starts in managed
+// mode); the external-mode sidecar runs it.
+func HAProxyBinary(t testing.TB) string {
+	t.Helper()
+	return haproxytest.Binary(t)
 }
 
 // StartBollard runs bin/bollard controller until the test ends and waits
@@ -78,6 +90,7 @@ func (c *Cluster) StartBollard(t testing.TB, o BollardOptions) *Bollard {
 	b.args = append([]string{bin, "controller",
 		"--kubeconfig", c.Kubeconfig,
 		"--haproxy-mode", mode,
+		"--haproxy-binary", HAProxyBinary(t),
 		"--config-dir", b.ConfigDir, "--runtime-dir", b.RuntimeDir,
 		"--bind-address", b.Bind,
 		"--http-port", strconv.Itoa(b.HTTP), "--https-port", strconv.Itoa(b.HTTPS), "--stats-port", strconv.Itoa(b.Stats),

@@ -35,12 +35,8 @@ func (b *Bollard) startSidecar(t testing.TB, bin string) {
 	if err != nil {
 		t.Fatalf("bollard bootstrap: %v\n%s", err, out)
 	}
-	binary := os.Getenv("HAPROXY_BIN")
-	if binary == "" {
-		binary = "haproxy"
-	}
 	b.sidecar = &Sidecar{
-		args:    []string{binary, "-W", "-db", "-S", filepath.Join(b.RuntimeDir, "master.sock"), "-f", filepath.Join(b.ConfigDir, "haproxy.cfg")},
+		args:    []string{HAProxyBinary(t), "-W", "-db", "-S", filepath.Join(b.RuntimeDir, "master.sock"), "-f", filepath.Join(b.ConfigDir, "haproxy.cfg")},
 		logPath: filepath.Join(b.Dir, "haproxy.log"),
 	}
 	b.sidecar.start(t)

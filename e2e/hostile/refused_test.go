@@ -3,7 +3,6 @@ package hostile
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -19,14 +18,7 @@ import (
 // the controller, only that haproxy -c fails with it.
 func refusingHAProxy(t *testing.T) string {
 	t.Helper()
-	name := os.Getenv("HAPROXY_BIN")
-	if name == "" {
-		name = "haproxy"
-	}
-	real, err := exec.LookPath(name)
-	if err != nil {
-		t.Fatal(err)
-	}
+	real := framework.HAProxyBinary(t)
 	script := `#!/bin/sh
 check=0; cfg=; prev=
 for a in "$@"; do

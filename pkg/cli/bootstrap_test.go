@@ -18,14 +18,14 @@ import (
 // real HAProxy started on it answers 404 to any request, /healthz on the
 // stats port, and opens its stats socket in the runtime directory.
 func TestBootstrapWritesAConfigHAProxyRuns(t *testing.T) {
-	haproxytest.Binary(t)
+	binary := haproxytest.Binary(t)
 	dir := t.TempDir()
 	opts := haproxytest.Options(t, dir)
 	opts.RuntimeDir = filepath.Join(dir, "run", "haproxy") // bootstrap must create it
 	configDir := filepath.Join(dir, "etc")
 	_, stderr, err := run(t, "", "bootstrap", "--config-dir", configDir, "--runtime-dir", opts.RuntimeDir,
 		"--bind-address", "127.0.0.1", "--http-port", strconv.Itoa(opts.HTTPPort),
-		"--https-port", strconv.Itoa(opts.HTTPSPort), "--stats-port", strconv.Itoa(opts.StatsPort), "--check")
+		"--https-port", strconv.Itoa(opts.HTTPSPort), "--stats-port", strconv.Itoa(opts.StatsPort), "--check", "--haproxy-binary", binary)
 	if err != nil {
 		t.Fatalf("bootstrap --check: %v\n%s", err, stderr)
 	}

@@ -44,7 +44,7 @@ func run(t *testing.T, stdin string, args ...string) (string, string, error) {
 // prints a config that haproxy -c accepts and that routes the host to its
 // service, and a real HAProxy running the written files does so.
 func TestRenderLegacyManifest(t *testing.T) {
-	stdout, stderr, err := run(t, legacyIngress, "render", "-f", "-", "--check")
+	stdout, stderr, err := run(t, legacyIngress, "render", "-f", "-", "--check", "--haproxy-binary", haproxytest.Binary(t))
 	if err != nil {
 		t.Fatalf("render --check: %v\n%s", err, stderr)
 	}
@@ -70,7 +70,7 @@ endpoints: [{addresses: [127.0.0.1], conditions: {ready: true}}]
 	dir := t.TempDir()
 	opts := haproxytest.Options(t, dir)
 	out := filepath.Join(dir, "out")
-	_, stderr, err = run(t, objects, "render", "-f", "-", "--output-dir", out, "--check",
+	_, stderr, err = run(t, objects, "render", "-f", "-", "--output-dir", out, "--check", "--haproxy-binary", haproxytest.Binary(t),
 		"--endpoint-cidrs", "127.0.0.0/8", // the backend listens on loopback
 		"--bind-address", "127.0.0.1", "--http-port", strconv.Itoa(opts.HTTPPort),
 		"--https-port", strconv.Itoa(opts.HTTPSPort), "--stats-port", strconv.Itoa(opts.StatsPort),
