@@ -32,7 +32,7 @@ data:
 `
 	var stdout, stderr bytes.Buffer
 	root := cli.NewRootCommand(strings.NewReader(m.yaml+secret), &stdout, &stderr)
-	root.SetArgs([]string{"render", "-f", "-", "--check"})
+	root.SetArgs([]string{"render", "-f", "-", "--check", "--haproxy-binary", haproxyBinary(t)})
 	if err := root.ExecuteContext(context.Background()); err != nil {
 		t.Fatalf("bollard render: %v\n%s", err, stderr.String())
 	}
