@@ -134,12 +134,15 @@ func TestDockerfileAgreesWithMakefile(t *testing.T) {
 			uid = strconv.FormatInt(*sc.RunAsUser, 10)
 		}
 	}
-	// HAProxy's line: the image is of a supported line,
+	// HAProxy's line: the image pins a patch release of a supported line,
 	// one that hack/haproxy/fetch.sh can fetch for the tests. The HAProxy
 	// these tests run (HAPROXY_BIN, else haproxy on PATH) must be of a
 	// supported line too, but need not be the image's: every supported line
 	// is tested by running the suites with HAPROXY_BIN set to it.
 	tag := haproxyImage[strings.LastIndex(haproxyImage, ":")+1:]
+	if !regexp.MustCompile(`^\d+\.\d+\.\d+$`).MatchString(tag) {
+		t.Errorf("ARG HAPROXY_IMAGE=%s must pin a patch release (haproxy:MAJOR.MINOR.PATCH)", haproxyImage)
+	}
 	line := lineOf(tag)
 	if !slices.Contains(supportedLines, line) {
 		t.Errorf("the image's HAProxy %s is not of a supported line %v", tag, supportedLines)
