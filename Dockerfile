@@ -1,13 +1,14 @@
-# Bollard's image: the controller on the official HAProxy image of the
-# series that the sidecar runs, so that the controller's `haproxy -c` is the
-# sidecar's HAProxy. Build it with `make image` (no Docker engine is needed
-# for anything else).
+# Bollard's image: the controller on the official HAProxy image that the
+# sidecar runs (the same patch release), so that the controller's
+# `haproxy -c` is the sidecar's HAProxy. Build it with `make image` (no
+# Docker engine is needed for anything else).
 #
 # e2e/deploy checks that GO_VERSION is the Makefile's GO_VERSION, that
-# HAPROXY_IMAGE is the haproxy image of deploy/components/pod, and that the
+# HAPROXY_IMAGE is the haproxy image pinned by the images: entry of
+# deploy/components/pod (a patch release of a supported line), and that the
 # entry point is the binary `make build` produces.
 ARG GO_VERSION=1.26
-ARG HAPROXY_IMAGE=haproxy:2.6
+ARG HAPROXY_IMAGE=haproxy:3.4.7
 
 FROM golang:${GO_VERSION} AS build
 WORKDIR /src

@@ -5,10 +5,44 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/bollard-io/bollard/e2e/framework"
 )
+
+// supportedLines are the HAProxy lines Bollard supports (docs/deploy.md,
+// "Supported HAProxy versions").
+var supportedLines = []string{"2.6", "3.0", "3.2", "3.4"}
+
+// lineOf returns the MAJOR.MINOR of an HAProxy version ("" if there is none).
+func lineOf(version string) string {
+	return regexp.MustCompile(`^\d+\.\d+`).FindString(version)
+}
+
+// haproxyBinary is the HAProxy the tests run: $HAPROXY_BIN (such as the
+// path that hack/haproxy/fetch.sh prints), else haproxy on PATH.
+func haproxyBinary(t testing.TB) string {
+	t.Helper()
+	return framework.HAProxyBinary(t)
+}
+
+// haproxyVersion returns the version that `bin -v` reports, such as
+// 2.6.12-1+deb12u4.
+func haproxyVersion(t testing.TB, bin string) string {
+	t.Helper()
+	out, err := exec.Command(bin, "-v").Output()
+	if err != nil {
+		t.Fatalf("%s -v: %v", bin, err)
+	}
+	m := regexp.MustCompile(`(?m)^HAProxy version (\S+)`).FindStringSubmatch(string(out))
+	if m == nil {
+		t.Fatalf("%s -v says no version:\n%s", bin, out)
+	}
+	return m[1]
+}
 
 func readRepoFile(t *testing.T, name string) string {
 	t.Helper()
@@ -94,18 +128,30 @@ func TestDockerfileAgreesWithMakefile(t *testing.T) {
 			uid = strconv.FormatInt(*sc.RunAsUser, 10)
 		}
 	}
-	// HAProxy's series: the image's tag and the haproxy the tests run by
-	// default (the one on PATH, which make test installs), not HAPROXY_BIN:
-	// make test-haproxy-matrix runs other lines on purpose.
+	// HAProxy's line: the image pins a patch release of a supported line,
+	// one that hack/haproxy/fetch.sh can fetch for the tests. The HAProxy
+	// these tests run (HAPROXY_BIN, else haproxy on PATH) must be of a
+	// supported line too, but need not be the image's: every supported line
+	// is tested by running the suites with HAPROXY_BIN set to it.
 	tag := haproxyImage[strings.LastIndex(haproxyImage, ":")+1:]
-	series := regexp.MustCompile(`^\d+\.\d+`).FindString(tag)
-	if out, err := exec.Command("haproxy", "-v").Output(); err == nil {
-		local := match(t, "haproxy -v", `version (\d+\.\d+)`, string(out))
-		if series != local {
-			t.Errorf("the image's HAProxy series %q is not the tests' HAProxy %s", series, local)
-		}
-	} else {
-		t.Errorf("haproxy -v: %v (make test installs haproxy)", err)
+	if !regexp.MustCompile(`^\d+\.\d+\.\d+$`).MatchString(tag) {
+		t.Errorf("ARG HAPROXY_IMAGE=%s must pin a patch release (haproxy:MAJOR.MINOR.PATCH)", haproxyImage)
+	}
+	line := lineOf(tag)
+	if !slices.Contains(supportedLines, line) {
+		t.Errorf("the image's HAProxy %s is not of a supported line %v", tag, supportedLines)
+	}
+	fetchable := match(t, "hack/haproxy/fetch.sh", `usage: \$0 ([0-9.|]+)`, readRepoFile(t, "hack/haproxy/fetch.sh"))
+	if got := strings.Split(fetchable, "|"); !slices.Equal(got, supportedLines) {
+		t.Errorf("hack/haproxy/fetch.sh fetches %v, the supported lines are %v", got, supportedLines)
+	}
+	bin := haproxyBinary(t)
+	local := haproxyVersion(t, bin)
+	if !slices.Contains(supportedLines, lineOf(local)) {
+		t.Errorf("the tests run HAProxy %s (%s), not of a supported line %v", local, bin, supportedLines)
+	} else if lineOf(local) != line {
+		t.Logf("the tests run HAProxy %s (%s), the image HAProxy %s; HAPROXY_BIN=$(hack/haproxy/fetch.sh %s) runs the image's line",
+			local, bin, tag, line)
 	}
 
 	// A non-root user, the one the pod runs as, and OCI labels.

@@ -2,9 +2,13 @@ package deploy
 
 import (
 	"bytes"
+	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -13,6 +17,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/scheme"
+	"sigs.k8s.io/yaml"
 
 	"github.com/bollard-io/bollard/e2e/framework"
 )
@@ -211,4 +216,90 @@ func TestKustomizeRenders(t *testing.T) {
 		})
 	}
 	kustomize(t, "base")
+}
+
+// defaultLine is the HAProxy line the manifests and the Dockerfile pin.
+const defaultLine = "3.4"
+
+// kustomizationImages are the images: entries of a kustomization.
+type kustomizationImages struct {
+	Images []struct {
+		Name    string `json:"name"`
+		NewName string `json:"newName"`
+		NewTag  string `json:"newTag"`
+		Digest  string `json:"digest"`
+	} `json:"images"`
+}
+
+// TestHAProxyImagePin: the HAProxy image is pinned in one place, one
+// images: entry of the component both overlays share, to a patch release
+// of the default line of the official image; the pod template names the
+// image without a tag, and every container of a rendered overlay that runs
+// HAProxy runs exactly that pin.
+func TestHAProxyImagePin(t *testing.T) {
+	root := filepath.Join(repoRoot(t), "deploy")
+	const pinFile = "components/pod/kustomization.yaml"
+	var pin string
+	untagged := regexp.MustCompile(`(?m)^[\s-]*image:\s*["']?(haproxy\S*?)["']?\s*$`)
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".yaml") {
+			return err
+		}
+		rel, _ := filepath.Rel(root, path)
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		for _, m := range untagged.FindAllStringSubmatch(string(b), -1) {
+			if m[1] != "haproxy" {
+				t.Errorf("deploy/%s: image %s; name the image haproxy and pin it in deploy/%s", rel, m[1], pinFile)
+			}
+		}
+		if d.Name() != "kustomization.yaml" {
+			return nil
+		}
+		var k kustomizationImages
+		if err := yaml.Unmarshal(b, &k); err != nil {
+			return fmt.Errorf("deploy/%s: %w", rel, err)
+		}
+		for _, img := range k.Images {
+			if img.Name != "haproxy" && img.NewName != "haproxy" && !strings.HasPrefix(img.NewName, "haproxy:") {
+				continue
+			}
+			switch {
+			case filepath.ToSlash(rel) != pinFile:
+				t.Errorf("deploy/%s pins the haproxy image too; the one pin is in deploy/%s", rel, pinFile)
+			case pin != "":
+				t.Errorf("deploy/%s has more than one haproxy images: entry", rel)
+			case img.Name != "haproxy" || img.NewName != "" && img.NewName != "haproxy" || img.Digest != "":
+				t.Errorf("deploy/%s: the haproxy entry must be name: haproxy with a newTag only, got %+v", rel, img)
+			default:
+				pin = "haproxy:" + img.NewTag
+				if m := regexp.MustCompile(`^(\d+\.\d+)\.\d+$`).FindStringSubmatch(img.NewTag); m == nil || m[1] != defaultLine {
+					t.Errorf("deploy/%s: newTag %q must be a patch release of HAProxy %s (%s.N)", rel, img.NewTag, defaultLine, defaultLine)
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pin == "" {
+		t.Fatalf("deploy/%s has no images: entry for haproxy", pinFile)
+	}
+	if !slices.Contains(supportedLines, defaultLine) {
+		t.Errorf("the default line %s is not a supported line %v", defaultLine, supportedLines)
+	}
+	for _, overlay := range overlays {
+		pod := kustomize(t, "overlays/"+overlay).workload(t).template.Spec
+		if got := container(t, &pod, "haproxy").Image; got != pin {
+			t.Errorf("%s: the haproxy container runs %s, the pin is %s", overlay, got, pin)
+		}
+		for _, c := range append(slices.Clone(pod.InitContainers), pod.Containers...) {
+			if repo, _, _ := strings.Cut(c.Image, ":"); repo == "haproxy" && c.Image != pin {
+				t.Errorf("%s: container %s runs %s, the pin is %s", overlay, c.Name, c.Image, pin)
+			}
+		}
+	}
 }

@@ -27,9 +27,10 @@ import (
 // manifests' own command lines: the bootstrap init container, then HAProxy
 // and `bollard controller --haproxy-mode external` beside it, sharing a
 // config and a runtime directory. Only directories, ports and the bind
-// address are rewritten, and the controller talks to the API server as
-// the bollard service account (impersonated), so the RBAC objects applied
-// by the caller are all it may use. It serves an Ingress, holds the Lease,
+// address are rewritten, the image's haproxy is the HAProxy the tests run
+// (HAPROXY_BIN, else haproxy on PATH), and the controller talks to the API
+// server as the bollard service account (impersonated), so the RBAC
+// objects applied by the caller are all it may use. It serves an Ingress, holds the Lease,
 // writes Ingress status and records Events. Like in the pod, every process
 // runs as the pod's non-root user.
 func runPodLocally(t *testing.T) {
@@ -87,10 +88,9 @@ func runPodLocally(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// The image's haproxy is the HAProxy the tests run (HAPROXY_BIN).
+	haproxyBin := haproxyBinary(t)
 	// The init container.
-	// Every process that runs HAProxy runs the tests' one (HAPROXY_BIN,
-	// else the haproxy on PATH, as in the pod).
-	haproxyBin := framework.HAProxyBinary(t)
 	boot := container(t, &pod, "bootstrap")
 	args := append(rw.args(t, boot, mustArgs(t, boot)), "--bind-address=127.0.0.1", "--haproxy-binary="+haproxyBin)
 	bootCmd := exec.Command(bollard, args...)
@@ -101,9 +101,10 @@ func runPodLocally(t *testing.T) {
 	// HAProxy, as the haproxy container runs it.
 	hc := container(t, &pod, "haproxy")
 	hargs := rw.args(t, hc, append(append([]string{}, hc.Command...), hc.Args...))
-	if hargs[0] == "haproxy" {
-		hargs[0] = haproxyBin
+	if hargs[0] != "haproxy" {
+		t.Fatalf("the haproxy container runs %q, not the image's haproxy", hargs[0])
 	}
+	hargs[0] = haproxyBin
 	startProcess(t, cred, filepath.Join(dir, "haproxy.log"), hargs[0], hargs[1:]...)
 	// The controller.
 	bc := container(t, &pod, "bollard")
