@@ -11,11 +11,12 @@ import (
 	"testing"
 
 	"github.com/bollard-io/bollard/e2e/framework"
+	"github.com/bollard-io/bollard/pkg/haproxy"
 )
 
 // supportedLines are the HAProxy lines Bollard supports (docs/deploy.md,
 // "Supported HAProxy versions").
-var supportedLines = []string{"2.6", "3.0", "3.2", "3.4"}
+var supportedLines = haproxy.TestedLines
 
 // lineOf returns the MAJOR.MINOR of an HAProxy version ("" if there is none).
 func lineOf(version string) string {
