@@ -167,6 +167,9 @@ func TestNewHostAndNewService(t *testing.T) {
 		t.Errorf("HAProxy %s: after deleting the Service, %d reloads in all, want %d", features.Version, got, wantReloads)
 	}
 	t.Logf("HAProxy %s (%v): %d reloads for a new and a deleted Service", features.Version, features.List(), b.Reloads(t)-start)
+	if t.Failed() {
+		t.Logf("bollard log:\n%s", b.Log())
+	}
 }
 
 // TestBadIngressIsLeftOut: a hostile path is rejected with a Warning Event;

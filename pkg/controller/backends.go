@@ -1,7 +1,9 @@
 package controller
 
 import (
+	"context"
 	"net/netip"
+	"time"
 	"slices"
 
 	"github.com/bollard-io/bollard/pkg/haproxy"
@@ -46,9 +48,12 @@ func planNewBackend(u *update, be *model.Backend) {
 	u.created = append(u.created, be)
 }
 
-// planDeletedBackends adds the commands that delete the backends HAProxy
-// holds and wanted has not, in name order.
-func (r *running) planDeletedBackends(u *update, wanted *model.Config) {
+// planRetiredBackends unpublishes the backends HAProxy holds and wanted
+// has not, in name order, after the map changes that stop routing to them.
+// Deleting them waits for collectBackends: HAProxy deletes only servers
+// without connections, and idle keep-alive connections to a server stay
+// for seconds after its last request.
+func (r *running) planRetiredBackends(u *update, wanted *model.Config) {
 	keep := make(map[string]bool, len(wanted.Backends))
 	for i := range wanted.Backends {
 		keep[wanted.Backends[i].Name] = true
@@ -63,18 +68,7 @@ func (r *running) planDeletedBackends(u *update, wanted *model.Config) {
 	for _, name := range gone {
 		cmd, err := haproxy.UnpublishBackend(name)
 		u.add("backend", cmd, err)
-		// HAProxy deletes only servers in maintenance without connections;
-		// one that still has some fails the batch, and a reload follows.
-		for i := range r.layouts[name].slots {
-			server := render.SlotName(i + 1)
-			cmd, err = haproxy.SetServerState(name, server, haproxy.StateMaint)
-			u.add("backend", cmd, err)
-			cmd, err = haproxy.DelServer(name, server)
-			u.add("backend", cmd, err)
-		}
-		cmd, err = haproxy.DelBackend(name)
-		u.add("backend", cmd, err)
-		u.deleted = append(u.deleted, name)
+		u.retired = append(u.retired, name)
 	}
 }
 
@@ -82,7 +76,7 @@ func (r *running) planDeletedBackends(u *update, wanted *model.Config) {
 // backends and slot counts of cfg, so that its sections are those of cfg's
 // render (the diff reloads for any other structural difference).
 func (r *running) sameStructure(cfg *model.Config) bool {
-	if len(r.layouts) != len(cfg.Backends) {
+	if len(r.layouts) != len(cfg.Backends) || len(r.retiring) > 0 {
 		return false
 	}
 	for i := range cfg.Backends {
@@ -93,3 +87,63 @@ func (r *running) sameStructure(cfg *model.Config) bool {
 	}
 	return true
 }
+
+// collectBackends deletes the retired backends that no connection holds any
+// more: each server in maintenance and deleted, then the backend. One that
+// still has connections is left for the next call; it returns how many
+// backends are left.
+func (c *Controller) collectBackends(ctx context.Context) int {
+	r := c.running
+	if r == nil {
+		return 0
+	}
+	names := make([]string, 0, len(r.retiring))
+	for name := range r.retiring {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		if err := c.deleteBackend(ctx, name); err != nil {
+			c.log.Debug("retired backend not deleted yet", "backend", name, "err", err)
+			continue
+		}
+		delete(r.retiring, name)
+		c.log.Info("deleted backend", "backend", name)
+	}
+	if len(r.retiring) == 0 && c.written != nil && c.onDisk != nil {
+		c.markStructure(ctx, c.written, c.onDisk)
+	}
+	return len(r.retiring)
+}
+
+// deleteBackend deletes what is left of a retired backend (a failed
+// earlier attempt may have deleted some servers).
+func (c *Controller) deleteBackend(ctx context.Context, name string) error {
+	states, err := c.runtime.ServersState(ctx, name)
+	if err != nil {
+		return err
+	}
+	var cmds []haproxy.Command
+	for _, st := range states {
+		cmd, err := haproxy.SetServerState(name, st.Name, haproxy.StateMaint)
+		if err != nil {
+			return err
+		}
+		del, err := haproxy.DelServer(name, st.Name)
+		if err != nil {
+			return err
+		}
+		cmds = append(cmds, cmd, del)
+	}
+	del, err := haproxy.DelBackend(name)
+	if err != nil {
+		return err
+	}
+	return c.runtime.Execute(ctx, append(cmds, del)...)
+}
+
+// collectKey asks the apply loop to delete retired backends only.
+const collectKey = "collect"
+
+// collectEvery is how often retired backends are tried again.
+const collectEvery = time.Second

@@ -68,17 +68,28 @@ func TestDiffRuntimeBackends(t *testing.T) {
 		t.Errorf("applied update planned again: %q %v", again.reload, commandLines(again))
 	}
 
-	// The api Ingress and Service go: route away, then delete.
+	// The api Ingress and Service go: route away, then unpublish; the
+	// deletion waits for collectBackends.
 	back := build(t, baseSnapshot(web))
 	u = r.diff(back, relRefs{}, features)
-	got := commandLines(u)
-	if u.reload != "" || !strings.HasPrefix(got, "del map maps/hosts.map api.example\n") ||
-		!strings.HasSuffix(got, "set server ns_api_80/slot8 state maint\ndel server ns_api_80/slot8\ndel backend ns_api_80") ||
-		!strings.Contains(got, "unpublish backend ns_api_80\nset server ns_api_80/slot1 state maint\ndel server ns_api_80/slot1\n") {
-		t.Errorf("reload %q, commands:\n%s", u.reload, got)
+	want := strings.Join([]string{
+		"del map maps/hosts.map api.example",
+		"del map maps/paths-prefix.map api.example/",
+		"unpublish backend ns_api_80",
+	}, "\n")
+	if got := commandLines(u); u.reload != "" || got != want {
+		t.Errorf("reload %q, commands:\n%s\nwant:\n%s", u.reload, got, want)
 	}
 	r.applied(u, back)
-	if _, ok := r.layouts["ns_api_80"]; ok || !r.sameStructure(back) {
-		t.Errorf("deleted backend still in the running state: %v", r.layouts)
+	if _, ok := r.layouts["ns_api_80"]; ok || !r.retiring["ns_api_80"] || r.sameStructure(back) {
+		t.Errorf("retired backend: layouts %v, retiring %v", r.layouts, r.retiring)
+	}
+	// Wanted again before HAProxy deleted it: a reload, not a second add.
+	if u := r.diff(wanted, relRefs{}, features); !strings.Contains(u.reload, "being deleted") {
+		t.Errorf("a backend wanted again while retiring: %q", u.reload)
+	}
+	delete(r.retiring, "ns_api_80")
+	if !r.sameStructure(back) {
+		t.Error("after the deletion HAProxy's backends differ from the wanted config's")
 	}
 }

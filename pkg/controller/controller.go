@@ -198,6 +198,11 @@ func (c *Controller) processNext(ctx context.Context) bool {
 		// The restarted HAProxy loaded the files on disk (the render of
 		// onDisk); what it holds is read back, not assumed.
 		c.resync(ctx, "HAProxy restarted")
+	case collectKey:
+		if c.collectBackends(ctx) > 0 {
+			c.queue.AddAfter(collectKey, collectEvery)
+		}
+		return true
 	case verifyKey:
 		resynced, err := c.verifyEpoch(ctx)
 		if err != nil || !resynced {
@@ -332,6 +337,9 @@ func (c *Controller) sync(ctx context.Context) error {
 		} else {
 			c.countRuntime(u, "success")
 			c.running.applied(u, cfg)
+			if len(u.retired) > 0 {
+				c.queue.AddAfter(collectKey, collectEvery)
+			}
 		}
 	}
 	// Rendering and writing come after the runtime update: HAProxy already

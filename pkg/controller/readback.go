@@ -24,7 +24,7 @@ import (
 // that HAProxy does not have means structure is wrong: the caller reloads.
 func (c *Controller) readRunning(ctx context.Context, structure *model.Config) (*running, error) {
 	cfg := *structure // slices are replaced below, never written through
-	r := &running{cfg: &cfg, layouts: map[string]*slotLayout{}, storeOnly: map[string]bool{}}
+	r := &running{cfg: &cfg, layouts: map[string]*slotLayout{}, storeOnly: map[string]bool{}, retiring: map[string]bool{}}
 
 	states, err := c.runtime.AllServersState(ctx)
 	if err != nil {

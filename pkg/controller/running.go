@@ -20,11 +20,14 @@ type running struct {
 	// no crt-list line (read back after a batch failed half way): they need
 	// set, commit and add, not `new ssl cert`, which HAProxy would refuse.
 	storeOnly map[string]bool
+	// retiring names backends unpublished at run time and not deleted yet
+	// (collectBackends).
+	retiring map[string]bool
 }
 
 // newRunning is the state of an HAProxy that just loaded cfg from disk.
 func newRunning(cfg *model.Config) *running {
-	r := &running{cfg: cfg, layouts: map[string]*slotLayout{}, storeOnly: map[string]bool{}}
+	r := &running{cfg: cfg, layouts: map[string]*slotLayout{}, storeOnly: map[string]bool{}, retiring: map[string]bool{}}
 	for i := range cfg.Backends {
 		r.layouts[cfg.Backends[i].Name] = layoutFor(&cfg.Backends[i])
 	}
@@ -45,10 +48,10 @@ type update struct {
 	commands []haproxy.Command
 	counts   map[string]int // commands by kind, for metrics
 	slots    map[string][]slotChange
-	// created and deleted are the backends the commands create and
-	// delete (HAProxy 3.4+).
+	// created and retired are the backends the commands create and
+	// unpublish (HAProxy 3.4+).
 	created []*model.Backend
-	deleted []string
+	retired []string
 }
 
 func (u *update) add(kind string, cmd haproxy.Command, err error) {
@@ -82,6 +85,10 @@ func (r *running) diff(wanted *model.Config, refs fileRefs, features haproxy.Fea
 		be := &wanted.Backends[i]
 		layout, ok := r.layouts[be.Name]
 		if !ok {
+			if r.retiring[be.Name] {
+				u.reload = "backend " + be.Name + " wanted again while it is being deleted"
+				return u
+			}
 			if !features.RuntimeBackends {
 				u.reload = "new backend " + be.Name
 				return u
@@ -112,7 +119,7 @@ func (r *running) diff(wanted *model.Config, refs fileRefs, features haproxy.Fea
 	r.diffMaps(wanted, refs, u)
 	slotCommands(u, true)
 	if features.RuntimeBackends {
-		r.planDeletedBackends(u, wanted)
+		r.planRetiredBackends(u, wanted)
 	}
 	return u
 }
@@ -307,8 +314,9 @@ func (r *running) applied(u *update, wanted *model.Config) {
 	for _, be := range u.created {
 		r.layouts[be.Name] = layoutFor(be)
 	}
-	for _, name := range u.deleted {
+	for _, name := range u.retired {
 		delete(r.layouts, name)
+		r.retiring[name] = true
 	}
 	for i := range wanted.Certificates {
 		delete(r.storeOnly, wanted.Certificates[i].FileName)
