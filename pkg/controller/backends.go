@@ -3,8 +3,8 @@ package controller
 import (
 	"context"
 	"net/netip"
-	"time"
 	"slices"
+	"time"
 
 	"github.com/bollard-io/bollard/pkg/haproxy"
 	"github.com/bollard-io/bollard/pkg/model"
