@@ -13,7 +13,7 @@ TEST_TIMEOUT ?= 30m
 IMAGE ?= ghcr.io/bollard-io/bollard:$(VERSION)
 CONTAINER_TOOL ?= docker
 
-.PHONY: all build deps test test-unit fuzz bench-render bench bench-smoke fmt vet clean image docs demo demo-down
+.PHONY: all build deps test test-unit haproxy-versions test-haproxy-matrix fuzz bench-render bench bench-smoke fmt vet clean image docs demo demo-down
 
 all: build
 
@@ -38,6 +38,26 @@ test: deps testcluster build
 # Only the tests that need no cluster.
 test-unit: deps
 	$(GO) test -count=1 ./pkg/... ./cmd/...
+
+# HAProxy release lines of the version matrix. hack/haproxy/fetch.sh LINE
+# installs one from Debian's archive under .cache/haproxy/LINE (set
+# HAPROXY_CACHE to share one cache) and prints its binary; every test that
+# runs HAProxy takes the binary from HAPROXY_BIN, else the haproxy on PATH.
+HAPROXY_VERSIONS ?= 2.6 3.0 3.2 3.4
+# all, or some of: runtime,controller,conformance.
+HAPROXY_MATRIX_SUITES ?= all
+
+haproxy-versions:
+	@for v in $(HAPROXY_VERSIONS); do hack/haproxy/fetch.sh $$v || exit 1; done
+
+# For each line of HAPROXY_VERSIONS: the real-HAProxy package tests, the
+# controller e2e suite and the conformance suite with HAPROXY_BIN set
+# (hack/haproxymatrix), then docs/haproxy-versions.md from the results. Fails
+# after writing it when anything failed.
+test-haproxy-matrix: deps testcluster build
+	$(GO) run ./hack/haproxymatrix -go '$(GO)' -versions '$(HAPROXY_VERSIONS)' -suites '$(HAPROXY_MATRIX_SUITES)' \
+		-timeout $(TEST_TIMEOUT) -out docs/haproxy-versions.md \
+		-command 'make test-haproxy-matrix HAPROXY_VERSIONS="$(HAPROXY_VERSIONS)"$(if $(filter-out all,$(HAPROXY_MATRIX_SUITES)), HAPROXY_MATRIX_SUITES=$(HAPROXY_MATRIX_SUITES))'
 
 # Runs each fuzz target for FUZZTIME (default 10m), one after the other.
 # Plain `go test` runs their seeds and testdata/fuzz corpora.
