@@ -268,6 +268,12 @@ func TestRestartWithoutChangesDoesNotReload(t *testing.T) {
 	if _, err := cluster.ReadyEndpoints(context.Background(), ns, "web", 1, 30*time.Second); err != nil {
 		t.Fatal(err)
 	}
+	// A new Service too: on 3.4 its backend is created at run time, and
+	// the restarted controller must still find HAProxy's sections to be
+	// those of the files.
+	echo(t, ns, "api", 1)
+	apply(t, ns, ingress("api", "api.restart.example", "/", "Prefix", "api"))
+	b.WaitServed(t, "api.restart.example", "/", "api", 20*time.Second)
 	time.Sleep(time.Second)
 	reloads := b.Reloads(t)
 	pid, _ := b.MasterPID()
@@ -275,6 +281,7 @@ func TestRestartWithoutChangesDoesNotReload(t *testing.T) {
 	b.WaitServed(t, "restart.example", "/", "web", 5*time.Second) // HAProxy serves alone
 	b.Start(t)
 	b.WaitServed(t, "restart.example", "/", "web", 5*time.Second)
+	b.WaitServed(t, "api.restart.example", "/", "api", 5*time.Second)
 	time.Sleep(time.Second)
 	if got := b.Reloads(t); got != reloads {
 		t.Errorf("restarting the controller with nothing changed caused %d reloads\n%s", got-reloads, b.Log())
