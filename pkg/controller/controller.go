@@ -93,8 +93,9 @@ type Controller struct {
 	forceReload string
 	// features is what the running HAProxy's version allows (features.go);
 	// featuresRead is false until its version was read.
-	features     haproxy.Features
-	featuresRead bool
+	features      haproxy.Features
+	featuresRead  bool
+	versionUnread bool // the last attempt to read it failed (logged once)
 	// loadedHash is the config hash in HAProxy's copy of maps/epoch.map:
 	// the structure of the files it loaded, or that its runtime changes
 	// made it equal to.

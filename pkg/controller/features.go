@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strings"
 
 	"github.com/bollard-io/bollard/pkg/haproxy"
@@ -18,11 +19,18 @@ import (
 func (c *Controller) detectFeatures(ctx context.Context) {
 	v, err := c.runtime.Version(ctx)
 	if err != nil {
-		c.log.Warn("cannot read HAProxy's version; using the HAProxy 2.6 behaviour until it answers", "err", err)
+		// Logged once until it answers: the next syncs ask again.
+		level := slog.LevelWarn
+		if c.versionUnread {
+			level = slog.LevelDebug
+		}
+		c.versionUnread = true
+		c.log.Log(ctx, level, "cannot read HAProxy's version; using the HAProxy 2.6 behaviour until it answers", "err", err)
 		c.features, c.featuresRead = haproxy.Features{}, false
 		c.master.UseFeatures(c.features)
 		return
 	}
+	c.versionUnread = false
 	f := haproxy.FeaturesFor(v)
 	if !f.Known {
 		c.log.Warn("HAProxy version not tested with Bollard; using the HAProxy 2.6 behaviour",
