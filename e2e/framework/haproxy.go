@@ -15,10 +15,8 @@ import (
 // each version must do.
 func (b *Bollard) Features(t testing.TB) haproxy.Features {
 	t.Helper()
-	rt := haproxy.NewRuntime(filepath.Join(b.RuntimeDir, "admin.sock"), nil)
-	defer rt.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
+	ctx, rt, done := b.adminSocket()
+	defer done()
 	v, err := rt.Version(ctx)
 	if err != nil {
 		t.Fatalf("read HAProxy's version: %v", err)
@@ -29,10 +27,8 @@ func (b *Bollard) Features(t testing.TB) haproxy.Features {
 // Backends lists the backends the running HAProxy has (`show backend`).
 func (b *Bollard) Backends(t testing.TB) []string {
 	t.Helper()
-	rt := haproxy.NewRuntime(filepath.Join(b.RuntimeDir, "admin.sock"), nil)
-	defer rt.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
+	ctx, rt, done := b.adminSocket()
+	defer done()
 	out, err := rt.Backends(ctx)
 	if err != nil {
 		t.Fatalf("show backend: %v", err)
@@ -44,4 +40,11 @@ func (b *Bollard) Backends(t testing.TB) []string {
 func (b *Bollard) HasBackend(t testing.TB, name string) bool {
 	t.Helper()
 	return slices.Contains(b.Backends(t), name)
+}
+
+// adminSocket is a client of HAProxy's admin socket with a 5 s budget.
+func (b *Bollard) adminSocket() (context.Context, *haproxy.Runtime, func()) {
+	rt := haproxy.NewRuntime(filepath.Join(b.RuntimeDir, "admin.sock"), nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	return ctx, rt, func() { cancel(); rt.Close() }
 }

@@ -2,10 +2,7 @@ package controller
 
 import (
 	"context"
-	"log/slog"
 	"net/http"
-	"net/netip"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -20,7 +17,6 @@ import (
 	"github.com/bollard-io/bollard/pkg/model"
 	mt "github.com/bollard-io/bollard/pkg/model/modeltest"
 	"github.com/bollard-io/bollard/pkg/render"
-	"github.com/bollard-io/bollard/pkg/tlscert"
 )
 
 // On the real HAProxy in HAPROXY_BIN: a new Service's backend is created at
@@ -32,13 +28,7 @@ func TestRuntimeBackendLifecycle(t *testing.T) {
 	dir := t.TempDir()
 	ropts := haproxytest.Options(t, dir)
 	a, b := haproxytest.NewBackend(t, "A"), haproxytest.NewBackend(t, "B")
-	fallback, err := tlscert.SelfSigned([]string{"default.invalid"}, time.Now(), time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mopts := model.DefaultOptions()
-	mopts.FallbackCertificate = fallback.Combined()
-	mopts.EndpointCIDRs = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+	mopts := loopbackModelOptions(t)
 	web := mt.Ingress("ns", "web", mt.Rule("web.test", mt.Path("Prefix", "/", "web", 80)))
 	api := mt.Ingress("ns", "api", mt.Rule("api.test", mt.Path("Prefix", "/", "api", 80)))
 	snapshot := func(ingresses ...*networkingv1.Ingress) model.Snapshot {
@@ -62,12 +52,7 @@ func TestRuntimeBackendLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	inst := haproxytest.Start(t, dir, loadedFiles, ropts)
-	c := &Controller{
-		runtime: haproxy.NewRuntime(filepath.Join(ropts.RuntimeDir, render.AdminSocket), slog.New(slog.DiscardHandler)),
-		epoch:   newEpochToken(),
-		log:     slog.New(slog.DiscardHandler),
-	}
-	t.Cleanup(func() { c.runtime.Close() })
+	c := socketController(t, ropts)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	version, err := c.runtime.Version(ctx)

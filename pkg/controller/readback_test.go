@@ -34,18 +34,11 @@ func TestNextSyncConvergesFromWhatHAProxyHas(t *testing.T) {
 	dir := t.TempDir()
 	ropts := haproxytest.Options(t, dir)
 	a, b := haproxytest.NewBackend(t, "A"), haproxytest.NewBackend(t, "B")
-	now := time.Now()
-	fallback, err := tlscert.SelfSigned([]string{"default.invalid"}, now, time.Hour)
+	secure, err := tlscert.SelfSigned([]string{"secure.test"}, time.Now(), time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
-	secure, err := tlscert.SelfSigned([]string{"secure.test"}, now, time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mopts := model.DefaultOptions()
-	mopts.FallbackCertificate = fallback.Combined()
-	mopts.EndpointCIDRs = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+	mopts := loopbackModelOptions(t)
 	snapshot := func(backend haproxytest.Backend, ingresses ...*networkingv1.Ingress) model.Snapshot {
 		return model.Snapshot{
 			Ingresses:      ingresses,
@@ -63,11 +56,7 @@ func TestNextSyncConvergesFromWhatHAProxyHas(t *testing.T) {
 		t.Fatal(err)
 	}
 	inst := haproxytest.Start(t, dir, files, ropts)
-	c := &Controller{
-		runtime: haproxy.NewRuntime(filepath.Join(ropts.RuntimeDir, render.AdminSocket), slog.New(slog.DiscardHandler)),
-		epoch:   newEpochToken(),
-	}
-	t.Cleanup(func() { c.runtime.Close() })
+	c := socketController(t, ropts)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 
@@ -130,4 +119,31 @@ func TestNextSyncConvergesFromWhatHAProxyHas(t *testing.T) {
 	if rest := again.diff(&wanted, c, haproxy.Features{}); rest.reload != "" || len(rest.commands) != 0 {
 		t.Errorf("not converged: reload %q, commands:\n%s", rest.reload, commandLines(rest))
 	}
+}
+
+// loopbackModelOptions are model options for tests whose backends listen on
+// loopback.
+func loopbackModelOptions(t *testing.T) model.Options {
+	t.Helper()
+	fallback, err := tlscert.SelfSigned([]string{"default.invalid"}, time.Now(), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mopts := model.DefaultOptions()
+	mopts.FallbackCertificate = fallback.Combined()
+	mopts.EndpointCIDRs = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+	return mopts
+}
+
+// socketController is a Controller with only what talks to the admin
+// socket of the HAProxy that haproxytest.Start runs with ropts.
+func socketController(t *testing.T, ropts render.Options) *Controller {
+	t.Helper()
+	c := &Controller{
+		runtime: haproxy.NewRuntime(filepath.Join(ropts.RuntimeDir, render.AdminSocket), slog.New(slog.DiscardHandler)),
+		epoch:   newEpochToken(),
+		log:     slog.New(slog.DiscardHandler),
+	}
+	t.Cleanup(func() { c.runtime.Close() })
+	return c
 }
