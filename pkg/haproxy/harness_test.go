@@ -203,6 +203,17 @@ func (p *proxy) exec(cmds ...Command) {
 	}
 }
 
+// fill gives a slot an address and makes it ready, as the controller does:
+// the barrier waits until HAProxy uses the address (3.x applies it after
+// answering).
+func (p *proxy) fill(backend, server string, to netip.AddrPort) []Command {
+	return []Command{
+		must(SetServerAddr(backend, server, to.Addr(), to.Port())),
+		must(AddressBarrier(backend, map[string]netip.AddrPort{server: to})),
+		must(SetServerState(backend, server, StateReady)),
+	}
+}
+
 // query runs a command built by hand, as only tests may.
 func (p *proxy) query(text string) string {
 	p.t.Helper()

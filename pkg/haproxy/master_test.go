@@ -14,7 +14,7 @@ import (
 func TestReload(t *testing.T) {
 	p := startProxy(t)
 	a := backend(t, "A")
-	p.exec(must(SetServerAddr("be1", "slot1", a.Addr(), a.Port())), must(SetServerState("be1", "slot1", StateReady)))
+	p.exec(p.fill("be1", "slot1", a)...)
 	before := p.workers()
 	oldWorker := currentWorker(t, before)
 
@@ -40,7 +40,7 @@ func TestReload(t *testing.T) {
 	p.mustGet("a.test", 503, "")
 
 	// A config that does not load: error, and the worker keeps serving.
-	p.exec(must(SetServerAddr("be1", "slot1", a.Addr(), a.Port())), must(SetServerState("be1", "slot1", StateReady)))
+	p.exec(p.fill("be1", "slot1", a)...)
 	p.writeConfig(p.config() + "  bogus_keyword here\n")
 	start = time.Now()
 	err := p.master.Reload(p.ctx())

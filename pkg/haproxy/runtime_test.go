@@ -68,10 +68,7 @@ func TestServerSlot(t *testing.T) {
 	}
 	p.mustGet("a.test", 503, "")
 
-	p.exec(
-		must(SetServerAddr("be1", "slot1", a.Addr(), a.Port())),
-		must(SetServerState("be1", "slot1", StateReady)),
-	)
+	p.exec(p.fill("be1", "slot1", a)...)
 	p.mustGet("a.test", 200, "A /")
 	st := slotState(t, p, "be1", "slot1")
 	// 0x04 ("disabled in the config") stays set on a ready slot.
@@ -80,11 +77,7 @@ func TestServerSlot(t *testing.T) {
 	}
 
 	// Make before break: fill slot2, then put slot1 in maint.
-	p.exec(
-		must(SetServerAddr("be1", "slot2", b.Addr(), b.Port())),
-		must(SetServerState("be1", "slot2", StateReady)),
-		must(SetServerState("be1", "slot1", StateMaint)),
-	)
+	p.exec(append(p.fill("be1", "slot2", b), must(SetServerState("be1", "slot1", StateMaint)))...)
 	for range 4 {
 		p.mustGet("a.test", 200, "B /")
 	}
@@ -273,10 +266,7 @@ func TestMapInjection(t *testing.T) {
 func TestMapRuntime(t *testing.T) {
 	p := startProxy(t)
 	a, b := backend(t, "A"), backend(t, "B")
-	p.exec(
-		must(SetServerAddr("be1", "slot1", a.Addr(), a.Port())), must(SetServerState("be1", "slot1", StateReady)),
-		must(SetServerAddr("be2", "slot1", b.Addr(), b.Port())), must(SetServerState("be2", "slot1", StateReady)),
-	)
+	p.exec(append(p.fill("be1", "slot1", a), p.fill("be2", "slot1", b)...)...)
 	p.mustGet("new.test", 404, "no route")
 	p.exec(must(AddMap("maps/hosts.map", "new.test", "be2")))
 	p.mustGet("new.test", 200, "B /")
@@ -382,11 +372,7 @@ func TestRuntimeFollowsReload(t *testing.T) {
 	if err := p.master.Reload(p.ctx()); err != nil {
 		t.Fatal(err)
 	}
-	p.exec(
-		must(SetServerAddr("be1", "slot1", a.Addr(), a.Port())),
-		must(SetServerState("be1", "slot1", StateReady)),
-		must(AddMap("maps/hosts.map", "kept.test", "be1")),
-	)
+	p.exec(append(p.fill("be1", "slot1", a), must(AddMap("maps/hosts.map", "kept.test", "be1")))...)
 	if err := stale.Execute(p.ctx(), must(AddMap("maps/hosts.map", "lost.test", "be1"))); err != nil {
 		t.Fatalf("control: %v", err)
 	}

@@ -14,7 +14,7 @@ import (
 func TestSupervisorRestartsAfterCrash(t *testing.T) {
 	p := startProxy(t)
 	a := backend(t, "A")
-	p.exec(must(SetServerAddr("be1", "slot1", a.Addr(), a.Port())), must(SetServerState("be1", "slot1", StateReady)))
+	p.exec(p.fill("be1", "slot1", a)...)
 	p.mustGet("a.test", 200, "A /")
 	if !p.sup.Healthy() || p.sup.Restarts() != 0 {
 		t.Fatalf("healthy %v, restarts %d", p.sup.Healthy(), p.sup.Restarts())
@@ -60,7 +60,7 @@ func TestSupervisorRestartsAfterCrash(t *testing.T) {
 	// The new HAProxy serves from the files: the runtime change is gone
 	// until the controller re-applies it, which is what Started is for.
 	p.mustGet("a.test", 503, "")
-	p.exec(must(SetServerAddr("be1", "slot1", a.Addr(), a.Port())), must(SetServerState("be1", "slot1", StateReady)))
+	p.exec(p.fill("be1", "slot1", a)...)
 	p.mustGet("a.test", 200, "A /")
 
 	// A plain crash restarts at once.
