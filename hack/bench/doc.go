@@ -10,6 +10,8 @@
 //	P5   throughput of the generated config vs a hand-written one (wrk)
 //	P6   reloads during pure endpoint changes
 //
+// Every HAProxy it runs is $HAPROXY_BIN (else the haproxy on PATH).
+//
 // `make bench` runs TestBench with -bench.full and prints one summary table;
 // `make test` runs the same code with tiny sizes (the smoke mode), which
 // asserts only that every measurement produced numbers and the invariants

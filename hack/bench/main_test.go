@@ -23,9 +23,9 @@ var (
 	cluster *framework.Cluster
 
 	fullRun = flag.Bool("bench.full", false, "run the full benchmark (make bench) instead of the smoke sizes")
-	outFile = flag.String("bench.out", "", "also write the summary table (Markdown) to this file")
+	outFile = flag.String("bench.out", "", "also write the summary tables (Markdown) to this file")
 	logDir  = flag.String("bench.logs", "", "copy the controllers' logs into this directory")
-	phases  = flag.String("bench.phases", "small,scale,render,p5", "comma-separated phases to run: small (P1, P2a, P6, P4, P2b at ~100), scale (P3, P2b at scale), render, p5")
+	phases  = flag.String("bench.phases", "small,scale,render,p5", "comma-separated phases to run: small (P1, P2a, P6, P4, P2b at ~140), scale (P3, P2b at scale), render, p5")
 )
 
 func TestMain(m *testing.M) {
