@@ -45,7 +45,7 @@ type env struct {
 	// `haproxy -c` and P5.
 	hap HAProxyBinary
 	// mainP2b holds the suite's own P2b results by size ("small",
-	// "scale").
+	// "scale"), which the table by HAProxy version reuses for hap.
 	mainP2b map[string]*p2bResult
 	// scaleLoaded is set once the cluster holds the sz.Scale apps.
 	scaleLoaded bool

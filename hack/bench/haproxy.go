@@ -48,6 +48,34 @@ func ProbeHAProxy(path string) (HAProxyBinary, error) {
 	return HAProxyBinary{Path: abs, Version: v}, nil
 }
 
+// SplitList splits a list of HAProxy lines or paths separated by spaces
+// or commas (BENCH_P2B_VERSIONS, -bench.p2b-versions).
+func SplitList(s string) []string {
+	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' })
+}
+
+// ResolveHAProxy turns one entry of that list into a binary's path: a path
+// (it holds a "/") is itself; a release line ("3.4") is main when main is of
+// that line, else cache/LINE/haproxy (where hack/haproxy/fetch.sh installs
+// it). Nothing is fetched: a line not installed gives an error that says how
+// to install it.
+func ResolveHAProxy(entry string, main HAProxyBinary, cache string) (string, error) {
+	if strings.Contains(entry, "/") {
+		return entry, nil
+	}
+	if _, err := haproxy.ParseVersion(entry); err != nil || strings.Count(entry, ".") != 1 {
+		return "", fmt.Errorf("%q is neither a release line such as 3.4 nor a path", entry)
+	}
+	if main.Version.Line() == entry {
+		return main.Path, nil
+	}
+	path := filepath.Join(cache, entry, "haproxy")
+	if st, err := os.Stat(path); err != nil || st.IsDir() || st.Mode()&0o111 == 0 {
+		return "", fmt.Errorf("HAProxy %s is not installed at %s (hack/haproxy/fetch.sh %s installs it; HAPROXY_CACHE names another cache)", entry, path, entry)
+	}
+	return path, nil
+}
+
 // HAProxyMem is the memory of one HAProxy: its master and workers, their
 // PIDs from the master socket's `show proc`.
 type HAProxyMem struct {

@@ -3,6 +3,8 @@ package bench
 import (
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -23,6 +25,16 @@ func fakeHAProxy(t *testing.T, dir, version string) string {
 	return path
 }
 
+func TestSplitList(t *testing.T) {
+	got := SplitList(" 2.6 3.4,/opt/haproxy, ,\t3.0 ")
+	if want := []string{"2.6", "3.4", "/opt/haproxy", "3.0"}; !slices.Equal(got, want) {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	if got := SplitList(""); len(got) != 0 {
+		t.Errorf("empty list: %q", got)
+	}
+}
+
 func TestProbeHAProxy(t *testing.T) {
 	dir := t.TempDir()
 	h, err := ProbeHAProxy(fakeHAProxy(t, filepath.Join(dir, "3.4"), "3.4.7-1"))
@@ -34,6 +46,29 @@ func TestProbeHAProxy(t *testing.T) {
 	}
 	if _, err := ProbeHAProxy(filepath.Join(dir, "missing")); err == nil {
 		t.Error("a missing binary must be an error")
+	}
+}
+
+func TestResolveHAProxy(t *testing.T) {
+	dir := t.TempDir()
+	main, err := ProbeHAProxy(fakeHAProxy(t, filepath.Join(dir, "system"), "2.6.12-1+deb12u4"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cache := filepath.Join(dir, "cache")
+	cached := fakeHAProxy(t, filepath.Join(cache, "3.4"), "3.4.7-1")
+	for _, c := range []struct{ entry, want, err string }{
+		{"2.6", main.Path, ""},                 // the main binary's line: the main binary
+		{"3.4", cached, ""},                    // installed by fetch.sh
+		{"/some/haproxy", "/some/haproxy", ""}, // a path as it is
+		{"3.2", "", "hack/haproxy/fetch.sh 3.2 installs it"},
+		{"3.4.7", "", "neither a release line"},
+		{"latest", "", "neither a release line"},
+	} {
+		got, err := ResolveHAProxy(c.entry, main, cache)
+		if got != c.want || (c.err == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), c.err)) {
+			t.Errorf("%s: got %q, %v; want %q, error with %q", c.entry, got, err, c.want, c.err)
+		}
 	}
 }
 
