@@ -55,7 +55,7 @@ bench-render:
 
 # The benchmark suite (hack/bench, docs/benchmarks.md): P1-P6 against a test
 # cluster of its own (subnet 198.18.2.0/24), the real HAProxy, echo pods and
-# wrk; about 7 minutes on 2 cores, plus 2-3 per extra HAProxy version. It
+# wrk; about 7 minutes on 2 cores, plus 1-2 per extra HAProxy version. It
 # prints one summary table and "P2b by HAProxy version", also written to
 # $(BENCH_DIR)/results.md beside the controllers' logs.
 #
