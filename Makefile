@@ -75,18 +75,44 @@ bench-render:
 
 # The benchmark suite (hack/bench, docs/benchmarks.md): P1-P6 against a test
 # cluster of its own (subnet 198.18.2.0/24), the real HAProxy, echo pods and
-# wrk; about 7 minutes on 2 cores. It prints one summary table, also written
-# to $(BENCH_DIR)/results.md beside the controllers' logs.
+# wrk; about 7 minutes on 2 cores, plus 1-2 per extra HAProxy version. It
+# prints one summary table and "P2b by HAProxy version", also written to
+# $(BENCH_DIR)/results.md beside the controllers' logs.
+#
+# HAPROXY_BIN is the HAProxy of the whole suite (default: haproxy on PATH).
+# BENCH_P2B_VERSIONS lists HAProxy lines (or binaries' paths) whose P2b, a
+# new Service at ~140 and at 10k Ingresses, is measured in the same run with
+# a controller and HAProxy of their own; hack/haproxy/fetch.sh installs each
+# line (not the one HAPROXY_BIN is of: the suite's own rows serve for it).
+# A line that cannot be fetched is left out with a message;
+# BENCH_P2B_VERSIONS= turns the table off.
 BENCH_DIR ?= $(CURDIR)/.state/bench
+HAPROXY_BIN ?=
+BENCH_P2B_VERSIONS ?= 2.6 3.4
 bench: deps testcluster build
 	@hack/deps.sh bench
 	@mkdir -p $(BENCH_DIR)
 	$(GO) test -c -o $(BIN)/bench.test ./hack/bench
-	cd hack/bench && $(BIN)/bench.test -test.run '^TestBench$$' -test.v -test.timeout 60m \
-		-bench.full -bench.out $(BENCH_DIR)/results.md -bench.logs $(BENCH_DIR)
+	@main="$(HAPROXY_BIN)"; main="$$(command -v "$${main:-haproxy}")" && main="$$(realpath "$$main")" || \
+		{ echo "make bench: no HAProxy at HAPROXY_BIN=$(HAPROXY_BIN) (default: haproxy on PATH)" >&2; exit 1; }; \
+	line="$$("$$main" -v | sed -n '1s/^HAProxy version \([0-9]*\.[0-9]*\).*/\1/p')"; \
+	p2b=; for v in $(BENCH_P2B_VERSIONS); do \
+		case "$$v" in \
+		*/*) p2b="$$p2b $$(realpath "$$v")" ;; \
+		"$$line") p2b="$$p2b $$main" ;; \
+		*) if bin="$$(hack/haproxy/fetch.sh "$$v")"; then p2b="$$p2b $$bin"; \
+			else echo "make bench: HAProxy $$v could not be fetched; P2b by HAProxy version goes without it" >&2; fi ;; \
+		esac; \
+	done; \
+	echo "make bench: HAProxy $$main ($$line); P2b by HAProxy version with:$${p2b:- none}"; \
+	cd hack/bench && HAPROXY_BIN="$$main" $(BIN)/bench.test -test.run '^TestBench$$' -test.v -test.timeout 60m \
+		-bench.full -bench.out $(BENCH_DIR)/results.md -bench.logs $(BENCH_DIR) -bench.p2b-versions "$$p2b"
 
 # The same measurements with tiny sizes (`make test` runs them too): they must
-# produce numbers and keep the invariants; no timing target is checked.
+# produce numbers and keep the invariants; no timing target is checked. They
+# use HAPROXY_BIN from the environment; BENCH_P2B_VERSIONS from the
+# environment adds the table by version, from binaries already installed
+# (HAPROXY_CACHE, default .cache/haproxy): nothing is fetched.
 bench-smoke: deps testcluster build
 	$(GO) test -count=1 -run '^TestBench$$' -v ./hack/bench
 

@@ -23,12 +23,13 @@ func TestBench(t *testing.T) {
 		sz = fullSizes
 	}
 	begin := time.Now()
-	rep := &Report{Title: fmt.Sprintf("Bollard benchmark (%s run, %s)", sz.Name, begin.UTC().Format("2006-01-02 15:04 MST"))}
+	rep := &Report{}
 	e := newEnv(t, sz, rep)
+	rep.Title = fmt.Sprintf("Bollard benchmark (%s run, %s, HAProxy %s)", sz.Name, begin.UTC().Format("2006-01-02 15:04 MST"), e.hap.Version.Raw)
 	startLoad := loadAvg()
 	defer func() {
 		rep.Note("Machine: %d cores (%s), %s, %s, Linux %s; whole run %s; load average (1 min) %s at the start, %s at the end; at the start of each phase: %s.",
-			runtime.NumCPU(), cpuModel(), haproxyVersion(), runtime.Version(), kernel(), time.Since(begin).Round(time.Second),
+			runtime.NumCPU(), cpuModel(), e.hap, runtime.Version(), kernel(), time.Since(begin).Round(time.Second),
 			startLoad, loadAvg(), strings.Join(e.loads, ", "))
 		md := rep.Markdown()
 		fmt.Printf("\n%s\n", md)
@@ -46,7 +47,7 @@ func TestBench(t *testing.T) {
 	for _, p := range []struct {
 		name string
 		run  func()
-	}{{"small", e.phaseSmall}, {"scale", e.runScale}, {"render", e.runRenderBench}, {"p5", e.runP5}} {
+	}{{"small", e.phaseSmall}, {"scale", e.runScale}, {"p2b-versions", e.runP2bVersions}, {"render", e.runRenderBench}, {"p5", e.runP5}} {
 		if phase(p.name) {
 			e.phaseStart(p.name)
 			p.run()
@@ -73,11 +74,10 @@ func (e *env) phaseSmall() {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fillers := ScaleItems("fill", e.sz.Fillers, []string{e.ns}, e.sz.PerService, cluster.Subnet)
-	if err := CreateAll(e.ctx, e.client, fillers, e.sz.Workers, nil); err != nil {
+	if err := e.createFillers(); err != nil {
 		t.Fatal(err)
 	}
-	b := cluster.StartBollard(t, framework.BollardOptions{Namespace: e.ns})
+	b := cluster.StartBollard(t, framework.BollardOptions{Namespace: e.ns, Args: e.bollardArgs()})
 	defer b.Stop(t)
 	defer e.saveLog(b, "controller-small.log")
 	addr := b.Request("", "").Addr
@@ -90,7 +90,7 @@ func (e *env) phaseSmall() {
 	e.runP2a(b, p1)
 	e.runP6(b, p6)
 	e.runP4(b, p4)
-	e.runP2b(b, e.ns, "small", e.sz.P2b, 1500*time.Millisecond)
+	e.runP2b(b, e.ns, "small", e.sz.P2b, false)
 }
 
 // runP5 compares the generated config with a hand-written one.
@@ -104,7 +104,7 @@ func (e *env) runP5() {
 		}
 		wrk = ""
 	}
-	o := P5Options{BinDir: cluster.BinDir, HAProxy: "haproxy", Wrk: wrk, Hosts: e.sz.P5Hosts, Echoes: e.sz.P5Echoes,
+	o := P5Options{BinDir: cluster.BinDir, HAProxy: e.hap.Path, Wrk: wrk, Hosts: e.sz.P5Hosts, Echoes: e.sz.P5Echoes,
 		ServersPerBackend: 2, Rounds: e.sz.P5Rounds, Turn: e.sz.P5Turn, Threads: 2, Conns: e.sz.P5Conns, Dir: e.t.TempDir(), Logf: e.t.Logf}
 	res, err := RunP5(e.ctx, o)
 	if err != nil {
@@ -129,18 +129,6 @@ func (e *env) runP5() {
 	if rpsA == 0 || rpsB == 0 || errs != 0 {
 		e.t.Errorf("P5: %.0f and %.0f req/s, %d errors", rpsA, rpsB, errs)
 	}
-}
-
-func haproxyVersion() string {
-	out, err := exec.Command("haproxy", "-v").Output()
-	if err != nil {
-		return "haproxy ?"
-	}
-	line, _, _ := strings.Cut(string(out), "\n")
-	if f := strings.Fields(line); len(f) >= 3 {
-		return "HAProxy " + f[2]
-	}
-	return line
 }
 
 func cpuModel() string {

@@ -10,6 +10,11 @@
 //	P5   throughput of the generated config vs a hand-written one (wrk)
 //	P6   reloads during pure endpoint changes
 //
+// Every HAProxy it runs is $HAPROXY_BIN (else the haproxy on PATH). The
+// table "P2b by HAProxy version" adds P2b at both sizes with each HAProxy
+// of -bench.p2b-versions ($BENCH_P2B_VERSIONS), each with controllers of
+// its own against the same objects, with HAProxy's RSS at scale.
+//
 // `make bench` runs TestBench with -bench.full and prints one summary table;
 // `make test` runs the same code with tiny sizes (the smoke mode), which
 // asserts only that every measurement produced numbers and the invariants

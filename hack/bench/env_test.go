@@ -21,6 +21,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/bollard-io/bollard/e2e/framework"
+	"github.com/bollard-io/bollard/pkg/haproxy/haproxytest"
 )
 
 // pod is an echo pod of the pool.
@@ -39,6 +40,20 @@ type env struct {
 	sz     sizes
 	rep    *Report
 	loads  []string // load average at the start of each phase
+	// hap is the HAProxy of the suite: $HAPROXY_BIN, else the haproxy on
+	// PATH. Every controller runs it (--haproxy-binary), and so do
+	// `haproxy -c` and P5.
+	hap HAProxyBinary
+	// mainP2b holds the suite's own P2b results by size ("small",
+	// "scale"), which the table by HAProxy version reuses for hap.
+	mainP2b map[string]*p2bResult
+	// scaleLoaded is set once the cluster holds the sz.Scale apps.
+	scaleLoaded bool
+}
+
+// bollardArgs are the controller flags that select e.hap.
+func (e *env) bollardArgs() []string {
+	return []string{"--haproxy-binary", e.hap.Path}
 }
 
 // phaseStart records the machine's load average as a phase begins.
@@ -57,8 +72,16 @@ func newEnv(t *testing.T, sz sizes, rep *Report) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	hapPath, err := haproxytest.BinaryPath()
+	if err != nil {
+		t.Fatal(err)
+	}
+	hap, err := ProbeHAProxy(hapPath)
+	if err != nil {
+		t.Fatal(err)
+	}
 	cluster.EnsureIngressClass(t)
-	e := &env{t: t, ctx: context.Background(), client: client, sz: sz, rep: rep}
+	e := &env{t: t, ctx: context.Background(), client: client, sz: sz, rep: rep, hap: hap, mainP2b: map[string]*p2bResult{}}
 	e.ns = cluster.CreateNamespace(t, "bench")
 	return e
 }
@@ -299,6 +322,14 @@ func loadAvg() string {
 		return f[0]
 	}
 	return "?"
+}
+
+// createFillers creates the Ingresses (with their Services and slices)
+// that the namespace-scoped controllers watch beside the benchmark's own;
+// those that exist are left as they are.
+func (e *env) createFillers() error {
+	fillers := ScaleItems("fill", e.sz.Fillers, []string{e.ns}, e.sz.PerService, cluster.Subnet)
+	return CreateAll(e.ctx, e.client, fillers, e.sz.Workers, nil)
 }
 
 // countScaleApps counts the Ingresses of the scale namespaces (a reused

@@ -23,9 +23,13 @@ var (
 	cluster *framework.Cluster
 
 	fullRun = flag.Bool("bench.full", false, "run the full benchmark (make bench) instead of the smoke sizes")
-	outFile = flag.String("bench.out", "", "also write the summary table (Markdown) to this file")
+	outFile = flag.String("bench.out", "", "also write the summary tables (Markdown) to this file")
 	logDir  = flag.String("bench.logs", "", "copy the controllers' logs into this directory")
-	phases  = flag.String("bench.phases", "small,scale,render,p5", "comma-separated phases to run: small (P1, P2a, P6, P4, P2b at ~100), scale (P3, P2b at scale), render, p5")
+	phases  = flag.String("bench.phases", "small,scale,p2b-versions,render,p5", "comma-separated phases to run: small (P1, P2a, P6, P4, P2b at ~140), scale (P3, P2b at scale), "+
+		"p2b-versions (P2b at both sizes with each HAProxy of -bench.p2b-versions), render, p5")
+	p2bVersions = flag.String("bench.p2b-versions", os.Getenv("BENCH_P2B_VERSIONS"), "HAProxy release lines (\"3.4\": the main binary when it is of that line, "+
+		"else $HAPROXY_CACHE/3.4/haproxy, which hack/haproxy/fetch.sh installs) or paths to binaries, separated by spaces or commas, "+
+		"whose P2b is measured too (default $BENCH_P2B_VERSIONS; empty: that phase is skipped)")
 )
 
 func TestMain(m *testing.M) {

@@ -115,3 +115,15 @@ func TestWrkScript(t *testing.T) {
 		}
 	}
 }
+
+func TestReportTable(t *testing.T) {
+	r := &Report{Title: "T"}
+	r.Add("P1", "m", "", "x", NoGoal)
+	r.AddTable(Table{Title: "By version", Header: []string{"a", "b"}, Rows: [][]string{{"1", "x|y"}, {"2"}}})
+	r.Note("n")
+	want := "T\n\n| id | measure | target | measured | verdict |\n|---|---|---|---|---|\n| P1 | m |   | x | — |\n" +
+		"\nBy version\n\n| a | b |\n|---|---|\n| 1 | x\\|y |\n| 2 |   |\n\n- n\n"
+	if got := r.Markdown(); got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+}

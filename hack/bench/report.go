@@ -21,10 +21,26 @@ type Row struct {
 
 // Report collects the rows and notes of one run.
 type Report struct {
-	mu    sync.Mutex
-	Title string
-	Rows  []Row
-	Notes []string
+	mu     sync.Mutex
+	Title  string
+	Rows   []Row
+	Tables []Table // printed after the summary table
+	Notes  []string
+}
+
+// Table is a table of its own beside the summary, such as "P2b by HAProxy
+// version".
+type Table struct {
+	Title  string
+	Header []string
+	Rows   [][]string
+}
+
+// AddTable appends a table.
+func (r *Report) AddTable(t Table) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.Tables = append(r.Tables, t)
 }
 
 // Add appends a row; verdict is Met, Missed, NoGoal or Failed.
@@ -54,7 +70,7 @@ func Verdict(ok bool) string {
 	return Missed
 }
 
-// Markdown renders the table and the notes.
+// Markdown renders the summary table, the other tables and the notes.
 func (r *Report) Markdown() string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -65,6 +81,24 @@ func (r *Report) Markdown() string {
 	b.WriteString("| id | measure | target | measured | verdict |\n|---|---|---|---|---|\n")
 	for _, row := range r.Rows {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", cell(row.ID), cell(row.Measure), cell(row.Target), cell(row.Measured), cell(row.Verdict))
+	}
+	for _, t := range r.Tables {
+		fmt.Fprintf(&b, "\n%s\n\n|", t.Title)
+		for _, h := range t.Header {
+			fmt.Fprintf(&b, " %s |", cell(h))
+		}
+		b.WriteString("\n|" + strings.Repeat("---|", len(t.Header)) + "\n")
+		for _, row := range t.Rows {
+			b.WriteString("|")
+			for i := range t.Header {
+				c := ""
+				if i < len(row) {
+					c = row[i]
+				}
+				fmt.Fprintf(&b, " %s |", cell(c))
+			}
+			b.WriteString("\n")
+		}
 	}
 	if len(r.Notes) > 0 {
 		b.WriteString("\n")
