@@ -39,6 +39,12 @@ func TestMasterBusyDuringLongReload(t *testing.T) {
 	framework.Need(t, cluster)
 	ctx := context.Background()
 	ns, b := setup(t, "busy", 1, "--log-level", "debug")
+	if f := b.Features(t); f.ReloadStatus {
+		// 3.x answers `reload` when the new worker is ready and keeps its
+		// socket open meanwhile; its busy case, a reload refused while
+		// another runs, is pkg/haproxy TestReloadWhileAnotherRuns.
+		t.Skipf("HAProxy %s: the master does not refuse connections while it reloads", f.Version)
+	}
 	cluster.Echo(t, ns, "late", 1)
 	for i := 0; i < bulkIngresses; i++ {
 		if _, err := cluster.Client.NetworkingV1().Ingresses(ns).Create(ctx, bulkIngress(i), metav1.CreateOptions{}); err != nil {
@@ -99,8 +105,9 @@ func TestMasterBusyDuringLongReload(t *testing.T) {
 	if retries == 0 {
 		t.Errorf("the controller never found the master busy (outside reloads %d, each %s); the test proved nothing", external.Load(), reloadTook)
 	}
-	if strings.Contains(log, "sync failed") {
-		t.Errorf("a sync failed while the master was busy:\n%s", lineWith(log, "sync failed"))
+	// "sync failed; will retry", not a reload cause such as "resync failed".
+	if strings.Contains(log, "sync failed; will retry") {
+		t.Errorf("a sync failed while the master was busy:\n%s", lineWith(log, "sync failed; will retry"))
 	}
 	o := noFailures(t, l, from, "while the master was busy")
 	report(t, "%d backends, one reload %s; %d outside reloads in %s; the controller's reload retried %d times on the busy master and succeeded (reloads %v → %v); the change was served after %s; %s; log: %s",

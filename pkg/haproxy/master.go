@@ -147,7 +147,7 @@ func (m *Master) Reload(ctx context.Context) error {
 	for _, p := range before {
 		seen[p.PID] = true
 	}
-	status, err := m.sendReload(ctx)
+	status, err := m.sendReloadWhenFree(ctx)
 	if err != nil {
 		return err
 	}
@@ -221,6 +221,34 @@ func (r *reloadReply) alerts() string {
 	return oneLine(strings.Join(lines, "\n"))
 }
 
+// busy reports a reload refused because another one (not ours: Reload
+// holds reloadMu) is still under way.
+func (r *reloadReply) busy() bool {
+	return !r.ok && strings.Contains(r.log, "Another reload is still in progress")
+}
+
+// sendReloadWhenFree sends `reload` until the master takes it: 3.x refuses
+// one while another reload is under way ("Success=0", "Another reload is
+// still in progress."), as 2.6 refuses connections then. Retried with
+// backoff, 20 ms doubling to 1 s, until ctx ends.
+func (m *Master) sendReloadWhenFree(ctx context.Context) (*reloadReply, error) {
+	delay := 20 * time.Millisecond
+	for {
+		status, err := m.sendReload(ctx)
+		if err != nil || status == nil || !status.busy() {
+			return status, err
+		}
+		m.retries.Add(1)
+		m.logger.Debug("master socket busy; retrying", "path", m.conn.path, "in", delay, "err", "another reload is in progress")
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("reload: another reload is still in progress: %w", ctx.Err())
+		case <-time.After(delay):
+		}
+		delay = min(delay*2, time.Second)
+	}
+}
+
 // parseReloadReply reads a reply to `reload`: nil for 2.6's empty one.
 func parseReloadReply(out string) (*reloadReply, error) {
 	s := strings.TrimSpace(out)
@@ -268,6 +296,11 @@ func (m *Master) sendReload(ctx context.Context) (*reloadReply, error) {
 	_ = conn.SetDeadline(deadlineOf(ctx, DefaultReloadTimeout))
 	if _, err := io.WriteString(conn, "reload\n"); err != nil {
 		return nil, fmt.Errorf("reload: write to %s: %w", m.conn.path, err)
+	}
+	// Nothing more to send: 3.4 keeps the connection of a refused reload
+	// ("Another reload is still in progress.") open until it reads EOF.
+	if uc, ok := conn.(*net.UnixConn); ok {
+		_ = uc.CloseWrite()
 	}
 	out, err := io.ReadAll(conn)
 	if err != nil && !isClosed(err) {

@@ -217,7 +217,13 @@ func TestParseReloadReply(t *testing.T) {
 			t.Errorf("parseReloadReply(%q) = %s, %v", tc.out, status, err)
 		}
 	}
+	if r, _ := parseReloadReply("Success=0\n--\nAnother reload is still in progress.\n"); r == nil || !r.busy() {
+		t.Errorf("a reload refused while another runs is not seen as busy: %+v", r)
+	}
 	r, _ := parseReloadReply("Success=0\n--\n[NOTICE] x\n[ALERT]    (2) : config : unknown keyword 'bogus'\n[WARNING] y\n")
+	if r.busy() {
+		t.Error("a failed reload is seen as busy")
+	}
 	if got := r.alerts(); got != "[ALERT]    (2) : config : unknown keyword 'bogus'" {
 		t.Errorf("alerts() = %q", got)
 	}
@@ -238,5 +244,35 @@ func TestReloadWithoutStatus(t *testing.T) {
 	p.writeConfig(p.config() + "  bogus_keyword here\n")
 	if err := p.master.Reload(p.ctx()); err == nil || !strings.Contains(err.Error(), "did not load") {
 		t.Fatalf("reload of a broken config: %v", err)
+	}
+}
+
+// On 3.x the master refuses a reload while another runs ("Another reload
+// is still in progress."); Reload retries until it takes one, and does not
+// report a config that failed to load.
+func TestReloadWhileAnotherRuns(t *testing.T) {
+	p := startProxy(t)
+	if !p.features.ReloadStatus {
+		t.Skipf("HAProxy %s: no reload status (TestMasterBusyRetried covers its busy master)", p.features.Version)
+	}
+	p.writeConfig(bigConfig(p.config(), 6000))
+	m := NewMaster(filepath.Join(p.run, "master.sock"), p.logger)
+	defer m.Close()
+	m.UseFeatures(p.features)
+	before := p.workers()
+	// An outside reload under way, then ours.
+	outside := make(chan error, 1)
+	go func() { _, err := p.master.sendReload(p.ctx()); outside <- err }()
+	time.Sleep(20 * time.Millisecond)
+	if err := m.Reload(p.ctx()); err != nil {
+		t.Fatalf("reload while another runs: %v", err)
+	}
+	if err := <-outside; err != nil {
+		t.Fatal(err)
+	}
+	after := p.workers()
+	t.Logf("%d retries; reloads %d → %d", m.retries.Load(), before[0].Reloads, after[0].Reloads)
+	if after[0].Reloads < before[0].Reloads+2 || after[0].FailedReloads != 0 {
+		t.Errorf("master before %+v, after %+v: want both reloads done, none failed", before[0], after[0])
 	}
 }
