@@ -46,6 +46,11 @@ exec ` + real + ` "$@"
 func TestHAProxyRefusedIngress(t *testing.T) {
 	framework.Need(t, cluster)
 	ns, b := cluster.Setup(t, "refused", "--haproxy-binary", refusingHAProxy(t))
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("bollard log:\n%s", b.Log())
+		}
+	})
 	cluster.Echo(t, ns, "web", 1)
 	cluster.Echo(t, ns, "refused-svc", 1)
 	cluster.MustApply(t, ns, framework.IngressYAML("healthy", healthyHost, framework.Path{Path: "/", Type: "Prefix", Service: "web"}))

@@ -84,6 +84,10 @@ type Controller struct {
 	lastGood  *lastGood
 	// quarantine leaves out the Ingresses HAProxy refused.
 	quarantine *quarantine
+	// verifier checks the files of runtime structural changes (verify.go);
+	// verifying is true while files it has not passed are on disk.
+	verifier  *verifier
+	verifying bool
 	// built is the last model built and what it was built from.
 	built *builtModel
 	// epoch is this controller's marker in maps/epoch.map (epoch.go).
@@ -133,6 +137,7 @@ func New(client kubernetes.Interface, opts Options) (*Controller, error) {
 		epoch:       newEpochToken(),
 		renderer:    render.NewRenderer(opts.Render),
 	}
+	c.verifier = newVerifier(c.checkWritten, func() { c.queue.Add(verifyFailedKey) }, func() { c.queue.Add(verifiedKey) })
 	w, err := watch.New(client, watch.ScopeOf(opts.Model), func(string) {
 		c.pendingSince.CompareAndSwap(0, time.Now().UnixNano())
 		c.queue.AddAfter(syncKey, opts.SyncDebounce)
@@ -199,6 +204,14 @@ func (c *Controller) processNext(ctx context.Context) bool {
 		// The restarted HAProxy loaded the files on disk (the render of
 		// onDisk); what it holds is read back, not assumed.
 		c.resync(ctx, "HAProxy restarted")
+	case verifiedKey:
+		if c.verifying {
+			c.verifying = false
+			c.rememberGood()
+		}
+		return true
+	case verifyFailedKey:
+		c.forceReload = reloadCheckAfterRuntime // the sync below reloads
 	case collectKey:
 		if c.collectBackends(ctx) > 0 {
 			c.queue.AddAfter(collectKey, collectEvery)
@@ -357,7 +370,9 @@ func (c *Controller) sync(ctx context.Context) error {
 		return err
 	}
 	c.logApplied(u, waited, built, executed, start, files)
-	c.rememberGood()
+	if !c.verifying {
+		c.rememberGood()
+	}
 	c.metrics.lastApply.SetToCurrentTime()
 	c.publishStatus(snap, cfg)
 	return nil
@@ -396,12 +411,11 @@ func (c *Controller) renderAndApply(ctx context.Context, u *update, cfg *model.C
 		return c.reload(ctx, u.reload, files, cfg)
 	}
 	c.running.cfg = cfg
-	if err := c.checkStructure(ctx, files); err != nil {
-		return err
-	}
+	prev := c.written
 	if err := c.write(files, cfg); err != nil {
 		return err
 	}
+	c.verifyStructure(ctx, files, prev)
 	c.markStructure(ctx, files, cfg)
 	return nil
 }

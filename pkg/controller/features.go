@@ -2,8 +2,6 @@ package controller
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"log/slog"
 	"strings"
 
@@ -44,26 +42,6 @@ func (c *Controller) detectFeatures(ctx context.Context) {
 	c.master.UseFeatures(f)
 	c.metrics.haproxyInfo.Reset()
 	c.metrics.haproxyInfo.WithLabelValues(v.String(), strings.Join(f.List(), ",")).Set(1)
-}
-
-// checkStructure runs haproxy -c on files when their haproxy.cfg differs in
-// structure from the one on disk (or the config dir's content is unknown),
-// as it does after backends were created or deleted at run time: the files
-// must stay a checked config for the next start. A refusal leaves the
-// config dir as it is and makes the next sync reload, whose check finds the
-// Ingress to leave out; a staging dir that cannot be written is retried.
-func (c *Controller) checkStructure(ctx context.Context, files []render.File) error {
-	if c.written != nil && configHashOf(files) == configHashOf(c.written) {
-		return nil // unknown files (a failed write) are checked
-	}
-	if err := c.check(ctx, files); err != nil {
-		var refused *haproxy.CheckError
-		if errors.As(err, &refused) {
-			c.forceReload = reloadCheckAfterRuntime
-		}
-		return fmt.Errorf("check the files of a runtime update: %w", err)
-	}
-	return nil
 }
 
 // markStructure tells HAProxy that the files on disk describe its sections

@@ -44,7 +44,7 @@ func (c *Controller) reload(ctx context.Context, cause string, files []render.Fi
 	c.metrics.reloads.WithLabelValues(causeLabel(cause), "success").Inc()
 	c.log.Info("reloaded HAProxy", "cause", cause, "took", time.Since(start).Round(time.Millisecond))
 	c.running = newRunning(cfg)
-	c.forceReload = ""
+	c.forceReload, c.verifying = "", false // the files passed haproxy -c
 	c.loadedHash = configHashOf(files)
 	if err := c.markEpoch(ctx); err != nil {
 		// The next check finds the marker missing and reads the state back.
@@ -97,7 +97,11 @@ func (c *Controller) stagingDir() string { return filepath.Join(c.opts.ConfigDir
 
 // checkCandidate runs haproxy -c on files written to the staging dir.
 func (c *Controller) checkCandidate(ctx context.Context, files []render.File) error {
-	staging := c.stagingDir()
+	return c.checkIn(ctx, c.stagingDir(), files)
+}
+
+// checkIn runs haproxy -c on files written to staging, a dir of its own.
+func (c *Controller) checkIn(ctx context.Context, staging string, files []render.File) error {
 	if err := os.RemoveAll(staging); err != nil {
 		return fmt.Errorf("%w: %w", errStaging, err)
 	}
