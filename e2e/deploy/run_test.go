@@ -3,7 +3,6 @@ package deploy
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -21,6 +20,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/bollard-io/bollard/e2e/framework"
+	"github.com/bollard-io/bollard/pkg/haproxy/haproxytest"
 )
 
 // runPodLocally runs the daemonset overlay's pod on this machine, from the
@@ -327,12 +327,7 @@ func waitHTTP(ctx context.Context, url string, timeout time.Duration) error {
 
 func freePort(t *testing.T) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return haproxytest.FreePort(t)
 }
 
 func grepLines(s, word string) string {
