@@ -77,12 +77,17 @@ func configDirFault(t *testing.T, ns string, b *framework.Bollard, skip, wantErr
 	restarted := measure(l, killed, time.Now())
 	haproxyReloads, resumed := b.Reloads(t), time.Now()
 
-	// A new backend: a reload, which needs the files, before HAProxy 3.4;
-	// on 3.4 a runtime change whose files must pass haproxy -c, which needs
-	// the staging dir.
+	// A new backend: a reload, whose candidate needs the staging dir,
+	// before HAProxy 3.4; on 3.4 a runtime change, served from memory like
+	// rt.example, whose files cannot be written.
 	runtimeBackends := b.Features(t).RuntimeBackends
+	pendingErr := "staging dir"
+	if runtimeBackends {
+		pendingErr = wantErr
+	}
+	m = len(b.Log())
 	apply(t, ns, "late", "late.example", "late")
-	waitLog(t, b, m, "staging dir", 15*time.Second)
+	waitLog(t, b, m, pendingErr, 15*time.Second)
 	time.Sleep(2 * time.Second) // a few retries
 	log := logSince(b, n)
 	if !strings.Contains(log, "sync failed; will retry") {
