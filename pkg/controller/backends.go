@@ -21,7 +21,7 @@ import (
 // or sets u.reload when the runtime cannot express it.
 func planNewBackend(u *update, be *model.Backend) {
 	if !render.RuntimeCreatable(be) {
-		u.reload = "new backend " + be.Name + " (not expressible at run time)"
+		u.needReload(causeNewBackend, "new backend "+be.Name+" (not expressible at run time)")
 		return
 	}
 	cmd, err := haproxy.AddBackend(be.Name, render.DefaultsName)

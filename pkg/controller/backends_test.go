@@ -93,3 +93,38 @@ func TestDiffRuntimeBackends(t *testing.T) {
 		t.Error("after the deletion HAProxy's backends differ from the wanted config's")
 	}
 }
+
+// Every cause has a label of its own, and the diff gives the typed cause
+// with its reason.
+func TestReloadCauses(t *testing.T) {
+	seen := map[string]reloadCause{}
+	for c := reloadCause(0); c < numCauses; c++ {
+		l := c.label()
+		if l == "unknown" || l == "" {
+			t.Errorf("cause %d has no label", c)
+		}
+		if other, dup := seen[l]; dup {
+			t.Errorf("causes %d and %d share label %q", other, c, l)
+		}
+		seen[l] = c
+	}
+	web := mt.Ingress("ns", "web", mt.Rule("web.example", mt.Path("Prefix", "/", "web", 80)))
+	api := mt.Ingress("ns", "api", mt.Rule("api.example", mt.Path("Prefix", "/", "api", 80)))
+	r := newRunning(build(t, baseSnapshot(web)))
+	if u := r.diff(build(t, baseSnapshot(web, api)), relRefs{}, versionFeatures(t, "2.6.12")); u.cause != causeNewBackend || u.cause.label() != "new_backend" {
+		t.Errorf("a new Service: cause %v (%q), reason %q", u.cause, u.cause.label(), u.reload)
+	}
+	many := baseSnapshot(web)
+	var eps []mt.Endpoint
+	for i := 10; i < 19; i++ {
+		eps = append(eps, mt.Ready("198.18.0."+strconv.Itoa(i)))
+	}
+	many.EndpointSlices[0] = mt.Slice("ns", "web", "web-1", "http", 8080, eps...)
+	if u := r.diff(build(t, many), relRefs{}, haproxy.Features{}); u.cause != causeSlots {
+		t.Errorf("out of slots: cause %q, reason %q", u.cause.label(), u.reload)
+	}
+	r.retiring["ns_api_80"] = true
+	if u := r.diff(build(t, baseSnapshot(web, api)), relRefs{}, versionFeatures(t, "3.4.7")); u.cause != causeBackendRetiring {
+		t.Errorf("a retiring backend wanted again: cause %q, reason %q", u.cause.label(), u.reload)
+	}
+}

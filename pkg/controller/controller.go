@@ -92,9 +92,11 @@ type Controller struct {
 	built *builtModel
 	// epoch is this controller's marker in maps/epoch.map (epoch.go).
 	epoch string
-	// forceReload, when set, is why the next sync must reload: the running
-	// state could not be read back.
+	// forceReload, when set, is why the next sync must reload (the running
+	// state could not be read back, or written files failed haproxy -c);
+	// forceCause is the same, typed.
 	forceReload string
+	forceCause  reloadCause
 	// features is what the running HAProxy's version allows (features.go);
 	// featuresRead is false until its version was read.
 	features      haproxy.Features
@@ -211,7 +213,7 @@ func (c *Controller) processNext(ctx context.Context) bool {
 		}
 		return true
 	case verifyFailedKey:
-		c.forceReload = reloadCheckAfterRuntime // the sync below reloads
+		c.forceReload, c.forceCause = reloadCheckAfterRuntime, causeCheckAfterRuntime // the sync below reloads
 	case collectKey:
 		if c.collectBackends(ctx) > 0 {
 			c.queue.AddAfter(collectKey, collectEvery)
@@ -328,7 +330,7 @@ func (c *Controller) sync(ctx context.Context) error {
 		}
 	}
 	if c.forceReload != "" && u.reload == "" {
-		u.reload = c.forceReload
+		u.needReload(c.forceCause, c.forceReload)
 	}
 	if u.reload != "" && c.forceReload == "" {
 		// Endpoints of the backends HAProxy has go first: the reload can
@@ -343,7 +345,7 @@ func (c *Controller) sync(ctx context.Context) error {
 		executed = time.Since(start) - built
 		if err != nil {
 			c.countRuntime(u, "error")
-			u.reload = "runtime update failed: " + err.Error()
+			u.needReload(causeRuntimeFailed, "runtime update failed: "+err.Error())
 			c.log.Warn("runtime update failed; reloading instead", "err", err)
 			// Part of the batch may have been applied: learn what HAProxy
 			// holds, so that a failed reload cannot wedge the next batch.
@@ -408,7 +410,7 @@ func (c *Controller) renderAndApply(ctx context.Context, u *update, cfg *model.C
 		return err
 	}
 	if u.reload != "" {
-		return c.reload(ctx, u.reload, files, cfg)
+		return c.reload(ctx, u.cause, u.reload, files, cfg)
 	}
 	c.running.cfg = cfg
 	prev := c.written

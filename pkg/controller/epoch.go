@@ -129,7 +129,7 @@ func (c *Controller) resync(ctx context.Context, why string) {
 	if err != nil {
 		c.log.Warn("cannot read HAProxy's state back; reloading from files", "why", why, "err", err)
 		c.running = newRunning(structure)
-		c.forceReload = reloadResyncFailed
+		c.forceReload, c.forceCause = reloadResyncFailed, causeResyncFailed
 		return
 	}
 	c.running = r

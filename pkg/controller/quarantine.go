@@ -240,14 +240,6 @@ func checkMessage(err error, stagingDir string) string {
 // quarantine now, and the sync should run again at once without them.
 var errIsolated = errors.New("refused Ingresses isolated")
 
-// reloadResyncFailed is the reload cause when the running state could not
-// be read back from HAProxy.
-const reloadResyncFailed = "resync failed"
-
-// reloadCheckAfterRuntime is the reload cause when the files of an update
-// applied at run time failed haproxy -c.
-const reloadCheckAfterRuntime = "runtime structure failed haproxy -c"
-
 // checkAccepted runs haproxy -c on the candidate files of cfg. When HAProxy
 // refuses them, the Ingresses that cause it are isolated (errIsolated);
 // when it accepts them, they are recorded as accepted and the Ingresses

@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/bollard-io/bollard/pkg/haproxy"
@@ -19,30 +18,30 @@ import (
 // reload validates the candidate with haproxy -c in a staging directory,
 // swaps it in and reloads HAProxy. A rejected candidate leaves the last
 // good config on disk and in service.
-func (c *Controller) reload(ctx context.Context, cause string, files []render.File, cfg *model.Config) error {
+func (c *Controller) reload(ctx context.Context, cause reloadCause, reason string, files []render.File, cfg *model.Config) error {
 	changed, err := c.checkAccepted(ctx, files, cfg)
 	if err != nil {
 		result := "check_failed"
 		if errors.Is(err, errStaging) {
 			result = "write_failed" // the candidate could not even be written
 		}
-		c.metrics.reloads.WithLabelValues(causeLabel(cause), result).Inc()
+		c.metrics.reloads.WithLabelValues(cause.label(), result).Inc()
 		return err
 	}
 	if err := c.write(files, cfg); err != nil {
-		c.metrics.reloads.WithLabelValues(causeLabel(cause), "write_failed").Inc()
+		c.metrics.reloads.WithLabelValues(cause.label(), "write_failed").Inc()
 		return err
 	}
 	start := time.Now()
 	reloadCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	if err := c.master.Reload(reloadCtx); err != nil {
-		c.metrics.reloads.WithLabelValues(causeLabel(cause), "error").Inc()
+		c.metrics.reloads.WithLabelValues(cause.label(), "error").Inc()
 		c.events.reloadFailed(c.built.live, changed, err)
-		return fmt.Errorf("reload (%s): %w", cause, err)
+		return fmt.Errorf("reload (%s): %w", reason, err)
 	}
-	c.metrics.reloads.WithLabelValues(causeLabel(cause), "success").Inc()
-	c.log.Info("reloaded HAProxy", "cause", cause, "took", time.Since(start).Round(time.Millisecond))
+	c.metrics.reloads.WithLabelValues(cause.label(), "success").Inc()
+	c.log.Info("reloaded HAProxy", "cause", reason, "took", time.Since(start).Round(time.Millisecond))
 	c.running = newRunning(cfg)
 	c.forceReload, c.verifying = "", false // the files passed haproxy -c
 	c.loadedHash = configHashOf(files)
@@ -112,22 +111,4 @@ func (c *Controller) checkIn(ctx context.Context, staging string, files []render
 	checkCtx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	return haproxy.Check(checkCtx, c.opts.HAProxyBinary, filepath.Join(staging, render.ConfigFile))
-}
-
-// causeLabel keeps the reload metric's cardinality small.
-func causeLabel(cause string) string {
-	switch {
-	case strings.HasPrefix(cause, "new backend"):
-		return "new_backend"
-	case strings.HasPrefix(cause, "backend"):
-		return "slots"
-	case strings.HasPrefix(cause, "runtime"):
-		return "runtime_failed"
-	case cause == "startup":
-		return "startup"
-	case cause == reloadResyncFailed:
-		return "resync_failed"
-	default:
-		return "structure"
-	}
 }

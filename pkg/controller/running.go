@@ -44,7 +44,8 @@ type fileRefs interface {
 // update is the runtime work that takes HAProxy from running to wanted, or
 // the reason it needs a reload instead.
 type update struct {
-	reload   string
+	reload   string      // why a reload is needed ("": none), for logs
+	cause    reloadCause // the same, typed, for the metric
 	commands []haproxy.Command
 	counts   map[string]int // commands by kind, for metrics
 	slots    map[string][]slotChange
@@ -54,11 +55,16 @@ type update struct {
 	retired []string
 }
 
+// needReload records that the update needs a reload, and why.
+func (u *update) needReload(cause reloadCause, reason string) {
+	u.reload, u.cause = reason, cause
+}
+
 func (u *update) add(kind string, cmd haproxy.Command, err error) {
 	if err != nil {
 		// The model validated every value; a refusal here is a bug, and a
 		// reload from files is the safe way out.
-		u.reload = fmt.Sprintf("runtime command refused: %v", err)
+		u.needReload(causeRuntimeFailed, fmt.Sprintf("runtime command refused: %v", err))
 		return
 	}
 	u.commands = append(u.commands, cmd)
@@ -73,9 +79,9 @@ func (r *running) diff(wanted *model.Config, refs fileRefs, features haproxy.Fea
 	u := &update{counts: map[string]int{}, slots: map[string][]slotChange{}}
 	switch {
 	case r.cfg.Global != wanted.Global:
-		u.reload = "global options changed"
+		u.needReload(causeStructure, "global options changed")
 	case r.cfg.DefaultBackend != wanted.DefaultBackend:
-		u.reload = "default backend changed"
+		u.needReload(causeStructure, "default backend changed")
 	}
 	if u.reload != "" {
 		return u
@@ -86,11 +92,11 @@ func (r *running) diff(wanted *model.Config, refs fileRefs, features haproxy.Fea
 		layout, ok := r.layouts[be.Name]
 		if !ok {
 			if r.retiring[be.Name] {
-				u.reload = "backend " + be.Name + " wanted again while it is being deleted"
+				u.needReload(causeBackendRetiring, "backend "+be.Name+" wanted again while it is being deleted")
 				return u
 			}
 			if !features.RuntimeBackends {
-				u.reload = "new backend " + be.Name
+				u.needReload(causeNewBackend, "new backend "+be.Name)
 				return u
 			}
 			created = append(created, be)
@@ -98,7 +104,7 @@ func (r *running) diff(wanted *model.Config, refs fileRefs, features haproxy.Fea
 		}
 		changes, ok := layout.plan(be.Endpoints)
 		if !ok {
-			u.reload = fmt.Sprintf("backend %s needs more than its %d slots", be.Name, len(layout.slots))
+			u.needReload(causeSlots, fmt.Sprintf("backend %s needs more than its %d slots", be.Name, len(layout.slots)))
 			return u
 		}
 		if len(changes) > 0 {
@@ -263,7 +269,7 @@ func (r *running) diffCertificates(wanted *model.Config, refs fileRefs, u *updat
 			}
 			continue
 		case !slices.Equal(old.SNI, c.SNI):
-			u.reload = "SNI hosts of certificate " + c.FileName + " changed"
+			u.needReload(causeCertificates, "SNI hosts of certificate "+c.FileName+" changed")
 			return
 		case !bytes.Equal(old.PEM, c.PEM):
 			cmd, err := haproxy.SetSSLCert(ref, c.PEM)
@@ -274,7 +280,7 @@ func (r *running) diffCertificates(wanted *model.Config, refs fileRefs, u *updat
 		seen++
 	}
 	if seen != len(r.cfg.Certificates) {
-		u.reload = "a certificate was removed"
+		u.needReload(causeCertificates, "a certificate was removed")
 	}
 }
 

@@ -104,7 +104,7 @@ func (c *Controller) adopt(ctx context.Context, cfg *model.Config, files []rende
 // leaving out the Ingresses it refuses.
 func (c *Controller) startupReload(ctx context.Context, cfg *model.Config, files []render.File) error {
 	_, _, err := c.untilAccepted(cfg, files, func(cfg *model.Config, files []render.File) error {
-		return c.reload(ctx, "startup", files, cfg)
+		return c.reload(ctx, causeStartup, "startup", files, cfg)
 	})
 	if err == nil {
 		c.rememberGood()
