@@ -16,18 +16,11 @@ import (
 
 // supportedLines are the HAProxy lines Bollard supports (docs/deploy.md,
 // "Supported HAProxy versions").
-var supportedLines = haproxy.TestedLines
+var supportedLines = haproxy.TestedLines()
 
 // lineOf returns the MAJOR.MINOR of an HAProxy version ("" if there is none).
 func lineOf(version string) string {
 	return regexp.MustCompile(`^\d+\.\d+`).FindString(version)
-}
-
-// haproxyBinary is the HAProxy the tests run: $HAPROXY_BIN (such as the
-// path that hack/haproxy/fetch.sh prints), else haproxy on PATH.
-func haproxyBinary(t testing.TB) string {
-	t.Helper()
-	return framework.HAProxyBinary(t)
 }
 
 // haproxyVersion returns the version that `bin -v` reports, such as
@@ -146,7 +139,7 @@ func TestDockerfileAgreesWithMakefile(t *testing.T) {
 	if got := strings.Split(fetchable, "|"); !slices.Equal(got, supportedLines) {
 		t.Errorf("hack/haproxy/fetch.sh fetches %v, the supported lines are %v", got, supportedLines)
 	}
-	bin := haproxyBinary(t)
+	bin := framework.HAProxyBinary(t)
 	local := haproxyVersion(t, bin)
 	if !slices.Contains(supportedLines, lineOf(local)) {
 		t.Errorf("the tests run HAProxy %s (%s), not of a supported line %v", local, bin, supportedLines)

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bollard-io/bollard/e2e/framework"
 	"github.com/bollard-io/bollard/pkg/cli"
 	"github.com/bollard-io/bollard/pkg/tlscert"
 )
@@ -32,7 +33,7 @@ data:
 `
 	var stdout, stderr bytes.Buffer
 	root := cli.NewRootCommand(strings.NewReader(m.yaml+secret), &stdout, &stderr)
-	root.SetArgs([]string{"render", "-f", "-", "--check", "--haproxy-binary", haproxyBinary(t)})
+	root.SetArgs([]string{"render", "-f", "-", "--check", "--haproxy-binary", framework.HAProxyBinary(t)})
 	if err := root.ExecuteContext(context.Background()); err != nil {
 		t.Fatalf("bollard render: %v\n%s", err, stderr.String())
 	}

@@ -89,7 +89,7 @@ func runPodLocally(t *testing.T) {
 	}
 
 	// The image's haproxy is the HAProxy the tests run (HAPROXY_BIN).
-	haproxyBin := haproxyBinary(t)
+	haproxyBin := framework.HAProxyBinary(t)
 	// The init container.
 	boot := container(t, &pod, "bootstrap")
 	args := append(rw.args(t, boot, mustArgs(t, boot)), "--bind-address=127.0.0.1", "--haproxy-binary="+haproxyBin)

@@ -106,10 +106,8 @@ func (b *Bollard) RestartSidecar(t testing.TB) {
 // controller believes.
 func (b *Bollard) ServingAddresses(t testing.TB, backend string) []netip.AddrPort {
 	t.Helper()
-	rt := haproxy.NewRuntime(filepath.Join(b.RuntimeDir, "admin.sock"), nil)
-	defer rt.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
+	ctx, rt, done := b.adminSocket()
+	defer done()
 	states, err := rt.ServersState(ctx, backend)
 	if err != nil {
 		t.Fatalf("show servers state %s: %v", backend, err)

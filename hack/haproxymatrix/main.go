@@ -54,7 +54,7 @@ var suites = []Suite{
 }
 
 func main() {
-	versions := flag.String("versions", strings.Join(haproxy.TestedLines, " "), "HAProxy release lines, separated by spaces or commas")
+	versions := flag.String("versions", strings.Join(haproxy.TestedLines(), " "), "HAProxy release lines, separated by spaces or commas")
 	only := flag.String("suites", "", "suites to run, comma-separated (default all: runtime,controller,conformance)")
 	out := flag.String("out", "docs/haproxy-versions.md", "the report to write")
 	fetch := flag.String("fetch", "hack/haproxy/fetch.sh", "the script that installs a line and prints its binary")
@@ -63,7 +63,7 @@ func main() {
 	command := flag.String("command", "", "the command to name in the report (default: this one)")
 	flag.Parse()
 
-	r := &Report{Date: time.Now(), Command: *command, Tested: haproxy.TestedLines, AllSuites: suites}
+	r := &Report{Date: time.Now(), Command: *command, Tested: haproxy.TestedLines(), AllSuites: suites}
 	if r.Command == "" {
 		r.Command = strings.Join(append([]string{"go run ./hack/haproxymatrix"}, os.Args[1:]...), " ")
 	}

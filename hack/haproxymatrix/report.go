@@ -71,7 +71,7 @@ type Report struct {
 	Suites    []Suite // those that ran
 	AllSuites []Suite
 	Lines     []*Line
-	// Tested are haproxy.TestedLines, to say which were not run.
+	// Tested are haproxy.TestedLines(), to say which were not run.
 	Tested []string
 }
 

@@ -26,7 +26,7 @@ func planNewBackend(u *update, be *model.Backend) {
 	}
 	cmd, err := haproxy.AddBackend(be.Name, render.DefaultsName)
 	u.add("backend", cmd, err)
-	spare := netip.MustParseAddr("0.0.0.0")
+	spare := netip.IPv4Unspecified()
 	for i := range be.Slots {
 		server := render.SlotName(i + 1)
 		var ep model.Endpoint

@@ -86,7 +86,7 @@ func TestRuntimeBackendLifecycle(t *testing.T) {
 		t.Error("read-back accepted the wanted files before the structure hash was recorded")
 	}
 	c.markStructure(ctx, wantedFiles, &wanted)
-	later := &Controller{runtime: c.runtime, epoch: newEpochToken()}
+	later := socketController(t, ropts)
 	r, err := later.readBack(ctx, &wanted, wantedFiles)
 	if err != nil {
 		t.Fatalf("adopting the HAProxy with the runtime backend: %v", err)

@@ -92,6 +92,7 @@ func configHashOf(files []render.File) string {
 // unknown), reads its runtime state back on top of structure, and marks
 // it.
 func (c *Controller) readBack(ctx context.Context, structure *model.Config, files []render.File) (*running, error) {
+	c.detectFeatures(ctx) // a restarted HAProxy may be another version
 	// HAProxy's own copy of maps/epoch.map says what it loaded; a hash that
 	// either side lacks (files of an older Bollard) leaves it to the
 	// read-back.
@@ -124,7 +125,6 @@ func (c *Controller) resync(ctx context.Context, why string) {
 	if structure == nil {
 		return // nothing applied yet: startup handles it
 	}
-	c.detectFeatures(ctx) // a restarted HAProxy may be another version
 	r, err := c.readBack(ctx, structure, c.written)
 	if err != nil {
 		c.log.Warn("cannot read HAProxy's state back; reloading from files", "why", why, "err", err)

@@ -33,7 +33,7 @@ func (c *Controller) detectFeatures(ctx context.Context) {
 	f := haproxy.FeaturesFor(v)
 	if !f.Known {
 		c.log.Warn("HAProxy version not tested with Bollard; using the HAProxy 2.6 behaviour",
-			"version", v.String(), "tested", strings.Join(haproxy.TestedLines, ", "))
+			"version", v.String(), "tested", strings.Join(haproxy.TestedLines(), ", "))
 	}
 	if f != c.features || !c.featuresRead {
 		c.log.Info("HAProxy version", "version", v.String(), "features", strings.Join(f.List(), ","))

@@ -135,15 +135,18 @@ func loopbackModelOptions(t *testing.T) model.Options {
 	return mopts
 }
 
-// socketController is a Controller with only what talks to the admin
-// socket of the HAProxy that haproxytest.Start runs with ropts.
+// socketController is a Controller with only what talks to the sockets
+// of the HAProxy that haproxytest.Start runs with ropts.
 func socketController(t *testing.T, ropts render.Options) *Controller {
 	t.Helper()
+	logger := slog.New(slog.DiscardHandler)
 	c := &Controller{
-		runtime: haproxy.NewRuntime(filepath.Join(ropts.RuntimeDir, render.AdminSocket), slog.New(slog.DiscardHandler)),
+		runtime: haproxy.NewRuntime(filepath.Join(ropts.RuntimeDir, render.AdminSocket), logger),
+		master:  haproxy.NewMaster(filepath.Join(ropts.RuntimeDir, render.MasterSocket), logger),
+		metrics: newMetrics(),
 		epoch:   newEpochToken(),
-		log:     slog.New(slog.DiscardHandler),
+		log:     logger,
 	}
-	t.Cleanup(func() { c.runtime.Close() })
+	t.Cleanup(func() { c.runtime.Close(); c.master.Close() })
 	return c
 }

@@ -85,7 +85,6 @@ func (c *Controller) adopt(ctx context.Context, cfg *model.Config, files []rende
 	// The files on disk may be newer than what HAProxy loaded (the last
 	// controller died before its reload), and slots, maps and certificates
 	// moved at run time: readBack checks the one and reads the others.
-	c.detectFeatures(ctx)
 	r, err := c.readBack(ctx, cfg, files)
 	if err != nil {
 		c.log.Warn("cannot take over the running HAProxy as it is; reloading", "err", err)

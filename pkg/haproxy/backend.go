@@ -95,7 +95,11 @@ func messageOK(msg, success string) bool {
 
 // Backends lists the backends of the running HAProxy (`show backend`).
 func (r *Runtime) Backends(ctx context.Context) ([]string, error) {
-	out, err := r.Query(ctx, Command{text: "show backend", reply: replyOutput})
+	cmd, err := build(replyOutput, "show backend")
+	if err != nil {
+		return nil, err
+	}
+	out, err := r.Query(ctx, cmd)
 	if err != nil {
 		return nil, err
 	}

@@ -3,8 +3,6 @@ package haproxy
 import (
 	"fmt"
 	"net/netip"
-	"slices"
-	"strings"
 )
 
 // AddressBarrier builds a `show servers state BACKEND` that succeeds only
@@ -17,17 +15,13 @@ func AddressBarrier(backend string, want map[string]netip.AddrPort) (Command, er
 	if err := checkProxyName("backend", backend); err != nil {
 		return Command{}, err
 	}
-	names := make([]string, 0, len(want))
 	for name := range want {
 		if err := checkProxyName("server", name); err != nil {
 			return Command{}, err
 		}
-		names = append(names, name)
 	}
-	slices.Sort(names)
 	cmd, err := build(replyServersAt, "show servers state", backend)
 	cmd.servers = want
-	cmd.success = strings.Join(names, ",") // only for String in errors
 	return cmd, err
 }
 

@@ -68,14 +68,14 @@ type Features struct {
 	RuntimeBackends bool
 }
 
-// TestedLines are the release lines Bollard is tested with (make
+// TestedLines returns the release lines Bollard is tested with (make
 // test-haproxy-matrix).
-var TestedLines = []string{"2.6", "3.0", "3.2", "3.4"}
+func TestedLines() []string { return []string{"2.6", "3.0", "3.2", "3.4"} }
 
 // FeaturesFor returns what Bollard uses on v.
 func FeaturesFor(v Version) Features {
 	f := Features{Version: v}
-	for _, line := range TestedLines {
+	for _, line := range TestedLines() {
 		if v.Line() == line {
 			f.Known = true
 		}
