@@ -20,6 +20,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bollard-io/bollard/pkg/haproxy/internal/loopback"
+
 	"github.com/bollard-io/bollard/pkg/tlscert"
 )
 
@@ -97,12 +99,11 @@ func haproxyBinary(t testing.TB) string {
 
 func freePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := loopback.FreePort()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return port
 }
 
 func writeFile(t testing.TB, path string, data []byte) {

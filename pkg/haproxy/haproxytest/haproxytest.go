@@ -7,7 +7,6 @@ import (
 	"crypto/tls"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -19,6 +18,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/bollard-io/bollard/pkg/haproxy/internal/loopback"
 
 	"github.com/bollard-io/bollard/pkg/haproxy"
 	"github.com/bollard-io/bollard/pkg/render"
@@ -49,23 +50,15 @@ func BinaryPath() (string, error) {
 	return path, nil
 }
 
-// FreePort returns a loopback TCP port that was free a moment ago. It is
-// drawn below Linux's ephemeral range (32768-60999 by default): a port
-// that the kernel hands out for `:0` can be taken by any outgoing
-// connection before the test binds it (seen as "Address already in use"
-// from HAProxy in the e2e suites).
+// FreePort returns a loopback TCP port that was free a moment ago, below
+// the ephemeral range (loopback.FreePort).
 func FreePort(t testing.TB) int {
 	t.Helper()
-	for range 200 {
-		port := 20000 + rand.IntN(12000)
-		l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
-		if err == nil {
-			l.Close()
-			return port
-		}
+	port, err := loopback.FreePort()
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatal("no free loopback port in 20000-31999 after 200 tries")
-	return 0
+	return port
 }
 
 // Options returns render options with free loopback ports and a runtime
