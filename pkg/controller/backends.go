@@ -24,7 +24,7 @@ func planNewBackend(u *update, be *model.Backend) {
 		u.needReload(causeNewBackend, "new backend "+be.Name+" (not expressible at run time)")
 		return
 	}
-	cmd, err := haproxy.AddBackend(be.Name, render.DefaultsName)
+	cmd, err := haproxy.AddBackend(be.Name, render.BackendDefaultsName)
 	u.add("backend", cmd, err)
 	spare := netip.IPv4Unspecified()
 	for i := range be.Slots {

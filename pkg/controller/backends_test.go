@@ -44,7 +44,7 @@ func TestDiffRuntimeBackends(t *testing.T) {
 		t.Fatalf("want a runtime update, got reload %q", u.reload)
 	}
 	lines := []string{
-		"add backend ns_api_80 from bollard mode http",
+		"add backend ns_api_80 from bollard-backend mode http",
 		"add server ns_api_80/slot1 198.18.0.20:9090",
 		"set server ns_api_80/slot1 state ready",
 		"add server ns_api_80/slot2 198.18.0.21:9090 weight 0",

@@ -15,6 +15,8 @@ const (
 	causeResyncFailed                         // the running state could not be read back
 	causeCheckAfterRuntime                    // the files of a runtime update failed haproxy -c
 	causeBackendRetiring                      // a backend wanted again while it is being deleted
+	causeBackendOptions                       // a backend's directives (options) or CA files changed
+	causeUnclassified                         // a difference no runtime command covers (fail closed)
 	numCauses
 )
 
@@ -39,6 +41,10 @@ func (c reloadCause) label() string {
 		return "check_after_runtime"
 	case causeBackendRetiring:
 		return "backend_retiring"
+	case causeBackendOptions:
+		return "backend_options"
+	case causeUnclassified:
+		return "unclassified"
 	}
 	return "unknown"
 }

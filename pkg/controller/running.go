@@ -77,13 +77,8 @@ func (u *update) add(kind string, cmd haproxy.Command, err error) {
 // deleted at run time only where features allow it.
 func (r *running) diff(wanted *model.Config, refs fileRefs, features haproxy.Features) *update {
 	u := &update{counts: map[string]int{}, slots: map[string][]slotChange{}}
-	switch {
-	case r.cfg.Global != wanted.Global:
-		u.needReload(causeStructure, "global options changed")
-	case r.cfg.DefaultBackend != wanted.DefaultBackend:
-		u.needReload(causeStructure, "default backend changed")
-	}
-	if u.reload != "" {
+	if cause, reason, changed := staticChange(r.cfg, wanted); changed {
+		u.needReload(cause, reason)
 		return u
 	}
 	var created []*model.Backend
@@ -101,6 +96,12 @@ func (r *running) diff(wanted *model.Config, refs fileRefs, features haproxy.Fea
 			}
 			created = append(created, be)
 			continue
+		}
+		if have, ok := r.cfg.Backend(be.Name); ok {
+			if cause, reason, changed := backendChange(have, be); changed {
+				u.needReload(cause, reason)
+				return u
+			}
 		}
 		changes, ok := layout.plan(be.Endpoints)
 		if !ok {
@@ -191,22 +192,12 @@ func fillSlots(u *update, backend string, changes []slotChange) {
 }
 
 func (r *running) diffMaps(wanted *model.Config, refs fileRefs, u *update) {
-	pairs := []struct {
-		file     string
-		have, to []model.MapEntry
-	}{
-		{render.HostsMap, r.cfg.Maps.Hosts, wanted.Maps.Hosts},
-		{render.WildcardsMap, r.cfg.Maps.Wildcards, wanted.Maps.Wildcards},
-		{render.ExactPathsMap, r.cfg.Maps.ExactPaths, wanted.Maps.ExactPaths},
-		{render.PrefixPathsMap, r.cfg.Maps.PrefixPaths, wanted.Maps.PrefixPaths},
-		{render.HostDefaultsMap, r.cfg.Maps.HostDefaults, wanted.Maps.HostDefaults},
-		{render.RedirectsMap, r.cfg.Maps.Redirects, wanted.Maps.Redirects},
-	}
-	for _, p := range pairs {
-		ref := refs.mapRef(p.file)
-		have := entryMap(p.have)
-		want := entryMap(p.to)
-		for _, e := range p.to {
+	haveFiles := render.MapFiles(&r.cfg.Maps)
+	for i, p := range render.MapFiles(&wanted.Maps) {
+		ref := refs.mapRef(p.Path)
+		have := entryMap(haveFiles[i].Entries)
+		want := entryMap(p.Entries)
+		for _, e := range p.Entries {
 			old, ok := have[e.Key]
 			switch {
 			case !ok:
@@ -217,7 +208,7 @@ func (r *running) diffMaps(wanted *model.Config, refs fileRefs, u *update) {
 				u.add("map", cmd, err)
 			}
 		}
-		for _, e := range p.have {
+		for _, e := range haveFiles[i].Entries {
 			if _, ok := want[e.Key]; !ok {
 				cmd, err := haproxy.DelMap(ref, e.Key)
 				u.add("map", cmd, err)
@@ -270,6 +261,9 @@ func (r *running) diffCertificates(wanted *model.Config, refs fileRefs, u *updat
 			continue
 		case !slices.Equal(old.SNI, c.SNI):
 			u.needReload(causeCertificates, "SNI hosts of certificate "+c.FileName+" changed")
+			return
+		case !sameCertificateBesidesPEM(old, c):
+			u.needReload(causeUnclassified, "certificate "+c.FileName+" changed in a way no runtime command covers")
 			return
 		case !bytes.Equal(old.PEM, c.PEM):
 			cmd, err := haproxy.SetSSLCert(ref, c.PEM)

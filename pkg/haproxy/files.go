@@ -60,7 +60,7 @@ func WriteChangedFiles(dir string, files, prev []render.File) error {
 			return fmt.Errorf("swap in %s: %w", s.path, err)
 		}
 	}
-	for _, sub := range []string{"maps", render.CertsDir} {
+	for _, sub := range []string{"maps", render.CertsDir, render.CADir} {
 		entries, err := os.ReadDir(filepath.Join(dir, sub))
 		if err != nil {
 			continue
@@ -120,7 +120,7 @@ func SameFiles(dir string, files []render.File) bool {
 			return false
 		}
 	}
-	for _, sub := range []string{"maps", render.CertsDir} {
+	for _, sub := range []string{"maps", render.CertsDir, render.CADir} {
 		entries, err := os.ReadDir(filepath.Join(dir, sub))
 		if err != nil && !errors.Is(err, os.ErrNotExist) {
 			return false

@@ -35,12 +35,20 @@ type builder struct {
 	hostOwners map[string]hostOwner
 	// validated holds the validation claimHosts already ran, for addIngress.
 	validated map[*networkingv1.Ingress]validation
+
+	optionTable      []Option
+	optionIndex      optionIndex
+	configMapBackend optionValues                      // backend defaults from the ConfigMap
+	optionClaims     map[string]map[string]optionClaim // backend -> option -> claim
+	serviceOpts      map[string]serviceOptions         // "ns/name"
+	cas              map[string]CAFile                 // by FileName
 }
 
 // validation is the outcome of validateIngress.
 type validation struct {
-	sslRedirect bool
-	errs        []fieldError
+	route   RouteSettings
+	backend optionValues
+	errs    []fieldError
 }
 
 type routeKey struct {
@@ -71,6 +79,14 @@ func Build(snap Snapshot, opts Options) (Config, []Rejection) {
 		hostDefaults: map[string]string{},
 		redirects:    map[string]bool{},
 		sniOwners:    map[string]string{},
+		optionTable:  OptionTable(),
+		optionClaims: map[string]map[string]optionClaim{},
+		serviceOpts:  map[string]serviceOptions{},
+		cas:          map[string]CAFile{},
+	}
+	b.optionIndex = make(optionIndex, len(b.optionTable))
+	for i := range b.optionTable {
+		b.optionIndex[b.optionTable[i].Name] = &b.optionTable[i]
 	}
 	b.index(snap)
 	b.config.Global = b.globalOptions()
@@ -147,9 +163,14 @@ func (b *builder) finish() {
 	c := &b.config
 	for _, be := range b.backends {
 		be.Slots = SlotsFor(len(be.Endpoints))
+		b.resolveBackend(be)
 		c.Backends = append(c.Backends, *be)
 	}
 	slices.SortFunc(c.Backends, func(x, y Backend) int { return cmp.Compare(x.Name, y.Name) })
+	for _, ca := range b.cas {
+		c.BackendCAs = append(c.BackendCAs, ca)
+	}
+	slices.SortFunc(c.BackendCAs, func(x, y CAFile) int { return cmp.Compare(x.FileName, y.FileName) })
 	for _, cert := range b.certs {
 		slices.Sort(cert.SNI)
 		cert.SNI = slices.Compact(cert.SNI)
@@ -183,7 +204,8 @@ func (b *builder) finish() {
 			m.Redirects = append(m.Redirects, MapEntry{Key: key, Value: "https"})
 		}
 	}
-	for _, entries := range []*[]MapEntry{&m.Hosts, &m.Wildcards, &m.ExactPaths, &m.PrefixPaths, &m.HostDefaults, &m.Redirects} {
+	for _, entries := range []*[]MapEntry{&m.Hosts, &m.Wildcards, &m.ExactPaths, &m.PrefixPaths, &m.HostDefaults, &m.Redirects,
+		&m.ServerTimeouts, &m.TunnelTimeouts, &m.BodySizes} {
 		slices.SortFunc(*entries, func(x, y MapEntry) int { return cmp.Compare(x.Key, y.Key) })
 	}
 }

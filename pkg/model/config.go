@@ -17,6 +17,9 @@ type Config struct {
 	Certificates       []Certificate
 	DefaultCertificate []byte
 	Global             Global
+	// BackendCAs are the CA bundles backends verify endpoints with, sorted
+	// by FileName.
+	BackendCAs []CAFile
 	// Served lists the Ingresses ("namespace/name") that passed validation,
 	// sorted: the ones whose status shows the published address.
 	Served []string
@@ -39,6 +42,13 @@ type Maps struct {
 	HostDefaults []MapEntry
 	// Redirects lists host keys whose plain-HTTP requests go to HTTPS.
 	Redirects []MapEntry
+	// ServerTimeouts and TunnelTimeouts map a backend to its timeout in
+	// milliseconds, BodySizes to its largest request body in bytes: the
+	// backend options HAProxy reads per request. A backend without an
+	// entry has the defaults section's timeouts and no body limit.
+	ServerTimeouts []MapEntry
+	TunnelTimeouts []MapEntry
+	BodySizes      []MapEntry
 }
 
 // HostlessKey is the host key of rules without a host. "_" is not valid in
@@ -60,7 +70,8 @@ type Backend struct {
 	Port      string
 	Endpoints []Endpoint
 	// Slots is the number of server slots to render (endpoints plus headroom).
-	Slots int
+	Slots   int
+	Options BackendOptions
 }
 
 // Endpoint is one address that may receive traffic. In a backend's

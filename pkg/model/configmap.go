@@ -2,12 +2,11 @@ package model
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 )
 
-// Keys of the global ConfigMap.
+// Keys of the global ConfigMap that code outside the option table names.
 const (
 	ConfigSSLRedirect          = "ssl-redirect"
 	ConfigTimeoutConnect       = "timeout-connect"
@@ -23,8 +22,9 @@ const (
 	maxTimeout = 24 * time.Hour
 )
 
-// globalOptions reads the global ConfigMap. A bad value is reported and
-// its default kept; the other keys still apply.
+// globalOptions reads the global ConfigMap: the global options, and the
+// defaults of the backend options (b.configMapBackend). A bad value is
+// reported and its default kept; the other keys still apply.
 func (b *builder) globalOptions() Global {
 	g := DefaultGlobal()
 	ref := b.opts.GlobalConfigMap
@@ -36,36 +36,26 @@ func (b *builder) globalOptions() Global {
 	if !ok {
 		return g
 	}
-	timeouts := map[string]*time.Duration{
-		ConfigTimeoutConnect:       &g.Timeouts.Connect,
-		ConfigTimeoutClient:        &g.Timeouts.Client,
-		ConfigTimeoutServer:        &g.Timeouts.Server,
-		ConfigTimeoutHTTPRequest:   &g.Timeouts.HTTPRequest,
-		ConfigTimeoutHTTPKeepAlive: &g.Timeouts.HTTPKeepAlive,
-		ConfigTimeoutTunnel:        &g.Timeouts.Tunnel,
-	}
 	for key, value := range cm.Data {
 		field := fmt.Sprintf("data[%s]", printable(key))
-		if key == ConfigSSLRedirect {
-			v, err := strconv.ParseBool(value)
-			if err != nil {
-				b.reject("ConfigMap", namespace, name, field, fmt.Sprintf("value %s is not a boolean", printable(value)))
-				continue
-			}
-			g.SSLRedirect = v
-			continue
-		}
-		target, known := timeouts[key]
-		if !known {
+		opt := b.optionIndex[key]
+		if opt == nil || !opt.ConfigMap {
 			b.reject("ConfigMap", namespace, name, field, "unknown option")
 			continue
 		}
-		d, err := time.ParseDuration(value)
-		if err != nil || d < minTimeout || d > maxTimeout || d%time.Millisecond != 0 {
-			b.reject("ConfigMap", namespace, name, field, fmt.Sprintf("value %s is not a duration between 1ms and 24h in whole milliseconds (such as 30s)", printable(value)))
+		v, err := opt.parse(value)
+		if err != nil {
+			b.reject("ConfigMap", namespace, name, field, err.Error())
 			continue
 		}
-		*target = d
+		if opt.global != nil {
+			opt.global(&g, v)
+			continue
+		}
+		if b.configMapBackend == nil {
+			b.configMapBackend = optionValues{}
+		}
+		b.configMapBackend[opt.Name] = v
 	}
 	return g
 }

@@ -2,7 +2,6 @@ package model
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 
 	networkingv1 "k8s.io/api/networking/v1"
@@ -18,6 +17,8 @@ const (
 type fieldError struct {
 	field  string
 	reason string
+	// missing: the problem is a referenced object that does not exist.
+	missing bool
 }
 
 func (b *builder) addIngress(ing *networkingv1.Ingress) {
@@ -29,12 +30,12 @@ func (b *builder) addIngress(ing *networkingv1.Ingress) {
 	}
 	v, ok := b.validated[ing]
 	if !ok {
-		v.sslRedirect, v.errs = b.validateIngress(ing)
+		v = b.validateIngress(ing)
 	}
-	sslRedirect, errs := v.sslRedirect, v.errs
+	sslRedirect, errs := v.route.SSLRedirect, v.errs
 	if len(errs) > 0 {
 		for _, e := range errs {
-			b.reject("Ingress", ing.Namespace, ing.Name, e.field, e.reason)
+			b.rejections = append(b.rejections, Rejection{Kind: "Ingress", Namespace: ing.Namespace, Name: ing.Name, Field: e.field, Reason: e.reason, Missing: e.missing})
 		}
 		return
 	}
@@ -79,40 +80,50 @@ func (b *builder) addIngress(ing *networkingv1.Ingress) {
 			}
 			b.routes[key] = routeOwner{ingress: id, backend: backend}
 			b.hostKeys[hostKey] = true
+			b.claimOptions(ing.Namespace, ing.Name, backend, v.backend)
 		}
 	}
 	if ing.Spec.DefaultBackend != nil {
-		b.addIngressDefault(ing, ingressHostKeys, specificHosts)
+		if backend := b.addIngressDefault(ing, ingressHostKeys, specificHosts); backend != "" {
+			b.claimOptions(ing.Namespace, ing.Name, backend, v.backend)
+		}
 	}
 	b.addTLS(ing, ingressHostKeys, sslRedirect)
 }
 
 // addIngressDefault applies spec.defaultBackend: to the Ingress's own hosts
-// when it names hosts, otherwise to every request that matches nothing.
-func (b *builder) addIngressDefault(ing *networkingv1.Ingress, hostKeys map[string]bool, specificHosts bool) {
+// when it names hosts, otherwise to every request that matches nothing. It
+// returns the backend when some traffic goes to it.
+func (b *builder) addIngressDefault(ing *networkingv1.Ingress, hostKeys map[string]bool, specificHosts bool) string {
 	if specificHosts && len(hostKeys) == 0 {
-		return // every host is owned by another namespace
+		return "" // every host is owned by another namespace
 	}
 	backend, ok := b.backendFor(ing, *ing.Spec.DefaultBackend, "spec.defaultBackend")
 	if !ok {
-		return
+		return ""
 	}
 	if !specificHosts {
 		if b.defaultFrom != "" {
 			b.reject("Ingress", ing.Namespace, ing.Name, "spec.defaultBackend",
 				"the catch-all default backend is already set by the older Ingress "+b.defaultFrom)
-			return
+			return ""
 		}
 		b.defaultFrom = ing.Namespace + "/" + ing.Name
 		b.config.DefaultBackend = backend
-		return
+		return backend
 	}
+	used := false
 	for key := range hostKeys {
 		if _, taken := b.hostDefaults[key]; !taken {
 			b.hostDefaults[key] = backend
 			b.hostKeys[key] = true
+			used = true
 		}
 	}
+	if !used {
+		return ""
+	}
+	return backend
 }
 
 func hostKeyOf(host string) string {
@@ -145,8 +156,9 @@ func normalizePath(p networkingv1.HTTPIngressPath) (bool, string) {
 }
 
 // validateIngress checks everything of an Ingress that can reach a file or
-// a socket. Any error leaves the whole Ingress out.
-func (b *builder) validateIngress(ing *networkingv1.Ingress) (sslRedirect bool, errs []fieldError) {
+// a socket, and parses its options. Any error leaves the whole Ingress out.
+func (b *builder) validateIngress(ing *networkingv1.Ingress) validation {
+	var errs []fieldError
 	add := func(field, format string, args ...any) {
 		errs = append(errs, fieldError{field: field, reason: fmt.Sprintf(format, args...)})
 	}
@@ -156,28 +168,8 @@ func (b *builder) validateIngress(ing *networkingv1.Ingress) (sslRedirect bool, 
 	if err := validateNamespace(ing.Namespace); err != nil {
 		add("metadata.namespace", "%v", err)
 	}
-	sslRedirect = b.config.Global.SSLRedirect
-	for key, value := range ing.Annotations {
-		if !strings.HasPrefix(key, AnnotationPrefix) {
-			continue
-		}
-		field := fmt.Sprintf("metadata.annotations[%s]", printable(key))
-		if len(value) > MaxAnnotationLength {
-			add(field, "value is %d bytes long, the limit is %d", len(value), MaxAnnotationLength)
-			continue
-		}
-		switch key {
-		case AnnotationSSLRedirect:
-			v, err := strconv.ParseBool(value)
-			if err != nil {
-				add(field, "value %s is not a boolean (true or false)", printable(value))
-				continue
-			}
-			sslRedirect = v
-		default:
-			add(field, "unknown Bollard annotation")
-		}
-	}
+	route, backend, annotationErrs := b.readAnnotations(ing.Namespace, ing.Annotations, false)
+	errs = append(errs, annotationErrs...)
 	paths := 0
 	for i, rule := range ing.Spec.Rules {
 		if rule.Host != "" {
@@ -218,7 +210,7 @@ func (b *builder) validateIngress(ing *networkingv1.Ingress) (sslRedirect bool, 
 			}
 		}
 	}
-	return sslRedirect, errs
+	return validation{route: route, backend: backend, errs: errs}
 }
 
 func checkPath(p networkingv1.HTTPIngressPath) string {

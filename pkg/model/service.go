@@ -81,6 +81,9 @@ func (b *builder) servicePort(namespace, service string, port networkingv1.Servi
 	for i := range svc.Spec.Ports {
 		sp := &svc.Spec.Ports[i]
 		if (port.Name != "" && sp.Name == port.Name) || (port.Name == "" && sp.Port == port.Number) {
+			if so := b.serviceOptionsOf(namespace, service); so.problem != "" {
+				return nil, nil, so.problem
+			}
 			return svc, sp, ""
 		}
 	}

@@ -85,7 +85,7 @@ func (b *builder) claimHosts(ours []*networkingv1.Ingress) {
 			continue
 		}
 		var v validation
-		v.sslRedirect, v.errs = b.validateIngress(ing)
+		v = b.validateIngress(ing)
 		b.validated[ing] = v
 		if len(v.errs) > 0 {
 			continue

@@ -26,9 +26,14 @@ const SpareAddress = "0.0.0.0:1"
 func writeBackend(sb *strings.Builder, be *model.Backend) error {
 	balance := &parsers.Balance{}
 	balance.Init()
-	if err := balance.Set(types.Balance{Algorithm: "roundrobin"}, -1); err != nil {
+	if err := balance.Set(types.Balance{Algorithm: balanceAlgorithm(&be.Options)}, -1); err != nil {
 		return err
 	}
+	options, err := optionLines(be)
+	if err != nil {
+		return err
+	}
+	shared := serverOptions(&be.Options)
 	servers := &parsers.Server{}
 	servers.Init()
 	for i, ep := range be.Endpoints {
@@ -43,11 +48,13 @@ func writeBackend(sb *strings.Builder, be *model.Backend) error {
 		case ep.Draining:
 			server.Params = []params.ServerOption{&params.ServerOptionValue{Name: "weight", Value: "0"}}
 		}
+		server.Params = append(server.Params, shared...)
 		if err := servers.Insert(server, -1); err != nil {
 			return err
 		}
 	}
-	lines := []parser.ParserInterface{balance, servers}
+	lines := append([]parser.ParserInterface{balance}, options...)
+	lines = append(lines, servers)
 	if spare := be.Slots - len(be.Endpoints); spare > 0 {
 		first := len(be.Endpoints) + 1
 		template := &parsers.ServerTemplate{}
@@ -56,7 +63,7 @@ func writeBackend(sb *strings.Builder, be *model.Backend) error {
 			Prefix:     SlotPrefix,
 			NumOrRange: strconv.Itoa(first) + "-" + strconv.Itoa(be.Slots),
 			Fqdn:       SpareAddress,
-			Params:     []params.ServerOption{&params.ServerOptionWord{Name: "disabled"}},
+			Params:     append([]params.ServerOption{&params.ServerOptionWord{Name: "disabled"}}, shared...),
 		}, -1)
 		if err != nil {
 			return err
@@ -66,7 +73,7 @@ func writeBackend(sb *strings.Builder, be *model.Backend) error {
 	sb.WriteString("\nbackend ")
 	sb.WriteString(be.Name)
 	sb.WriteString(" from ")
-	sb.WriteString(defaultsName)
+	sb.WriteString(BackendDefaultsName)
 	sb.WriteByte('\n')
 	for _, p := range lines {
 		result, _, err := p.ResultAll()
@@ -85,10 +92,11 @@ func writeBackend(sb *strings.Builder, be *model.Backend) error {
 // RuntimeCreatable reports whether HAProxy can create be at run time exactly
 // as writeBackend renders it: a backend from the defaults section with
 // slots and nothing else (its balance is roundrobin, HAProxy's default).
-// A backend option that `add backend ... from` cannot carry must make this
-// false, so that such a backend is loaded by a reload.
+// `add backend ... from` carries no directive of its own, and `add server`
+// is not given the options' keywords, so a backend with any option set is
+// loaded by a reload.
 func RuntimeCreatable(be *model.Backend) bool {
-	return be.Slots > 0 && len(be.Endpoints) <= be.Slots
+	return be.Slots > 0 && len(be.Endpoints) <= be.Slots && be.Options == (model.BackendOptions{})
 }
 
 // SlotName is the server name of slot n (1-based).

@@ -13,10 +13,16 @@ import (
 	"github.com/bollard-io/bollard/pkg/model"
 )
 
-// DefaultsName is the named defaults section every backend is rendered
-// from; HAProxy 3.4 creates a backend at run time from it (`add backend
-// NAME from bollard`).
-const DefaultsName = "bollard"
+// DefaultsName is the named defaults section of the frontends. Every
+// backend is rendered from BackendDefaultsName, which inherits it and adds
+// the per-request rules of the backend options; HAProxy 3.4 creates a
+// backend at run time from it (`add backend NAME from bollard-backend`).
+// HAProxy refuses one defaults section with http-request rules for both
+// frontends and backends, hence two.
+const (
+	DefaultsName        = "bollard"
+	BackendDefaultsName = "bollard-backend"
+)
 
 // Section names of the base template.
 const (

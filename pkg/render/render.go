@@ -30,6 +30,11 @@ const (
 	PrefixPathsMap  = "maps/paths-prefix.map"
 	HostDefaultsMap = "maps/host-defaults.map"
 	RedirectsMap    = "maps/redirects.map"
+	// ServerTimeoutsMap, TunnelTimeoutsMap and BodySizesMap hold the
+	// backend options HAProxy reads per request, by backend name.
+	ServerTimeoutsMap = "maps/timeout-server.map"
+	TunnelTimeoutsMap = "maps/timeout-tunnel.map"
+	BodySizesMap      = "maps/body-size.map"
 	// EpochMap holds, on disk, only the hash of haproxy.cfg's structure
 	// (key ConfigHashKey, see StructureHash): what HAProxy reports for it
 	// is the structure it loaded.
@@ -96,18 +101,18 @@ func render(cfg *model.Config, base string) ([]File, error) {
 	}
 	files := []File{
 		{Path: ConfigFile, Mode: ConfigMode, Data: main},
-		{Path: HostsMap, Mode: ConfigMode, Data: Map(cfg.Maps.Hosts)},
-		{Path: WildcardsMap, Mode: ConfigMode, Data: Map(cfg.Maps.Wildcards)},
-		{Path: ExactPathsMap, Mode: ConfigMode, Data: Map(cfg.Maps.ExactPaths)},
-		{Path: PrefixPathsMap, Mode: ConfigMode, Data: Map(cfg.Maps.PrefixPaths)},
-		{Path: HostDefaultsMap, Mode: ConfigMode, Data: Map(cfg.Maps.HostDefaults)},
-		{Path: RedirectsMap, Mode: ConfigMode, Data: Map(cfg.Maps.Redirects)},
 		{Path: EpochMap, Mode: ConfigMode, Data: []byte(ConfigHashKey + " " + StructureHash(main) + "\n")},
 		{Path: CrtList, Mode: ConfigMode, Data: crtList(cfg.Certificates)},
 		{Path: DefaultCertPEM, Mode: SecretMode, Data: cfg.DefaultCertificate},
 	}
+	for _, m := range MapFiles(&cfg.Maps) {
+		files = append(files, File{Path: m.Path, Mode: ConfigMode, Data: Map(m.Entries)})
+	}
 	for _, c := range cfg.Certificates {
 		files = append(files, File{Path: CertsDir + "/" + c.FileName, Mode: SecretMode, Data: c.PEM})
+	}
+	for _, ca := range cfg.BackendCAs {
+		files = append(files, File{Path: CADir + "/" + ca.FileName, Mode: ConfigMode, Data: ca.PEM})
 	}
 	slices.SortFunc(files, func(a, b File) int { return cmp.Compare(a.Path, b.Path) })
 	return files, nil
@@ -138,61 +143,88 @@ func unsafePathRune(r rune) bool {
 }
 
 // StructureHash identifies what of a haproxy.cfg the runtime API cannot
-// change: every line but the addresses in the server slots, whose number
-// per backend counts (the first 16 bytes of a SHA-256, in hex). Endpoints
-// move at run time and are read back; the rest only a reload loads. It
-// runs on every render, so it hashes the text between slot lines in place
-// (BenchmarkStructureHash at 10k backends: 2.3 ms, 3 allocations; split
-// into lines and fields it took 8.3 ms and 90k allocations).
+// change: every line but the addresses and states of the server slots,
+// whose number per backend and keywords (ssl, check, ...) count (the first
+// 16 bytes of a SHA-256, in hex). Endpoints move at run time and are read
+// back; the rest only a reload loads. It runs on every render, so it
+// hashes the text between slot lines in place (BenchmarkStructureHash at
+// 10k backends: 2.3 ms, 3 allocations; split into lines and fields it took
+// 8.3 ms and 90k allocations).
 func StructureHash(haproxyCfg []byte) string {
 	h := sha256.New()
 	slots, start := 0, 0 // start: where the text not hashed yet begins
+	var params []byte // the keywords of the current run of slots
+	flush := func() {
+		if slots > 0 {
+			fmt.Fprintf(h, "  slots %d %s\n", slots, params)
+		}
+		slots = 0
+	}
 	for pos := 0; pos < len(haproxyCfg); {
 		next := len(haproxyCfg)
 		if i := bytes.IndexByte(haproxyCfg[pos:], '\n'); i >= 0 {
 			next = pos + i + 1
 		}
-		if n, ok := slotLine(haproxyCfg[pos:next]); ok {
+		if n, p, ok := slotLine(haproxyCfg[pos:next]); ok {
+			if slots > 0 && !bytes.Equal(p, params) {
+				flush()
+			}
 			h.Write(haproxyCfg[start:pos])
-			slots, start = slots+n, next
-		} else if slots > 0 {
-			fmt.Fprintf(h, "  slots %d\n", slots)
-			slots = 0
+			slots, params, start = slots+n, p, next
+		} else {
+			flush()
 		}
 		pos = next
 	}
 	h.Write(haproxyCfg[start:])
-	if slots > 0 {
-		fmt.Fprintf(h, "  slots %d\n", slots)
-	}
+	flush()
 	h.Write([]byte{'\n'})
 	return hex.EncodeToString(h.Sum(nil)[:16])
 }
 
-// slotLine reports how many server slots a line declares: 1 for
-// "server slotN ...", the size of the range for "server-template slot A-B
-// ...", and false for any other line.
-func slotLine(line []byte) (int, bool) {
+// slotLine reports how many server slots a line declares (1 for "server
+// slotN ...", the size of the range for "server-template slot A-B ...") and
+// their keywords without the runtime state the renderer puts first
+// ("disabled", "weight 0"); false for any other line.
+func slotLine(line []byte) (int, []byte, bool) {
 	first, rest := word(line)
+	n := 0
 	switch {
 	case string(first) == "server":
-		name, _ := word(rest)
-		return 1, bytes.HasPrefix(name, []byte(SlotPrefix))
+		var name []byte
+		name, rest = word(rest)
+		if !bytes.HasPrefix(name, []byte(SlotPrefix)) {
+			return 0, nil, false
+		}
+		n = 1
 	case string(first) == "server-template":
-		prefix, rest := word(rest)
-		bounds, _ := word(rest)
+		var prefix, bounds []byte
+		prefix, rest = word(rest)
+		bounds, rest = word(rest)
 		if string(prefix) != SlotPrefix {
-			return 0, false
+			return 0, nil, false
 		}
 		from, to, _ := bytes.Cut(bounds, []byte("-"))
 		a, errA := strconv.Atoi(string(from))
 		b, errB := strconv.Atoi(string(to))
 		if errA != nil || errB != nil || b < a {
-			return 0, false // not a range this renderer writes
+			return 0, nil, false // not a range this renderer writes
 		}
-		return b - a + 1, true
+		n = b - a + 1
+	default:
+		return 0, nil, false
 	}
-	return 0, false
+	_, rest = word(rest) // the address
+	next, after := word(rest)
+	switch {
+	case string(next) == "disabled":
+		rest = after
+	case string(next) == "weight":
+		if w, afterWeight := word(after); string(w) == "0" {
+			rest = afterWeight
+		}
+	}
+	return n, bytes.TrimSpace(rest), true
 }
 
 // word returns the first word of b (after spaces and tabs) and what
@@ -208,6 +240,28 @@ func word(b []byte) (w, rest []byte) {
 		j++
 	}
 	return b[i:j], b[j:]
+}
+
+// MapFile is one map file with its entries.
+type MapFile struct {
+	Path    string
+	Entries []model.MapEntry
+}
+
+// MapFiles lists every map of the model with its file: the renderer writes
+// them and the controller's runtime diff updates them, from this one list.
+func MapFiles(m *model.Maps) []MapFile {
+	return []MapFile{
+		{HostsMap, m.Hosts},
+		{WildcardsMap, m.Wildcards},
+		{ExactPathsMap, m.ExactPaths},
+		{PrefixPathsMap, m.PrefixPaths},
+		{HostDefaultsMap, m.HostDefaults},
+		{RedirectsMap, m.Redirects},
+		{ServerTimeoutsMap, m.ServerTimeouts},
+		{TunnelTimeoutsMap, m.TunnelTimeouts},
+		{BodySizesMap, m.BodySizes},
+	}
 }
 
 // Map renders map entries, one "key value" line each. The model has
