@@ -3,6 +3,7 @@ package controller
 import (
 	"reflect"
 	"slices"
+	"time"
 
 	"github.com/bollard-io/bollard/pkg/model"
 )
@@ -67,7 +68,7 @@ func backendStatic(be *model.Backend) model.Backend {
 func sameCertificateBesidesPEM(a, b *model.Certificate) bool {
 	x, y := *a, *b
 	x.PEM, y.PEM = nil, nil
-	x.NotAfter, y.NotAfter = y.NotAfter, y.NotAfter
+	x.NotAfter, y.NotAfter = time.Time{}, time.Time{}
 	x.SNI, y.SNI = nil, nil
 	return reflect.DeepEqual(x, y)
 }

@@ -168,7 +168,7 @@ func checkBackend(t *testing.T, be *model.Backend, family discoveryv1.AddressTyp
 // intendedLines is what a backend section must hold, derived from the
 // model alone.
 func intendedLines(be *model.Backend) []string {
-	lines := []string{"backend " + be.Name + " from "+render.BackendDefaultsName, "balance roundrobin"}
+	lines := []string{"backend " + be.Name + " from " + render.BackendDefaultsName, "balance roundrobin"}
 	for i, ep := range be.Endpoints {
 		line := fmt.Sprintf("server slot%d %s", i+1, netip.AddrPortFrom(ep.Address, uint16(ep.Port)))
 		if ep.Draining {

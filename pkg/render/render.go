@@ -153,7 +153,7 @@ func unsafePathRune(r rune) bool {
 func StructureHash(haproxyCfg []byte) string {
 	h := sha256.New()
 	slots, start := 0, 0 // start: where the text not hashed yet begins
-	var params []byte // the keywords of the current run of slots
+	var params []byte    // the keywords of the current run of slots
 	flush := func() {
 		if slots > 0 {
 			fmt.Fprintf(h, "  slots %d %s\n", slots, params)
