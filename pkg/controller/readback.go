@@ -43,22 +43,12 @@ func (c *Controller) readRunning(ctx context.Context, structure *model.Config) (
 		r.layouts[be.Name] = layoutFromState(st, be.Slots)
 	}
 
-	for _, m := range []struct {
-		file string
-		dst  *[]model.MapEntry
-	}{
-		{render.HostsMap, &cfg.Maps.Hosts},
-		{render.WildcardsMap, &cfg.Maps.Wildcards},
-		{render.ExactPathsMap, &cfg.Maps.ExactPaths},
-		{render.PrefixPathsMap, &cfg.Maps.PrefixPaths},
-		{render.HostDefaultsMap, &cfg.Maps.HostDefaults},
-		{render.RedirectsMap, &cfg.Maps.Redirects},
-	} {
-		entries, err := c.runtime.MapEntries(ctx, c.mapRef(m.file))
+	for _, m := range render.MapFiles(&cfg.Maps) {
+		entries, err := c.runtime.MapEntries(ctx, c.mapRef(m.Path))
 		if err != nil {
-			return nil, fmt.Errorf("read map %s: %w", m.file, err)
+			return nil, fmt.Errorf("read map %s: %w", m.Path, err)
 		}
-		*m.dst = mapEntries(entries)
+		*m.Entries = mapEntries(entries)
 	}
 
 	if err := c.readCertificates(ctx, structure, r); err != nil {

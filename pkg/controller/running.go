@@ -195,9 +195,9 @@ func (r *running) diffMaps(wanted *model.Config, refs fileRefs, u *update) {
 	haveFiles := render.MapFiles(&r.cfg.Maps)
 	for i, p := range render.MapFiles(&wanted.Maps) {
 		ref := refs.mapRef(p.Path)
-		have := entryMap(haveFiles[i].Entries)
-		want := entryMap(p.Entries)
-		for _, e := range p.Entries {
+		have := entryMap(*haveFiles[i].Entries)
+		want := entryMap(*p.Entries)
+		for _, e := range *p.Entries {
 			old, ok := have[e.Key]
 			switch {
 			case !ok:
@@ -208,7 +208,7 @@ func (r *running) diffMaps(wanted *model.Config, refs fileRefs, u *update) {
 				u.add("map", cmd, err)
 			}
 		}
-		for _, e := range haveFiles[i].Entries {
+		for _, e := range *haveFiles[i].Entries {
 			if _, ok := want[e.Key]; !ok {
 				cmd, err := haproxy.DelMap(ref, e.Key)
 				u.add("map", cmd, err)

@@ -106,7 +106,7 @@ func render(cfg *model.Config, base string) ([]File, error) {
 		{Path: DefaultCertPEM, Mode: SecretMode, Data: cfg.DefaultCertificate},
 	}
 	for _, m := range MapFiles(&cfg.Maps) {
-		files = append(files, File{Path: m.Path, Mode: ConfigMode, Data: Map(m.Entries)})
+		files = append(files, File{Path: m.Path, Mode: ConfigMode, Data: Map(*m.Entries)})
 	}
 	for _, c := range cfg.Certificates {
 		files = append(files, File{Path: CertsDir + "/" + c.FileName, Mode: SecretMode, Data: c.PEM})
@@ -242,25 +242,26 @@ func word(b []byte) (w, rest []byte) {
 	return b[i:j], b[j:]
 }
 
-// MapFile is one map file with its entries.
+// MapFile is one map file with its entries, which point into a model.Maps.
 type MapFile struct {
 	Path    string
-	Entries []model.MapEntry
+	Entries *[]model.MapEntry
 }
 
-// MapFiles lists every map of the model with its file: the renderer writes
-// them and the controller's runtime diff updates them, from this one list.
+// MapFiles lists every map of m with its file: the renderer writes them,
+// the controller's runtime diff updates them and its read-back fills them,
+// from this one list.
 func MapFiles(m *model.Maps) []MapFile {
 	return []MapFile{
-		{HostsMap, m.Hosts},
-		{WildcardsMap, m.Wildcards},
-		{ExactPathsMap, m.ExactPaths},
-		{PrefixPathsMap, m.PrefixPaths},
-		{HostDefaultsMap, m.HostDefaults},
-		{RedirectsMap, m.Redirects},
-		{ServerTimeoutsMap, m.ServerTimeouts},
-		{TunnelTimeoutsMap, m.TunnelTimeouts},
-		{BodySizesMap, m.BodySizes},
+		{HostsMap, &m.Hosts},
+		{WildcardsMap, &m.Wildcards},
+		{ExactPathsMap, &m.ExactPaths},
+		{PrefixPathsMap, &m.PrefixPaths},
+		{HostDefaultsMap, &m.HostDefaults},
+		{RedirectsMap, &m.Redirects},
+		{ServerTimeoutsMap, &m.ServerTimeouts},
+		{TunnelTimeoutsMap, &m.TunnelTimeouts},
+		{BodySizesMap, &m.BodySizes},
 	}
 }
 
