@@ -1,7 +1,12 @@
 package model_test
 
 import (
+	"math/rand/v2"
+	"reflect"
+	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -48,5 +53,65 @@ func TestOptionValuesWithHAProxyQuotingAreRefused(t *testing.T) {
 			}
 			assertRejectionField(t, rejections, annotationField(c.name), "")
 		})
+	}
+}
+
+// TestOptionConflictOldestWins: two served Ingresses set different
+// timeout-server values for one Service port: the older one's applies, the
+// younger gets a Warning naming the annotation as every other rejection
+// names it, and both keep serving, whatever the order of the snapshot.
+func TestOptionConflictOldestWins(t *testing.T) {
+	older := mt.Ingress("ns", "b-older", mt.Annotation("bollard.io/timeout-server", "10s"),
+		mt.Rule("old.example", mt.Path("Prefix", "/", "svc", 80)))
+	younger := mt.Ingress("ns", "a-younger", mt.Age(time.Hour), mt.Annotation("bollard.io/timeout-server", "20s"),
+		mt.Rule("young.example", mt.Path("Prefix", "/", "svc", 80)))
+	other := mt.Ingress("ns", "c-other", mt.Age(2*time.Hour), mt.Annotation("bollard.io/load-balance", "leastconn"),
+		mt.Rule("other.example", mt.Path("Prefix", "/", "svc", 80)))
+	snap := model.Snapshot{
+		Ingresses: []*networkingv1.Ingress{older, younger, other},
+		Services:  []*corev1.Service{mt.Service("ns", "svc", mt.ServicePort("", 80)), mt.Service("ns", "svc2", mt.ServicePort("", 80))},
+		EndpointSlices: []*discoveryv1.EndpointSlice{
+			mt.Slice("ns", "svc", "svc-1", "", 8080, mt.Ready("198.18.0.10"), mt.Ready("198.18.0.11")),
+			mt.Slice("ns", "svc", "svc-2", "", 8080, mt.Ready("198.18.0.12")),
+		},
+	}
+	cfg, rejections := model.Build(snap, options())
+	if got := entries(cfg.Maps.ServerTimeouts); !reflect.DeepEqual(got, map[string]string{"ns_svc_80": "10000"}) {
+		t.Errorf("server timeouts %v, want the older Ingress's 10s", got)
+	}
+	if be, _ := cfg.Backend("ns_svc_80"); be.Options.Balance != "leastconn" {
+		t.Errorf("an option no other Ingress sets applies: %+v", be.Options)
+	}
+	if want := []string{"ns/a-younger", "ns/b-older", "ns/c-other"}; !reflect.DeepEqual(cfg.Served, want) {
+		t.Errorf("served %v, want %v", cfg.Served, want)
+	}
+	if len(rejections) != 1 {
+		t.Fatalf("want one Warning, got %v", rejections)
+	}
+	r := rejections[0]
+	if !r.Warning || r.Kind != "Ingress" || r.Name != "a-younger" || r.Field != annotationField("timeout-server") ||
+		!strings.Contains(r.Reason, "ns/b-older") || !strings.Contains(r.Reason, "10s") {
+		t.Errorf("want a Warning on the younger Ingress naming %s and the older one, got %+v", annotationField("timeout-server"), r)
+	}
+
+	rng := rand.New(rand.NewPCG(3, 4))
+	for i := 0; i < 20; i++ {
+		shuffled := snap
+		shuffled.Ingresses = slices.Clone(snap.Ingresses)
+		shuffled.EndpointSlices = slices.Clone(snap.EndpointSlices)
+		shuffled.Services = slices.Clone(snap.Services)
+		rng.Shuffle(len(shuffled.Ingresses), func(a, b int) {
+			shuffled.Ingresses[a], shuffled.Ingresses[b] = shuffled.Ingresses[b], shuffled.Ingresses[a]
+		})
+		rng.Shuffle(len(shuffled.EndpointSlices), func(a, b int) {
+			shuffled.EndpointSlices[a], shuffled.EndpointSlices[b] = shuffled.EndpointSlices[b], shuffled.EndpointSlices[a]
+		})
+		rng.Shuffle(len(shuffled.Services), func(a, b int) {
+			shuffled.Services[a], shuffled.Services[b] = shuffled.Services[b], shuffled.Services[a]
+		})
+		got, gotRej := model.Build(shuffled, options())
+		if !reflect.DeepEqual(got, cfg) || !reflect.DeepEqual(gotRej, rejections) {
+			t.Fatalf("shuffle %d changed the result:\n%+v\n%v", i, got, gotRej)
+		}
 	}
 }
