@@ -127,9 +127,11 @@ image:
 	$(CONTAINER_TOOL) build --build-arg GO_VERSION=$(GO_VERSION) \
 		--build-arg VERSION=$(VERSION) --build-arg COMMIT=$(COMMIT) -t $(IMAGE) .
 
-# docs/flags.md from the cobra commands (hack/flagsdoc tests that it is current).
+# docs/flags.md from the cobra commands and docs/annotations.md from the
+# option table (hack/flagsdoc and hack/annotationsdoc test that they are current).
 docs:
 	$(GO) run ./hack/flagsdoc > docs/flags.md.tmp && mv docs/flags.md.tmp docs/flags.md
+	$(GO) run ./hack/annotationsdoc > docs/annotations.md.tmp && mv docs/annotations.md.tmp docs/annotations.md
 
 # A local cluster (.state/demo, subnet 198.18.1.0/24), sample backends and
 # Bollard with a managed HAProxy on 127.0.0.1:18080/18443, traffic shown.

@@ -83,7 +83,7 @@ func (b *builder) readAnnotations(namespace string, annotations map[string]strin
 	slices.Sort(keys)
 	for _, key := range keys {
 		value := annotations[key]
-		field := fmt.Sprintf("metadata.annotations[%s]", printable(key))
+		field := annotationField(key)
 		fail := func(format string, args ...any) {
 			errs = append(errs, fieldError{field: field, reason: fmt.Sprintf(format, args...)})
 		}
@@ -122,6 +122,13 @@ func (b *builder) readAnnotations(namespace string, annotations map[string]strin
 	return route, values, errs
 }
 
+// annotationField is the Field of a rejection about an annotation: every
+// rejection names it the same way, quoted, whether it reports a bad value
+// or a Warning.
+func annotationField(key string) string {
+	return fmt.Sprintf("metadata.annotations[%s]", printable(key))
+}
+
 // claimOptions applies an Ingress's backend options to a backend it routes
 // to. The oldest Ingress wins a conflict; the others get a Warning.
 func (b *builder) claimOptions(ingNamespace, ingName, backend string, values optionValues) {
@@ -140,7 +147,7 @@ func (b *builder) claimOptions(ingNamespace, ingName, backend string, values opt
 		case !taken:
 			claims[name] = optionClaim{value: v, ingress: id}
 		case held.value != v && held.ingress != id:
-			b.warn("Ingress", ingNamespace, ingName, fmt.Sprintf("metadata.annotations[%s%s]", AnnotationPrefix, name),
+			b.warn("Ingress", ingNamespace, ingName, annotationField(AnnotationPrefix+name),
 				fmt.Sprintf("backend %s already has %s %s from the older Ingress %s, which wins; this value is not applied", backend, name, showValue(held.value), held.ingress))
 		}
 	}
@@ -228,7 +235,7 @@ func (b *builder) tlsOptions(be *Backend, s BackendSettings, sources map[string]
 	if !s.Protocol.TLS() {
 		for _, name := range []string{"backend-ca-secret", "backend-sni"} {
 			if src, ok := sources[name]; ok {
-				b.warn(src.kind, src.namespace, src.name, "metadata.annotations["+AnnotationPrefix+name+"]",
+				b.warn(src.kind, src.namespace, src.name, annotationField(AnnotationPrefix+name),
 					fmt.Sprintf("has no effect on backend %s: its backend-protocol is not HTTPS, H2 or GRPCS", be.Name))
 			}
 		}

@@ -78,7 +78,7 @@ func parseCheckPath(s string) (any, error) {
 	}
 	for i := 0; i < len(s); i++ {
 		if !isPathByte(s[i]) {
-			return nil, fmt.Errorf("value %s has a character that is not allowed in a URI path or query (only letters, digits and -._~!$&'()*+,;=:@/?%%)", printable(s))
+			return nil, fmt.Errorf("value %s has a character that is not allowed in a check path (only letters, digits and -._~!$&()*+,;=:@/?%%)", printable(s))
 		}
 		if s[i] == '%' && (i+2 >= len(s) || !isHex(s[i+1]) || !isHex(s[i+2])) {
 			return nil, fmt.Errorf("value %s has a malformed percent escape", printable(s))
@@ -87,12 +87,14 @@ func parseCheckPath(s string) (any, error) {
 	return s, nil
 }
 
-// isPathByte reports whether c may appear in an RFC 3986 path or query.
-// It leaves out '"' and '\\' (they would need escaping in haproxy.cfg)
-// and every byte that is not visible ASCII.
+// isPathByte reports whether c may appear in an RFC 3986 path or query
+// and, unquoted, in a word of haproxy.cfg. It leaves out the single quote
+// (HAProxy's parser opens a quoted string at it: the line fails haproxy -c),
+// '"' and '\\' (quoting and escaping) and every byte that is not visible
+// ASCII.
 func isPathByte(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
-		strings.IndexByte("-._~!$&'()*+,;=:@/?%", c) >= 0
+		strings.IndexByte("-._~!$&()*+,;=:@/?%", c) >= 0
 }
 
 // maxCookieName bounds the cookie name, which every response may carry.
@@ -104,17 +106,20 @@ func parseCookieName(s string) (any, error) {
 	}
 	for i := 0; i < len(s); i++ {
 		if !isTokenByte(s[i]) {
-			return nil, fmt.Errorf("value %s is not a cookie name (an RFC 6265 token: letters, digits and !#$%%&'*+-.^_`|~)", printable(s))
+			return nil, fmt.Errorf("value %s is not a cookie name (letters, digits and !$%%&*+-.^_`|~)", printable(s))
 		}
 	}
 	return s, nil
 }
 
 // isTokenByte reports whether c is a tchar of RFC 7230 (the token of RFC
-// 6265's cookie-name).
+// 6265's cookie-name) that HAProxy reads as is in an unquoted word: '#'
+// starts a comment anywhere on a haproxy.cfg line (`cookie a#b insert`
+// would silently become `cookie a`) and the single quote opens a quoted
+// string (the line fails haproxy -c), so both are left out.
 func isTokenByte(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
-		strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
+		strings.IndexByte("!$%&*+-.^_`|~", c) >= 0
 }
 
 // maxBodySize is HAProxy's largest integer sample that fits: sizes above
