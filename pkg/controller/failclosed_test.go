@@ -415,11 +415,14 @@ type mapField struct {
 	get  func(*model.Maps) *[]model.MapEntry
 }
 
-// mapFields lists the fields of model.Maps by reflection.
+// mapFields lists the map fields of model.Maps by reflection.
 func mapFields() []mapField {
 	var out []mapField
 	t := reflect.TypeFor[model.Maps]()
 	for i := range t.NumField() {
+		if t.Field(i).Type != reflect.TypeFor[[]model.MapEntry]() {
+			continue
+		}
 		out = append(out, mapField{name: t.Field(i).Name, get: func(m *model.Maps) *[]model.MapEntry {
 			return reflect.ValueOf(m).Elem().Field(i).Addr().Interface().(*[]model.MapEntry)
 		}})
