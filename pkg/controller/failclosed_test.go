@@ -914,3 +914,11 @@ func diffKeys(a, b map[string]string) []string {
 	slices.Sort(out)
 	return slices.Compact(out)
 }
+
+// staticPart leaves out of its comparison exactly the fields of model.Maps
+// that render.MapFiles lists, which diffMaps keeps up to date.
+func TestRuntimeMapFieldsAreMapFiles(t *testing.T) {
+	if got, want := len(runtimeMapFields), len(render.MapFiles(&model.Maps{})); got != want {
+		t.Errorf("%d fields of model.Maps found in render.MapFiles, which lists %d files", got, want)
+	}
+}
