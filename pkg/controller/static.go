@@ -1,11 +1,13 @@
 package controller
 
 import (
+	"net/netip"
 	"reflect"
 	"slices"
 	"time"
 
 	"github.com/bollard-io/bollard/pkg/model"
+	"github.com/bollard-io/bollard/pkg/render"
 )
 
 // The runtime diff fails closed: it compares whole values, not a list of
@@ -26,6 +28,8 @@ func staticChange(have, want *model.Config) (reloadCause, string, bool) {
 		return causeBackendOptions, "backend CA files changed", true
 	case !reflect.DeepEqual(staticPart(have), staticPart(want)):
 		return causeUnclassified, "the config changed in a way no runtime command covers", true
+	case mapEntriesChanged(&have.Maps, &want.Maps):
+		return causeUnclassified, "map entries changed in a way no runtime command covers", true
 	}
 	return 0, "", false
 }
@@ -33,8 +37,11 @@ func staticChange(have, want *model.Config) (reloadCause, string, bool) {
 // staticPart is cfg without what the runtime diff changes or ignores.
 func staticPart(cfg *model.Config) model.Config {
 	s := *cfg
-	s.Backends = nil           // compared one by one (backendChange)
-	s.Maps = model.Maps{}      // diffMaps
+	s.Backends = nil // compared one by one (backendChange)
+	v := reflect.ValueOf(&s.Maps).Elem()
+	for _, i := range runtimeMapFields { // diffMaps
+		v.Field(i).SetZero()
+	}
 	s.Certificates = nil       // diffCertificates
 	s.DefaultCertificate = nil // diffCertificates
 	s.Served = nil             // Ingress status, not HAProxy's
@@ -49,6 +56,8 @@ func backendChange(have, want *model.Backend) (reloadCause, string, bool) {
 		return causeBackendOptions, "options of backend " + want.Name + " changed", true
 	case !reflect.DeepEqual(backendStatic(have), backendStatic(want)):
 		return causeUnclassified, "backend " + want.Name + " changed in a way no runtime command covers", true
+	case endpointsChanged(have.Endpoints, want.Endpoints):
+		return causeUnclassified, "endpoints of backend " + want.Name + " changed in a way no runtime command covers", true
 	}
 	return 0, "", false
 }
@@ -72,3 +81,81 @@ func sameCertificateBesidesPEM(a, b *model.Certificate) bool {
 	x.SNI, y.SNI = nil, nil
 	return reflect.DeepEqual(x, y)
 }
+
+// endpointsChanged reports whether endpoints differ in more than what the
+// slot commands set (address, port, and weight for draining): an endpoint
+// kept must keep the rest of its fields, and a new one must have them
+// zero, as the slot it fills has nothing else. The comparison is ==, so a
+// field that is not comparable fails to compile here rather than escape.
+func endpointsChanged(have, want []model.Endpoint) bool {
+	rest := func(ep model.Endpoint) model.Endpoint {
+		ep.Address, ep.Port, ep.Draining = netip.Addr{}, 0, false
+		return ep
+	}
+	zero := func(eps []model.Endpoint) bool {
+		return !slices.ContainsFunc(eps, func(ep model.Endpoint) bool { return rest(ep) != model.Endpoint{} })
+	}
+	if zero(have) && zero(want) { // every field is one the slots hold
+		return false
+	}
+	had := make(map[netip.AddrPort]model.Endpoint, len(have))
+	for _, ep := range have {
+		had[netip.AddrPortFrom(ep.Address, uint16(ep.Port))] = rest(ep)
+	}
+	for _, ep := range want {
+		if had[netip.AddrPortFrom(ep.Address, uint16(ep.Port))] != rest(ep) {
+			return true
+		}
+	}
+	return false
+}
+
+// mapEntriesChanged reports whether map entries differ in more than what
+// add, set and del map change (key and value), the same way.
+func mapEntriesChanged(have, want *model.Maps) bool {
+	rest := func(e model.MapEntry) model.MapEntry {
+		e.Key, e.Value = "", ""
+		return e
+	}
+	zero := func(es []model.MapEntry) bool {
+		return !slices.ContainsFunc(es, func(e model.MapEntry) bool { return rest(e) != model.MapEntry{} })
+	}
+	haveFiles := render.MapFiles(have)
+	for i, f := range render.MapFiles(want) {
+		if zero(haveFiles[i].Entries) && zero(f.Entries) {
+			continue
+		}
+		had := make(map[string]model.MapEntry, len(haveFiles[i].Entries))
+		for _, e := range haveFiles[i].Entries {
+			had[e.Key] = rest(e)
+		}
+		for _, e := range f.Entries {
+			if had[e.Key] != rest(e) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// runtimeMapFields are the indices of the fields of model.Maps that
+// render.MapFiles lists, the ones diffMaps keeps up to date. Any other
+// field of Maps is compared whole (staticPart).
+var runtimeMapFields = func() []int {
+	var out []int
+	t := reflect.TypeFor[model.Maps]()
+	for i := range t.NumField() {
+		if t.Field(i).Type != reflect.TypeFor[[]model.MapEntry]() {
+			continue
+		}
+		var probe model.Maps
+		reflect.ValueOf(&probe).Elem().Field(i).Set(reflect.ValueOf([]model.MapEntry{{Key: "probe"}}))
+		for _, f := range render.MapFiles(&probe) {
+			if len(f.Entries) > 0 {
+				out = append(out, i)
+				break
+			}
+		}
+	}
+	return out
+}()
