@@ -7,21 +7,30 @@ connections, to loopback servers of this script on 127.0.0.1-2:19100-19109)
 and prints the difference of the instruction counts divided by 4,000.
 Usage: hack/callgrind.py BOLLARD_BINARY WORKDIR
 Environment: REQPATH (default /some/path) is the requested path; NORENDER=1
-reuses WORKDIR/out (to measure a hand-edited haproxy.cfg).
+reuses WORKDIR/out (to measure a hand-edited haproxy.cfg); OPTIONS
+(e.g. 'timeout-server=30s,proxy-body-size=8m') adds those bollard.io/NAME
+annotations to every Ingress, so every backend has its options set;
+REQBODY=N sends a POST with an N-byte body (Content-Length) instead of a GET;
+HAPROXY (default haproxy) is the HAProxy binary.
 """
 import asyncio, glob, os, re, signal, socket, subprocess, sys, time
 
 REQPATH = os.environ.get("REQPATH", "/some/path")
+OPTIONS = [kv.split("=", 1) for kv in os.environ.get("OPTIONS", "").split(",") if kv]
+REQBODY = int(os.environ.get("REQBODY", "0"))
+HAPROXY = os.environ.get("HAPROXY", "haproxy")
 HOSTS, BACKENDS, PORT0, HTTP = 50, 50, 19100, 19080
 bollard, work = sys.argv[1], sys.argv[2]
 os.makedirs(work, exist_ok=True)
 
 def manifest():
     docs = []
+    annotations = ", ".join(f'"bollard.io/{k.strip()}": "{v.strip()}"' for k, v in OPTIONS)
+    annotations = f", annotations: {{{annotations}}}" if annotations else ""
     for i in range(HOSTS):
         docs.append(f"""apiVersion: networking.k8s.io/v1
 kind: Ingress
-metadata: {{name: app{i}, namespace: bench, creationTimestamp: "2026-01-01T00:00:00Z"}}
+metadata: {{name: app{i}, namespace: bench, creationTimestamp: "2026-01-01T00:00:00Z"{annotations}}}
 spec:
   rules:
   - host: app{i}.example
@@ -52,6 +61,9 @@ async def serve():
         try:
             while True:
                 head = await r.readuntil(b"\r\n\r\n")
+                m = re.search(rb"(?i)\r\ncontent-length: *(\d+)", head)
+                if m:
+                    await r.readexactly(int(m.group(1)))
                 w.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Type: text/plain\r\n\r\nok")
                 await w.drain()
         except (Exception, asyncio.CancelledError):
@@ -67,7 +79,10 @@ async def load(n):
         r, w = await asyncio.open_connection("127.0.0.1", HTTP)
         for k in range(count):
             host = f"app{(c + 4 * k) % HOSTS}.example"
-            w.write(f"GET {REQPATH}?q={k} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+            if REQBODY:
+                w.write(f"POST {REQPATH}?q={k} HTTP/1.1\r\nHost: {host}\r\nContent-Length: {REQBODY}\r\n\r\n".encode() + b"x" * REQBODY)
+            else:
+                w.write(f"GET {REQPATH}?q={k} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
             await w.drain()
             head = await r.readuntil(b"\r\n\r\n")
             assert head.startswith(b"HTTP/1.1 200"), head
@@ -82,7 +97,7 @@ def run(n):
     for f in glob.glob(prefix + "*"):
         os.remove(f)
     cmd = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={prefix}%p",
-           "haproxy", "-db", "-f", os.path.join(work, "out", "haproxy.cfg")]
+           HAPROXY, "-db", "-f", os.path.join(work, "out", "haproxy.cfg")]
     p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=open(prefix + "log", "w"))
     try:
         async def go():
@@ -115,7 +130,8 @@ with open(os.path.join(work, "in.yaml"), "w") as f:
     f.write(manifest())
 if not os.environ.get("NORENDER"): subprocess.run([bollard, "render", "-f", os.path.join(work, "in.yaml"), "--output-dir", os.path.join(work, "out"),
                 "--http-port", str(HTTP), "--https-port", str(HTTP + 1), "--bind-address", "127.0.0.1",
-                "--stats-port", "0", "--runtime-dir", work], check=True, stdout=subprocess.DEVNULL)
+                "--stats-port", "0", "--runtime-dir", work,
+                "--endpoint-cidrs", "127.0.0.0/8"], check=True, stdout=subprocess.DEVNULL)
 n1, n2 = 400, 4400
 a, b = run(n1), run(n2)
 print(f"Ir {n1}: {a}  Ir {n2}: {b}  per request: {(b - a) / (n2 - n1):.0f}")
