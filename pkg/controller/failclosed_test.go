@@ -622,7 +622,7 @@ func stateOf(cfg *model.Config) *simState {
 	s := &simState{maps: map[string]map[string]string{}, backends: map[string]*simBackend{},
 		certs: map[string]string{}, pending: map[string]string{}}
 	for _, mf := range render.MapFiles(&cfg.Maps) {
-		s.maps[mf.Path] = entryMap(mf.Entries)
+		s.maps[mf.Path] = entryMap(*mf.Entries)
 	}
 	for i := range cfg.Backends {
 		be := &cfg.Backends[i]
@@ -915,10 +915,19 @@ func diffKeys(a, b map[string]string) []string {
 	return slices.Compact(out)
 }
 
-// staticPart leaves out of its comparison exactly the fields of model.Maps
-// that render.MapFiles lists, which diffMaps keeps up to date.
+// Every map file of render.MapFiles is a distinct field of model.Maps, so
+// staticPart leaves out of its comparison exactly the maps diffMaps keeps
+// up to date.
 func TestRuntimeMapFieldsAreMapFiles(t *testing.T) {
-	if got, want := len(runtimeMapFields), len(render.MapFiles(&model.Maps{})); got != want {
-		t.Errorf("%d fields of model.Maps found in render.MapFiles, which lists %d files", got, want)
+	var m model.Maps
+	seen := map[*[]model.MapEntry]bool{}
+	for _, f := range render.MapFiles(&m) {
+		if seen[f.Entries] {
+			t.Errorf("%s points at a field another map file uses", f.Path)
+		}
+		seen[f.Entries] = true
+	}
+	if n := reflect.TypeFor[model.Maps]().NumField(); n != len(seen) {
+		t.Errorf("model.Maps has %d fields, render.MapFiles lists %d", n, len(seen))
 	}
 }

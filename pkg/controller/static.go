@@ -38,9 +38,8 @@ func staticChange(have, want *model.Config) (reloadCause, string, bool) {
 func staticPart(cfg *model.Config) model.Config {
 	s := *cfg
 	s.Backends = nil // compared one by one (backendChange)
-	v := reflect.ValueOf(&s.Maps).Elem()
-	for _, i := range runtimeMapFields { // diffMaps
-		v.Field(i).SetZero()
+	for _, f := range render.MapFiles(&s.Maps) { // diffMaps; other fields of Maps stay
+		*f.Entries = nil
 	}
 	s.Certificates = nil       // diffCertificates
 	s.DefaultCertificate = nil // diffCertificates
@@ -122,14 +121,14 @@ func mapEntriesChanged(have, want *model.Maps) bool {
 	}
 	haveFiles := render.MapFiles(have)
 	for i, f := range render.MapFiles(want) {
-		if zero(haveFiles[i].Entries) && zero(f.Entries) {
+		if zero(*haveFiles[i].Entries) && zero(*f.Entries) {
 			continue
 		}
-		had := make(map[string]model.MapEntry, len(haveFiles[i].Entries))
-		for _, e := range haveFiles[i].Entries {
+		had := make(map[string]model.MapEntry, len(*haveFiles[i].Entries))
+		for _, e := range *haveFiles[i].Entries {
 			had[e.Key] = rest(e)
 		}
-		for _, e := range f.Entries {
+		for _, e := range *f.Entries {
 			if had[e.Key] != rest(e) {
 				return true
 			}
@@ -138,24 +137,3 @@ func mapEntriesChanged(have, want *model.Maps) bool {
 	return false
 }
 
-// runtimeMapFields are the indices of the fields of model.Maps that
-// render.MapFiles lists, the ones diffMaps keeps up to date. Any other
-// field of Maps is compared whole (staticPart).
-var runtimeMapFields = func() []int {
-	var out []int
-	t := reflect.TypeFor[model.Maps]()
-	for i := range t.NumField() {
-		if t.Field(i).Type != reflect.TypeFor[[]model.MapEntry]() {
-			continue
-		}
-		var probe model.Maps
-		reflect.ValueOf(&probe).Elem().Field(i).Set(reflect.ValueOf([]model.MapEntry{{Key: "probe"}}))
-		for _, f := range render.MapFiles(&probe) {
-			if len(f.Entries) > 0 {
-				out = append(out, i)
-				break
-			}
-		}
-	}
-	return out
-}()
