@@ -28,6 +28,8 @@ type Echo struct {
 	Body       string              `json:"body,omitempty"`
 	BodyBase64 bool                `json:"bodyBase64,omitempty"`
 	BodyBytes  int64               `json:"bodyBytes"`
+	TLS        bool                `json:"tls"` // the connection to the backend was TLS
+	SNI        string              `json:"sni"` // the server name the backend's TLS client sent
 }
 
 // Header returns the first value of a request header the backend saw.

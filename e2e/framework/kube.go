@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/netip"
 	"os/exec"
 	"path/filepath"
@@ -135,7 +136,19 @@ func (c *Cluster) CreateNamespace(t testing.TB, prefix string) string {
 // EchoDeployment returns a Deployment of echo pods labelled app=name, listening on port
 // (the netns kubelet runs bin/echo for them whatever the image).
 func EchoDeployment(namespace, name string, replicas int32, port int32) *appsv1.Deployment {
+	return EchoDeploymentWithEnv(namespace, name, replicas, port, nil)
+}
+
+// EchoDeploymentWithEnv is EchoDeployment whose echo container has env, in name order. The
+// netns kubelet passes the literal values whose names start with ECHO_ to the echo process:
+// ECHO_TLS_CERT and ECHO_TLS_KEY (PEM text) turn on TLS on the pod's port, ECHO_GRPC_HEALTH
+// sets the gRPC health status (SERVING, NOT_SERVING).
+func EchoDeploymentWithEnv(namespace, name string, replicas, port int32, env map[string]string) *appsv1.Deployment {
 	labels := map[string]string{"app": name}
+	var vars []corev1.EnvVar
+	for _, k := range slices.Sorted(maps.Keys(env)) {
+		vars = append(vars, corev1.EnvVar{Name: k, Value: env[k]})
+	}
 	return &appsv1.Deployment{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace, Labels: labels},
 		Spec: appsv1.DeploymentSpec{
@@ -146,6 +159,7 @@ func EchoDeployment(namespace, name string, replicas int32, port int32) *appsv1.
 				Spec: corev1.PodSpec{Containers: []corev1.Container{{
 					Name: "echo", Image: "bollard.io/echo:test",
 					Ports: []corev1.ContainerPort{{Name: "http", ContainerPort: port}},
+					Env:   vars,
 				}}},
 			},
 		},
@@ -167,7 +181,14 @@ func EchoService(namespace, name string, port, targetPort int32) *corev1.Service
 
 // CreateEcho creates an echo Deployment and its Service in namespace.
 func (c *Cluster) CreateEcho(ctx context.Context, namespace, name string, replicas, port int32) error {
-	if _, err := c.Client.AppsV1().Deployments(namespace).Create(ctx, EchoDeployment(namespace, name, replicas, port), metav1.CreateOptions{}); err != nil {
+	return c.CreateEchoWithEnv(ctx, namespace, name, replicas, port, nil)
+}
+
+// CreateEchoWithEnv creates an echo Deployment whose pods have env (see
+// EchoDeploymentWithEnv) and its Service in namespace.
+func (c *Cluster) CreateEchoWithEnv(ctx context.Context, namespace, name string, replicas, port int32, env map[string]string) error {
+	dep := EchoDeploymentWithEnv(namespace, name, replicas, port, env)
+	if _, err := c.Client.AppsV1().Deployments(namespace).Create(ctx, dep, metav1.CreateOptions{}); err != nil {
 		return fmt.Errorf("create deployment %s/%s: %w", namespace, name, err)
 	}
 	if _, err := c.Client.CoreV1().Services(namespace).Create(ctx, EchoService(namespace, name, 80, port), metav1.CreateOptions{}); err != nil {

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -83,6 +84,7 @@ type backendSpec struct {
 	Service   string
 	Ingress   string
 	Port      int
+	Env       []string // NAME=value of the Pod's literal ECHO_ env values, in spec order
 }
 
 // backend is one running (or exited) echo process.
@@ -209,6 +211,7 @@ func (m *backends) start(b *backend) error {
 	cmd := exec.Command("ip", "netns", "exec", m.ns, m.echo, "--listen", listen,
 		"--namespace", b.spec.Namespace, "--pod", b.spec.Pod,
 		"--service", b.spec.Service, "--ingress", b.spec.Ingress)
+	cmd.Env = backendEnv(os.Environ(), b.spec.Env)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	// The backend dies with the kubelet; `down` also kills whatever is left in the namespace.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
@@ -228,6 +231,18 @@ func (m *backends) start(b *backend) error {
 		m.onExit(b.spec.Key, restarts)
 	}()
 	return nil
+}
+
+// backendEnv is the environment of an echo process: the kubelet's own, less any ECHO_
+// variable it has (so that only the Pod configures the backend), then the Pod's ECHO_ values.
+func backendEnv(base, podEnv []string) []string {
+	env := make([]string, 0, len(base)+len(podEnv))
+	for _, kv := range base {
+		if !strings.HasPrefix(kv, echoEnvPrefix) {
+			env = append(env, kv)
+		}
+	}
+	return append(env, podEnv...)
 }
 
 // waitListening dials the backend until it accepts connections.

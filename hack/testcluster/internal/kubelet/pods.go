@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/netip"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -19,6 +20,10 @@ import (
 
 // defaultPort is where a backend listens when its Pod declares no containerPort.
 const defaultPort = 8080
+
+// echoEnvPrefix marks the container env values passed to the echo process (ECHO_TLS_CERT,
+// ECHO_GRPC_HEALTH, ...).
+const echoEnvPrefix = "ECHO_"
 
 func everything() labels.Selector { return labels.Everything() }
 
@@ -86,8 +91,23 @@ func specFor(pod *corev1.Pod) backendSpec {
 	}
 	return backendSpec{
 		Key: pod.Namespace + "/" + pod.Name, UID: pod.UID, Namespace: pod.Namespace, Pod: pod.Name,
-		Service: service, Ingress: ingress, Port: podPort(pod),
+		Service: service, Ingress: ingress, Port: podPort(pod), Env: echoEnv(pod),
 	}
+}
+
+// echoEnv lists as NAME=value the literal env values (env[].value; valueFrom is not
+// resolved) of the Pod's containers whose names start with ECHO_, in spec order: for a
+// name given twice the last one wins, as in the process environment.
+func echoEnv(pod *corev1.Pod) []string {
+	var env []string
+	for _, c := range pod.Spec.Containers {
+		for _, e := range c.Env {
+			if e.ValueFrom == nil && strings.HasPrefix(e.Name, echoEnvPrefix) {
+				env = append(env, e.Name+"="+e.Value)
+			}
+		}
+	}
+	return env
 }
 
 // podPort is the Pod's first declared TCP containerPort, or defaultPort.
