@@ -27,6 +27,7 @@
 //	--tls-cert-file  ECHO_TLS_CERT        certificate chain: a PEM file, or the PEM text in the env
 //	--tls-key-file   ECHO_TLS_KEY         private key: a PEM file, or the PEM text in the env
 //	--grpc-health    ECHO_GRPC_HEALTH     gRPC health status: SERVING (default), NOT_SERVING, ...
+//	--health-status  ECHO_HEALTH_STATUS   HTTP status of /health (default 200)
 //	--namespace, --pod, --service, --ingress   POD_NAMESPACE, POD_NAME, SERVICE_NAME, INGRESS_NAME
 //
 // The netns kubelet of the test cluster passes a Pod container's literal env values whose
@@ -110,6 +111,8 @@ type config struct {
 	id     identity
 	tls    *tls.Config // nil: TLS off
 	health healthpb.HealthCheckResponse_ServingStatus
+	// healthStatus is the HTTP status of /health (active health checks).
+	healthStatus int
 }
 
 func parseConfig(args []string) (config, error) {
@@ -123,10 +126,14 @@ func parseConfig(args []string) (config, error) {
 	certFile := fs.String("tls-cert-file", "", "PEM certificate chain for TLS (default: the PEM text in $ECHO_TLS_CERT)")
 	keyFile := fs.String("tls-key-file", "", "PEM private key for TLS (default: the PEM text in $ECHO_TLS_KEY)")
 	health := fs.String("grpc-health", envOr("ECHO_GRPC_HEALTH", "SERVING"), "status of the gRPC health service")
+	healthStatus := fs.String("health-status", envOr("ECHO_HEALTH_STATUS", "200"), "HTTP status of /health")
 	if err := fs.Parse(args); err != nil {
 		return config{}, fmt.Errorf("parse flags: %w", err)
 	}
 	var err error
+	if cfg.healthStatus, err = strconv.Atoi(*healthStatus); err != nil || cfg.healthStatus < 100 || cfg.healthStatus > 599 {
+		return config{}, fmt.Errorf("health status %q is not an HTTP status", *healthStatus)
+	}
 	if cfg.health, err = parseHealthStatus(*health); err != nil {
 		return config{}, err
 	}
@@ -190,7 +197,7 @@ func run(ctx context.Context, log *slog.Logger, args []string, started func(net.
 	protocols.SetHTTP2(true)
 	protocols.SetUnencryptedHTTP2(true)
 	srv := &http.Server{
-		Handler:           withGRPC(gs, newHandler(cfg.id, log)),
+		Handler:           withGRPC(gs, newHandler(cfg.id, cfg.healthStatus, log)),
 		Protocols:         &protocols,
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
@@ -218,11 +225,12 @@ func run(ctx context.Context, log *slog.Logger, args []string, started func(net.
 	return nil
 }
 
-func newHandler(id identity, log *slog.Logger) http.Handler {
+func newHandler(id identity, healthStatus int, log *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/health", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		_, _ = io.WriteString(w, "ok\n")
+		w.WriteHeader(healthStatus)
+		_, _ = io.WriteString(w, http.StatusText(healthStatus)+"\n")
 	})
 	mux.HandleFunc("/ws", func(w http.ResponseWriter, r *http.Request) {
 		if err := serveWebSocket(w, r, id); err != nil {

@@ -17,7 +17,7 @@ import (
 func newTestServer(t *testing.T) *httptest.Server {
 	t.Helper()
 	id := identity{Namespace: "ns1", Pod: "web-abc", Service: "web", Ingress: "ing"}
-	srv := httptest.NewServer(newHandler(id, slog.New(slog.NewTextHandler(io.Discard, nil))))
+	srv := httptest.NewServer(newHandler(id, http.StatusOK, slog.New(slog.NewTextHandler(io.Discard, nil))))
 	t.Cleanup(srv.Close)
 	return srv
 }
@@ -172,4 +172,24 @@ func readServerFrame(r *bufio.Reader) (bool, byte, []byte, error) {
 	p := make([]byte, n)
 	_, err := io.ReadFull(r, p)
 	return hdr[0]&0x80 != 0, hdr[0] & 0x0f, p, err
+}
+
+// TestHealthStatusIsSettable: ECHO_HEALTH_STATUS (--health-status) makes
+// /health fail, for active health-check tests; other paths still answer.
+func TestHealthStatusIsSettable(t *testing.T) {
+	srv := httptest.NewServer(newHandler(identity{Pod: "p"}, http.StatusInternalServerError, slog.New(slog.NewTextHandler(io.Discard, nil))))
+	defer srv.Close()
+	for path, want := range map[string]int{"/health": 500, "/x": 200} {
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("%s: status %d, want %d", path, resp.StatusCode, want)
+		}
+	}
+	if _, err := parseConfig([]string{"--health-status", "abc"}); err == nil {
+		t.Error("--health-status abc was accepted")
+	}
 }
