@@ -1,0 +1,107 @@
+// Package options runs the backend options (bollard.io annotations) end to
+// end: the real test cluster, `bollard controller`, a real HAProxy in
+// managed mode and echo pods. Each test proves an option's behaviour with
+// requests through HAProxy, and counts reloads: options read from maps
+// change with none, backend directives with exactly one.
+package options
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bollard-io/bollard/e2e/framework"
+)
+
+// cluster is set by TestMain for the whole test binary.
+var cluster *framework.Cluster
+
+func TestMain(m *testing.M) {
+	os.Exit(framework.Main(m, framework.Options{Subnet: "198.18.11.0/24"}, func(c *framework.Cluster) { cluster = c }))
+}
+
+// ingressWith renders an Ingress of one Prefix "/" rule for host → service
+// port 80 with the given bollard.io annotations (names without the prefix).
+func ingressWith(name, host, service string, options map[string]string) string {
+	y := framework.IngressYAML(name, host, framework.Path{Path: "/", Type: "Prefix", Service: service})
+	return strings.Replace(y, "metadata: {name: "+name+"}", "metadata: {name: "+name+", annotations: {"+annotations(options)+"}}", 1)
+}
+
+// serviceWith renders the echo Service of name (port 80 → 8080) with
+// annotations.
+func serviceWith(name string, options map[string]string) string {
+	return fmt.Sprintf(`apiVersion: v1
+kind: Service
+metadata: {name: %s, annotations: {%s}}
+spec:
+  selector: {app: %s}
+  ports: [{name: http, port: 80, targetPort: %d, protocol: TCP}]
+`, name, annotations(options), name, framework.EchoPort)
+}
+
+func annotations(options map[string]string) string {
+	keys := make([]string, 0, len(options))
+	for k := range options {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("bollard.io/%s: %q", k, options[k])
+	}
+	return strings.Join(parts, ", ")
+}
+
+// waitStatus waits until a request answers with status.
+func waitStatus(t *testing.T, r framework.Request, status int, timeout time.Duration) *framework.Response {
+	t.Helper()
+	var last *framework.Response
+	err := framework.WaitFor(context.Background(), timeout, fmt.Sprintf("%s%s answers %d", r.Host, r.Path, status), func(ctx context.Context) (bool, error) {
+		resp, err := framework.Do(ctx, r)
+		if err != nil {
+			return false, nil
+		}
+		last = resp
+		return resp.Status == status, nil
+	})
+	if err != nil {
+		if last != nil {
+			t.Fatalf("%v (last status %d, body %.200q)", err, last.Status, last.Body)
+		}
+		t.Fatal(err)
+	}
+	return last
+}
+
+// status sends r once and returns its status, failing on a transport error.
+func status(t *testing.T, r framework.Request) int {
+	t.Helper()
+	resp, err := framework.Do(context.Background(), r)
+	if err != nil {
+		t.Fatalf("%s %s%s: %v", r.Method, r.Host, r.Path, err)
+	}
+	return resp.Status
+}
+
+// assertReloads fails unless exactly want reloads happened since start,
+// after a pause that lets a late reload show.
+func assertReloads(t *testing.T, b *framework.Bollard, start, want int, what string) {
+	t.Helper()
+	time.Sleep(500 * time.Millisecond)
+	if got := b.Reloads(t) - start; got != want {
+		t.Errorf("%s: %d reloads, want %d\nbollard log (tail):\n%s", what, got, want, tailLines(b.Log(), 40))
+	}
+}
+
+func tailLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
