@@ -140,7 +140,7 @@ func (b *builder) claimOptions(ingNamespace, ingName, backend string, values opt
 		case !taken:
 			claims[name] = optionClaim{value: v, ingress: id}
 		case held.value != v && held.ingress != id:
-			b.warn("Ingress", ingNamespace, ingName, fmt.Sprintf("metadata.annotations[%s%s]", AnnotationPrefix, name),
+			b.warn("Ingress", ingNamespace, ingName, annotationField(name),
 				fmt.Sprintf("backend %s already has %s %s from the older Ingress %s, which wins; this value is not applied", backend, name, showValue(held.value), held.ingress))
 		}
 	}
@@ -228,7 +228,7 @@ func (b *builder) tlsOptions(be *Backend, s BackendSettings, sources map[string]
 	if !s.Protocol.TLS() {
 		for _, name := range []string{"backend-ca-secret", "backend-sni"} {
 			if src, ok := sources[name]; ok {
-				b.warn(src.kind, src.namespace, src.name, "metadata.annotations["+AnnotationPrefix+name+"]",
+				b.warn(src.kind, src.namespace, src.name, annotationField(name),
 					fmt.Sprintf("has no effect on backend %s: its backend-protocol is not HTTPS, H2 or GRPCS", be.Name))
 			}
 		}
@@ -293,4 +293,10 @@ func showValue(v any) string {
 		return strconv.Quote(v)
 	}
 	return fmt.Sprint(v)
+}
+
+// annotationField is the field of option name's annotation in a Warning,
+// as readAnnotations names it: metadata.annotations["bollard.io/NAME"].
+func annotationField(name string) string {
+	return fmt.Sprintf("metadata.annotations[%s]", printable(AnnotationPrefix+name))
 }

@@ -39,7 +39,12 @@ func parseEnum(values ...string) func(string) (any, error) {
 }
 
 func parseProtocol(s string) (any, error) {
-	switch strings.ToUpper(s) {
+	upper := ""
+	if isASCII(s) {
+		// strings.ToUpper alone would read "httpſ" (U+017F) as HTTPS.
+		upper = strings.ToUpper(s)
+	}
+	switch upper {
 	case "HTTP":
 		return ProtocolHTTP, nil
 	case "HTTPS":
@@ -78,7 +83,7 @@ func parseCheckPath(s string) (any, error) {
 	}
 	for i := 0; i < len(s); i++ {
 		if !isPathByte(s[i]) {
-			return nil, fmt.Errorf("value %s has a character that is not allowed in a URI path or query (only letters, digits and -._~!$&'()*+,;=:@/?%%)", printable(s))
+			return nil, fmt.Errorf("value %s has a character that is not allowed in a URI path or query (only letters, digits and -._~!$&()*+,;=:@/?%%)", printable(s))
 		}
 		if s[i] == '%' && (i+2 >= len(s) || !isHex(s[i+1]) || !isHex(s[i+2])) {
 			return nil, fmt.Errorf("value %s has a malformed percent escape", printable(s))
@@ -88,11 +93,13 @@ func parseCheckPath(s string) (any, error) {
 }
 
 // isPathByte reports whether c may appear in an RFC 3986 path or query.
-// It leaves out '"' and '\\' (they would need escaping in haproxy.cfg)
-// and every byte that is not visible ASCII.
+// It leaves out both quotes and the backslash (haproxy.cfg reads quotes
+// and escapes in an unquoted word: an unmatched single quote fails
+// `haproxy -c`), as validatePath does, and every byte that is not visible
+// ASCII.
 func isPathByte(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
-		strings.IndexByte("-._~!$&'()*+,;=:@/?%", c) >= 0
+		strings.IndexByte("-._~!$&()*+,;=:@/?%", c) >= 0
 }
 
 // maxCookieName bounds the cookie name, which every response may carry.
@@ -104,17 +111,29 @@ func parseCookieName(s string) (any, error) {
 	}
 	for i := 0; i < len(s); i++ {
 		if !isTokenByte(s[i]) {
-			return nil, fmt.Errorf("value %s is not a cookie name (an RFC 6265 token: letters, digits and !#$%%&'*+-.^_`|~)", printable(s))
+			return nil, fmt.Errorf("value %s is not a cookie name (an RFC 6265 token without # and ': letters, digits and !$%%&*+-.^_`|~)", printable(s))
 		}
 	}
 	return s, nil
 }
 
 // isTokenByte reports whether c is a tchar of RFC 7230 (the token of RFC
-// 6265's cookie-name).
+// 6265's cookie-name) that haproxy.cfg reads literally in a word: it
+// leaves out '#', which starts a comment anywhere in a line ("cookie a#b
+// insert ..." is "cookie a"), and the single quote, which opens a quoted
+// word.
 func isTokenByte(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
-		strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
+		strings.IndexByte("!$%&*+-.^_`|~", c) >= 0
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // maxBodySize is HAProxy's largest integer sample that fits: sizes above

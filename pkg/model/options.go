@@ -184,7 +184,7 @@ func OptionTable() []Option {
 			backend: func(s *BackendSettings, v any) { s.Affinity = v.(string) },
 		},
 		{
-			Name: "affinity-cookie-name", Scope: ScopeBackend, Type: "cookie name (RFC 6265 token, at most 64 bytes)", Default: "`" + DefaultAffinityCookie + "`", ConfigMap: true, Change: ChangeReload,
+			Name: "affinity-cookie-name", Scope: ScopeBackend, Type: "cookie name (RFC 6265 token without `#` and `'`, at most 64 bytes)", Default: "`" + DefaultAffinityCookie + "`", ConfigMap: true, Change: ChangeReload,
 			HAProxy: "the `cookie` name", Effect: "the name of the affinity cookie",
 			parse:   parseCookieName,
 			backend: func(s *BackendSettings, v any) { s.AffinityCookie = v.(string) },
