@@ -179,6 +179,9 @@ func create(ctx context.Context, ns string, objs ...any) error {
 		case *discoveryv1.EndpointSlice:
 			o.Namespace = ns
 			_, err = cluster.Client.DiscoveryV1().EndpointSlices(ns).Create(ctx, o, metav1.CreateOptions{})
+		case *corev1.Service:
+			o.Namespace = ns
+			_, err = cluster.Client.CoreV1().Services(ns).Create(ctx, o, metav1.CreateOptions{})
 		default:
 			return fmt.Errorf("create: unsupported %T", o)
 		}
@@ -201,6 +204,7 @@ func TestHostile(t *testing.T) {
 	t.Run("semicolon-runtime", func(t *testing.T) { testSemicolonRuntime(t, e) })
 	t.Run("last-good-ingress", func(t *testing.T) { testLastGoodIngress(t, e) })
 	t.Run("last-good-certificate", func(t *testing.T) { testLastGoodCertificate(t, e) })
+	t.Run("options", func(t *testing.T) { testOptions(t, e) })
 	t.Run("security", func(t *testing.T) { testSecurity(t, e) })
 	t.Run("converges", func(t *testing.T) { testConverges(t, e) })
 	e.quiet(t, start, before)

@@ -39,7 +39,12 @@ func parseEnum(values ...string) func(string) (any, error) {
 }
 
 func parseProtocol(s string) (any, error) {
-	switch strings.ToUpper(s) {
+	upper := s
+	if strings.IndexFunc(s, func(r rune) bool { return r >= 0x80 }) < 0 {
+		// Only ASCII is upper-cased: Unicode folds "ſ" to "S".
+		upper = strings.ToUpper(s)
+	}
+	switch upper {
 	case "HTTP":
 		return ProtocolHTTP, nil
 	case "HTTPS":
