@@ -37,7 +37,7 @@ func staticChange(have, want *model.Config) (reloadCause, string, bool) {
 // staticPart is cfg without what the runtime diff changes or ignores.
 func staticPart(cfg *model.Config) model.Config {
 	s := *cfg
-	s.Backends = nil // compared one by one (backendChange)
+	s.Backends = nil                             // compared one by one (backendChange)
 	for _, f := range render.MapFiles(&s.Maps) { // diffMaps; other fields of Maps stay
 		*f.Entries = nil
 	}
@@ -136,4 +136,3 @@ func mapEntriesChanged(have, want *model.Maps) bool {
 	}
 	return false
 }
-
