@@ -94,8 +94,10 @@ with ` + "`haproxy -c`" + ` and loaded by one reload.
   for chunked bodies too; above that, only ` + "`Content-Length`" + ` is enforced.
 - **Health checks** (` + "`health-check-path`" + `, ` + "`health-check-interval`" + `). An endpoint
   takes traffic as soon as it fills a slot, without waiting for a first check:
-  Kubernetes readiness already gates which endpoints are listed. It leaves at
-  its first failed check, and comes back once checks pass again.
+  Kubernetes readiness already gates which endpoints are listed. It leaves
+  after HAProxy's ` + "`fall`" + ` failed checks in a row (3; an endpoint that has not
+  passed a check since it filled its slot leaves at its first failure), and
+  comes back after ` + "`rise`" + ` (2) passed checks.
 - **` + "`backend-ca-secret`" + `** names a Secret of type ` + "`kubernetes.io/tls`" + ` in the backend's
   namespace with the CA bundle under ` + "`ca.crt`" + ` (as cert-manager writes it). It must
   be of that type because Bollard reads only that type of Secret: another
@@ -105,7 +107,9 @@ with ` + "`haproxy -c`" + ` and loaded by one reload.
   certificate is **not verified** (` + "`verify none`" + `). With ` + "`backend-ca-secret`" + `, the
   certificate must chain to one of its CAs, and when ` + "`backend-sni`" + ` is set to a
   host name, it must name that host. ` + "`backend-ca-secret`" + ` and ` + "`backend-sni`" + ` on a
-  backend that is not TLS have no effect and give a Warning.
+  backend that is not TLS have no effect and give a Warning. Without
+  ` + "`backend-sni`" + `, HAProxy 2.6 sends no server name; 3.4 was seen sending the
+  request's host on its own.
 - **` + "`affinity: cookie`" + `** uses HAProxy's dynamic cookie: its value is a hash of
   a per-backend key and the endpoint's address and port. The cookie therefore
   follows the endpoint rather than a server slot; it stays valid when the

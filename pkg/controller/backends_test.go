@@ -94,11 +94,14 @@ func TestDiffRuntimeBackends(t *testing.T) {
 	}
 }
 
-// Every cause has a label of its own, and the diff gives the typed cause
-// with its reason.
+// Every cause but the unset zero value has a label of its own, and the
+// diff gives the typed cause with its reason.
 func TestReloadCauses(t *testing.T) {
+	if l := causeUnset.label(); l != "unknown" {
+		t.Errorf("the unset cause is labelled %q, want unknown", l)
+	}
 	seen := map[string]reloadCause{}
-	for c := reloadCause(0); c < numCauses; c++ {
+	for c := causeUnset + 1; c < numCauses; c++ {
 		l := c.label()
 		if l == "unknown" || l == "" {
 			t.Errorf("cause %d has no label", c)

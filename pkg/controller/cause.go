@@ -6,17 +6,20 @@ package controller
 type reloadCause uint8
 
 const (
-	causeStructure         reloadCause = iota // global options or the default backend changed
-	causeStartup                              // the first config of an adopted HAProxy
-	causeNewBackend                           // a backend HAProxy cannot create at run time
-	causeSlots                                // a backend needs more slots than it has
-	causeCertificates                         // a certificate removed, or its SNI hosts changed
-	causeRuntimeFailed                        // HAProxy refused a runtime command
-	causeResyncFailed                         // the running state could not be read back
-	causeCheckAfterRuntime                    // the files of a runtime update failed haproxy -c
-	causeBackendRetiring                      // a backend wanted again while it is being deleted
-	causeBackendOptions                       // a backend's directives (options) or CA files changed
-	causeUnclassified                         // a difference no runtime command covers (fail closed)
+	// causeUnset is the zero value: a reload whose cause was not set shows
+	// as "unknown" rather than under a real cause.
+	causeUnset             reloadCause = iota
+	causeStructure                     // global options or the default backend changed
+	causeStartup                       // the first config of an adopted HAProxy
+	causeNewBackend                    // a backend HAProxy cannot create at run time
+	causeSlots                         // a backend needs more slots than it has
+	causeCertificates                  // a certificate removed, or its SNI hosts changed
+	causeRuntimeFailed                 // HAProxy refused a runtime command
+	causeResyncFailed                  // the running state could not be read back
+	causeCheckAfterRuntime             // the files of a runtime update failed haproxy -c
+	causeBackendRetiring               // a backend wanted again while it is being deleted
+	causeBackendOptions                // a backend's directives (options) or CA files changed
+	causeUnclassified                  // a difference no runtime command covers (fail closed)
 	numCauses
 )
 

@@ -529,7 +529,7 @@ func checkCause(t *testing.T, where string, m mutation, u *update) {
 		t.Errorf("%s: reload %q with no cause label (%d)", where, u.reload, u.cause)
 	case u.cause == causeRuntimeFailed:
 		t.Errorf("%s: a runtime command was refused (%q): the test built an invalid value", where, u.reload)
-	case u.cause == reloadCause(0) && !structural:
+	case u.cause == causeStructure && !structural:
 		t.Errorf("%s: reload %q with the zero cause %q", where, u.reload, label)
 	}
 }

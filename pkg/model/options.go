@@ -167,7 +167,7 @@ func OptionTable() []Option {
 		},
 		{
 			Name: "health-check-path", Scope: ScopeBackend, Type: "absolute path", Default: "none (no active checks)", ConfigMap: true, Change: ChangeReload,
-			HAProxy: "`option httpchk`, `http-check send meth GET uri PATH`, `check` on the servers", Effect: "an endpoint that fails the check (no 2xx or 3xx answer) gets no requests until it passes again",
+			HAProxy: "`option httpchk`, `http-check send meth GET uri PATH`, `check` on the servers", Effect: "an endpoint that fails the check (no 2xx or 3xx answer) gets no requests until it passes again (HAProxy's fall 3, rise 2)",
 			parse:   parseCheckPath,
 			backend: func(s *BackendSettings, v any) { s.HealthCheckPath = v.(string) },
 		},
