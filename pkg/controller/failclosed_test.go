@@ -530,7 +530,7 @@ func checkCause(t *testing.T, where string, m mutation, u *update) {
 	case u.cause == causeRuntimeFailed:
 		t.Errorf("%s: a runtime command was refused (%q): the test built an invalid value", where, u.reload)
 	case u.cause == causeStructure && !structural:
-		t.Errorf("%s: reload %q with the zero cause %q", where, u.reload, label)
+		t.Errorf("%s: reload %q with cause %q, meant for global options and the default backend", where, u.reload, label)
 	}
 }
 
