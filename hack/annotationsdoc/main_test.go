@@ -2,11 +2,11 @@ package main
 
 import (
 	"bytes"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/bollard-io/bollard/hack/internal/gendoc"
 	"github.com/bollard-io/bollard/pkg/model"
 )
 
@@ -17,26 +17,8 @@ func TestAnnotationsDocIsCurrent(t *testing.T) {
 	if err := generate(&got); err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join("..", "..", "docs", "annotations.md")
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v: run make docs", err)
-	}
-	if bytes.Equal(got.Bytes(), want) {
-		return
-	}
-	gl, wl := strings.Split(got.String(), "\n"), strings.Split(string(want), "\n")
-	for i := range max(len(gl), len(wl)) {
-		var g, w string
-		if i < len(gl) {
-			g = gl[i]
-		}
-		if i < len(wl) {
-			w = wl[i]
-		}
-		if g != w {
-			t.Fatalf("docs/annotations.md is stale (run make docs); first difference at line %d:\n  file:      %q\n  generated: %q", i+1, w, g)
-		}
+	if err := gendoc.Stale(filepath.Join("..", "..", "docs", "annotations.md"), got.Bytes()); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/bollard-io/bollard/hack/internal/gendoc"
 )
 
 // TestFlagsDocIsCurrent fails when docs/flags.md differs from what the
@@ -15,26 +17,8 @@ func TestFlagsDocIsCurrent(t *testing.T) {
 	if err := generate(&got); err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join("..", "..", "docs", "flags.md")
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v: run make docs", err)
-	}
-	if bytes.Equal(got.Bytes(), want) {
-		return
-	}
-	gl, wl := strings.Split(got.String(), "\n"), strings.Split(string(want), "\n")
-	for i := 0; i < max(len(gl), len(wl)); i++ {
-		var g, w string
-		if i < len(gl) {
-			g = gl[i]
-		}
-		if i < len(wl) {
-			w = wl[i]
-		}
-		if g != w {
-			t.Fatalf("docs/flags.md is stale (run make docs); first difference at line %d:\n  file:      %q\n  generated: %q", i+1, w, g)
-		}
+	if err := gendoc.Stale(filepath.Join("..", "..", "docs", "flags.md"), got.Bytes()); err != nil {
+		t.Fatal(err)
 	}
 }
 
