@@ -66,9 +66,11 @@ annotation > Service annotation > ConfigMap key > built-in default**.
   routes are served), with a rejection that names the annotation, such as
   ` + "`metadata.annotations[\"bollard.io/timeout-server\"]`" + `. The rest of the
   configuration is not affected.
-- **A bad value on a Service** makes that Service's routes answer 503 (its
-  backends get no endpoints) rather than serve with an option left out. The
-  Service gets the rejection; each Ingress that routes to it gets a Warning.
+- **A bad value on a Service** that served before keeps the Service's last
+  good version (with its options) serving, as for Ingresses and Secrets. A
+  Service never seen good makes its routes answer 503 (its backends get no
+  endpoints) rather than serve with an option left out. Either way the
+  Service gets the rejection and each Ingress that routes to it a Warning.
 - **An unknown ` + "`bollard.io/`" + ` annotation** is an error, like a bad value:
   a misspelt option is not silently ignored.
 - **Other controllers' annotations** (` + "`nginx.ingress.kubernetes.io/...`" + ` and

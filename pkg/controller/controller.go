@@ -255,15 +255,16 @@ func (c *Controller) buildModel() (*model.Snapshot, *model.Config) {
 	opts.Refused = c.quarantine.current(&snap)
 	c.metrics.refused.Set(float64(len(opts.Refused)))
 	cfg, rejections := model.Build(snap, opts)
-	built := &builtModel{live: &snap, snap: &snap, cfg: &cfg, opts: opts}
-	if fixed, kept := c.lastGood.substitute(snap, &cfg, opts); len(kept) > 0 {
+	built := &builtModel{live: &snap, snap: &snap, cfg: &cfg, opts: opts, rejections: rejections}
+	if fixed, kept := c.lastGood.substitute(snap, &cfg, rejections, opts); len(kept) > 0 {
 		markKept(rejections, kept)
 		c.log.Warn("kept last good versions of broken objects", "objects", kept)
 		// A refused Ingress replaced by its last good version: that
 		// version was accepted, it is not refused.
 		opts.Refused = withoutKept(opts.Refused, kept)
-		cfg, _ = model.Build(fixed, opts)
-		built = &builtModel{live: &snap, snap: &fixed, cfg: &cfg, opts: opts, kept: kept}
+		var final []model.Rejection
+		cfg, final = model.Build(fixed, opts)
+		built = &builtModel{live: &snap, snap: &fixed, cfg: &cfg, opts: opts, kept: kept, rejections: final}
 	}
 	c.built = built
 	c.metrics.rejected.Set(float64(len(rejections)))
@@ -281,13 +282,15 @@ type builtModel struct {
 	cfg        *model.Config
 	opts       model.Options
 	kept       []string
+	// rejections are cfg's own (after the substitutions).
+	rejections []model.Rejection
 }
 
 // rememberGood records the last model built as accepted by HAProxy (a
 // runtime update or a reload took it): its objects are the last good ones.
 func (c *Controller) rememberGood() {
 	if b := c.built; b != nil {
-		c.lastGood.remember(*b.snap, b.cfg, b.opts)
+		c.lastGood.remember(*b.snap, b.cfg, b.rejections, b.opts)
 	}
 }
 

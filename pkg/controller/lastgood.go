@@ -10,23 +10,48 @@ import (
 	"github.com/bollard-io/bollard/pkg/model"
 )
 
-// lastGood remembers the last accepted version of each Ingress and TLS
-// Secret, so that an update that breaks one keeps the previous version
-// serving instead of dropping its routes.
+// lastGood remembers the last accepted version of each Ingress, TLS Secret
+// and routed Service, so that an update that breaks one keeps the previous
+// version serving instead of dropping its routes.
 type lastGood struct {
 	ingresses map[string]*networkingv1.Ingress
 	secrets   map[string]*corev1.Secret
+	services  map[string]*corev1.Service
 }
 
 func newLastGood() *lastGood {
-	return &lastGood{ingresses: map[string]*networkingv1.Ingress{}, secrets: map[string]*corev1.Secret{}}
+	return &lastGood{ingresses: map[string]*networkingv1.Ingress{}, secrets: map[string]*corev1.Secret{}, services: map[string]*corev1.Service{}}
 }
 
-// substitute returns a snapshot where broken TLS Secrets and rejected
-// Ingresses are replaced by their last good versions, and the keys of
-// what it replaced. first is the model built from snap as it is.
-func (l *lastGood) substitute(snap model.Snapshot, first *model.Config, opts model.Options) (model.Snapshot, []string) {
+// brokenServices names the Services ("namespace/name") that the model
+// refused for an invalid annotation.
+func brokenServices(rejections []model.Rejection) map[string]bool {
+	broken := map[string]bool{}
+	for _, r := range rejections {
+		if r.Kind == "Service" && !r.Warning && !r.Missing && strings.HasPrefix(r.Field, "metadata.annotations") {
+			broken[r.Namespace+"/"+r.Name] = true
+		}
+	}
+	return broken
+}
+
+// substitute returns a snapshot where broken TLS Secrets, rejected
+// Ingresses and Services with an invalid annotation are replaced by their
+// last good versions, and the keys of what it replaced. first is the model
+// built from snap as it is, with its rejections.
+func (l *lastGood) substitute(snap model.Snapshot, first *model.Config, rejections []model.Rejection, opts model.Options) (model.Snapshot, []string) {
 	var kept []string
+	if broken := brokenServices(rejections); len(broken) > 0 {
+		services := append([]*corev1.Service(nil), snap.Services...)
+		for i, s := range services {
+			key := s.Namespace + "/" + s.Name
+			if prev, ok := l.services[key]; ok && broken[key] && prev.ResourceVersion != s.ResourceVersion {
+				services[i] = prev
+				kept = append(kept, "Service "+key)
+			}
+		}
+		snap.Services = services
+	}
 	secrets := snap.Secrets
 	copied := false
 	for i, s := range snap.Secrets {
@@ -65,8 +90,9 @@ func (l *lastGood) substitute(snap model.Snapshot, first *model.Config, opts mod
 	return snap, kept
 }
 
-// remember records what the final model accepted.
-func (l *lastGood) remember(snap model.Snapshot, cfg *model.Config, opts model.Options) {
+// remember records what the final model accepted; rejections are the
+// final model's.
+func (l *lastGood) remember(snap model.Snapshot, cfg *model.Config, rejections []model.Rejection, opts model.Options) {
 	ingresses := map[string]*networkingv1.Ingress{}
 	byKey := map[string]*networkingv1.Ingress{}
 	for _, ing := range snap.Ingresses {
@@ -94,6 +120,18 @@ func (l *lastGood) remember(snap model.Snapshot, cfg *model.Config, opts model.O
 		}
 	}
 	l.secrets = secrets
+	routed := map[string]bool{}
+	for i := range cfg.Backends {
+		routed[cfg.Backends[i].Namespace+"/"+cfg.Backends[i].Service] = true
+	}
+	broken := brokenServices(rejections)
+	services := map[string]*corev1.Service{}
+	for _, s := range snap.Services {
+		if key := s.Namespace + "/" + s.Name; routed[key] && !broken[key] {
+			services[key] = s
+		}
+	}
+	l.services = services
 }
 
 // forget drops the last good version of an Ingress ("namespace/name"):
@@ -122,6 +160,10 @@ func markKept(rejections []model.Rejection, kept []string) {
 		r := &rejections[i]
 		for _, k := range kept {
 			kind, key, _ := strings.Cut(k, " ")
+			if kind == "Service" && r.Kind == "Ingress" && strings.Contains(r.Reason, "service "+key+" has an invalid annotation") {
+				r.Reason = strings.TrimSuffix(r.Reason, model.NoteServiceAnswers503) + "; the last good version of the Service keeps serving"
+				break
+			}
 			if (kind == r.Kind && key == r.Namespace+"/"+r.Name) || (kind == "Secret" && strings.Contains(r.Reason, "secret "+key+":")) {
 				// Not the default certificate: the last good one.
 				r.Reason = strings.TrimSuffix(strings.TrimSuffix(r.Reason, model.NoteHostsGetDefault), model.NoteGeneratedInstead)

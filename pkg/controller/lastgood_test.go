@@ -1,9 +1,11 @@
 package controller
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/bollard-io/bollard/pkg/model"
+	mt "github.com/bollard-io/bollard/pkg/model/modeltest"
 )
 
 // A kept Secret is served by its last good version, not by the default
@@ -26,5 +28,52 @@ func TestMarkKeptReplacesTheFallbackNote(t *testing.T) {
 	}
 	if rs[2].Reason != "secret ns/t: invalid certificate or key"+model.NoteHostsGetDefault {
 		t.Errorf("an unrelated rejection changed: %q", rs[2].Reason)
+	}
+}
+
+// A Service whose update breaks an annotation keeps its last good version
+// (and its options) serving; its routes do not turn to 503. A Service that
+// was never good has no last good version.
+func TestLastGoodService(t *testing.T) {
+	opts := model.DefaultOptions()
+	opts.FallbackCertificate = []byte("fallback")
+	web := mt.Ingress("ns", "web", mt.Rule("web.example", mt.Path("Prefix", "/", "web", 80)))
+	snap := baseSnapshot(web)
+	good := snap.Services[0].DeepCopy()
+	good.ResourceVersion = "1"
+	good.Annotations = map[string]string{"bollard.io/timeout-server": "5s"}
+	snap.Services[0] = good
+	cfg, rejections := model.Build(snap, opts)
+	l := newLastGood()
+	l.remember(snap, &cfg, rejections, opts)
+
+	broken := good.DeepCopy()
+	broken.ResourceVersion = "2"
+	broken.Annotations["bollard.io/timeout-server"] = "5 seconds"
+	snap.Services[0] = broken
+	first, rejections := model.Build(snap, opts)
+	if be, _ := first.Backend("ns_web_80"); len(be.Endpoints) != 0 {
+		t.Fatalf("the broken Service still has endpoints: %+v", be.Endpoints)
+	}
+	fixed, kept := l.substitute(snap, &first, rejections, opts)
+	if len(kept) != 1 || kept[0] != "Service ns/web" {
+		t.Fatalf("kept %v, want the Service", kept)
+	}
+	cfg, _ = model.Build(fixed, opts)
+	if be, _ := cfg.Backend("ns_web_80"); len(be.Endpoints) != 2 {
+		t.Errorf("with the last good Service: endpoints %+v, want 2", be.Endpoints)
+	}
+	if len(cfg.Maps.ServerTimeouts) != 1 || cfg.Maps.ServerTimeouts[0].Value != "5000" {
+		t.Errorf("the last good Service's timeout-server is not applied: %+v", cfg.Maps.ServerTimeouts)
+	}
+	markKept(rejections, kept)
+	for _, r := range rejections {
+		if strings.Contains(r.Reason, model.NoteServiceAnswers503) {
+			t.Errorf("a rejection still says the routes answer 503: %+v", r)
+		}
+	}
+
+	if _, kept := newLastGood().substitute(snap, &first, rejections, opts); len(kept) != 0 {
+		t.Errorf("a Service never seen good was replaced: %v", kept)
 	}
 }

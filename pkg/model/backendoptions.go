@@ -60,6 +60,11 @@ type optionClaim struct {
 	ingress string
 }
 
+// NoteServiceAnswers503 ends the reason of a Service with an invalid
+// annotation; the controller replaces it when it keeps the Service's last
+// good version serving.
+const NoteServiceAnswers503 = "; its routes answer 503 until it is fixed"
+
 // serviceOptions are a Service's backend options, parsed once per Build.
 type serviceOptions struct {
 	values optionValues
@@ -167,7 +172,7 @@ func (b *builder) serviceOptionsOf(namespace, service string) serviceOptions {
 			b.rejections = append(b.rejections, Rejection{Kind: "Service", Namespace: namespace, Name: service, Field: e.field, Reason: e.reason, Missing: e.missing})
 		}
 		if len(errs) > 0 {
-			so.problem = fmt.Sprintf("service %s/%s has an invalid annotation (%s: %s); its routes answer 503 until it is fixed", namespace, service, errs[0].field, errs[0].reason)
+			so.problem = fmt.Sprintf("service %s/%s has an invalid annotation (%s: %s)", namespace, service, errs[0].field, errs[0].reason) + NoteServiceAnswers503
 		}
 	}
 	b.serviceOpts[key] = so
