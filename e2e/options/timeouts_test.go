@@ -65,3 +65,30 @@ func TestConflictingValuesOldestWins(t *testing.T) {
 		}
 	}
 }
+
+// TestBrokenServiceAnnotationKeepsLastGood: an update that breaks a
+// Service's annotation keeps its last good version serving, with its
+// options, and a Warning on the Service; no reload.
+func TestBrokenServiceAnnotationKeepsLastGood(t *testing.T) {
+	ns, b := cluster.Setup(t, "svcgood")
+	cluster.Echo(t, ns, "api", 1)
+	cluster.MustApply(t, ns, serviceWith("api", map[string]string{"timeout-server": "1s"}))
+	cluster.MustApply(t, ns, ingressWith("api", "api.example", "api", nil))
+	b.WaitServed(t, "api.example", "/", "api", 20*time.Second)
+	slow := b.Request("api.example", "/?delay=2s")
+	slow.Timeout = 10 * time.Second
+	waitStatus(t, slow, http.StatusGatewayTimeout, 20*time.Second)
+	start := b.Reloads(t)
+
+	cluster.MustApply(t, ns, serviceWith("api", map[string]string{"timeout-server": "1 second"}))
+	if err := cluster.WaitWarning(context.Background(), ns, "api", "last good version keeps serving", 20*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if got := status(t, b.Request("api.example", "/")); got != http.StatusOK {
+		t.Errorf("with a broken annotation on its Service: status %d, want 200 from the last good version", got)
+	}
+	if got := status(t, slow); got != http.StatusGatewayTimeout {
+		t.Errorf("the last good version's timeout-server no longer applies: status %d, want 504", got)
+	}
+	assertReloads(t, b, start, 0, "a broken Service annotation")
+}
