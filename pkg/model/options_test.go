@@ -655,3 +655,42 @@ func TestConfigMapBackendDefaults(t *testing.T) {
 		t.Errorf("body sizes %v", got)
 	}
 }
+
+// Equivalent spellings of one value give byte-identical files, so that
+// rewriting an annotation in another form is not a change (no reload, no
+// map update) and replicas agree.
+func TestEquivalentOptionValuesRenderAlike(t *testing.T) {
+	for _, forms := range [][]map[string]string{
+		{{"bollard.io/timeout-server": "1s"}, {"bollard.io/timeout-server": "1000ms"}, {"bollard.io/timeout-server": "0h0m0.5s500ms"}},
+		{{"bollard.io/proxy-body-size": "8m"}, {"bollard.io/proxy-body-size": "8192k"}, {"bollard.io/proxy-body-size": "8388608"}, {"bollard.io/proxy-body-size": "8M"}},
+		{{"bollard.io/backend-protocol": "GRPC"}, {"bollard.io/backend-protocol": "h2c"}, {"bollard.io/backend-protocol": "grpc"}},
+		{{"bollard.io/backend-protocol": "GRPCS"}, {"bollard.io/backend-protocol": "H2"}},
+		{{"bollard.io/backend-protocol": "HTTP"}, {}},
+		{{"bollard.io/load-balance": "roundrobin"}, {}},
+		{{"bollard.io/affinity": "none"}, {}},
+		{{"bollard.io/timeout-server": "60s"}, {}}, // the global default: no map entry
+		{{"bollard.io/health-check-path": "/healthz"}, {"bollard.io/health-check-path": "/healthz", "bollard.io/health-check-interval": "2s"}},
+	} {
+		fallback := fallbackCombined(t)
+		var first []render.File
+		for i, annotations := range forms {
+			opts := options()
+			opts.FallbackCertificate = fallback
+			cfg, rejections := model.Build(optionSnapshot(annotations), opts)
+			if len(rejections) != 0 {
+				t.Fatalf("%v: %v", annotations, rejections)
+			}
+			files, err := render.Render(&cfg, render.DefaultOptions())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if i == 0 {
+				first = files
+				continue
+			}
+			if !reflect.DeepEqual(files, first) {
+				t.Errorf("%v renders differently from %v", annotations, forms[0])
+			}
+		}
+	}
+}
