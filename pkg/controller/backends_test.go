@@ -131,3 +131,26 @@ func TestReloadCauses(t *testing.T) {
 		t.Errorf("a retiring backend wanted again: cause %q, reason %q", u.cause.label(), u.reload)
 	}
 }
+
+// On 3.4 a new backend with options is loaded by a reload: `add backend`
+// and `add server` would create it without them.
+func TestNewBackendWithOptionsReloadsOn34(t *testing.T) {
+	web := mt.Ingress("ns", "web", mt.Rule("web.example", mt.Path("Prefix", "/", "web", 80)))
+	api := mt.Ingress("ns", "api", mt.Rule("api.example", mt.Path("Prefix", "/", "api", 80)))
+	mt.Annotation("bollard.io/backend-protocol", "GRPC")(api)
+	withAPI := baseSnapshot(web, api)
+	withAPI.Services = append(withAPI.Services, mt.Service("ns", "api", mt.ServicePort("http", 80)))
+	features := versionFeatures(t, "3.4.7-1")
+	r := newRunning(build(t, baseSnapshot(web)))
+	u := r.diff(build(t, withAPI), relRefs{}, features)
+	if u.cause != causeNewBackend || len(u.created) != 0 {
+		t.Errorf("a new backend with backend-protocol GRPC: cause %q, created %d, reason %q; want a new_backend reload", u.cause.label(), len(u.created), u.reload)
+	}
+	// Only per-request options (maps): created at run time.
+	mt.Annotation("bollard.io/backend-protocol", "HTTP")(api)
+	mt.Annotation("bollard.io/timeout-server", "5s")(api)
+	u = r.diff(build(t, withAPI), relRefs{}, features)
+	if u.reload != "" || len(u.created) != 1 || !strings.Contains(commandLines(u), "add map maps/timeout-server.map ns_api_80 5000") {
+		t.Errorf("a new backend with timeout-server only: reload %q, created %d, commands:\n%s", u.reload, len(u.created), commandLines(u))
+	}
+}
