@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	corev1 "k8s.io/api/core/v1"
 )
 
 // BackendOptions are a backend's directives in haproxy.cfg: a change is a
@@ -158,35 +160,50 @@ func (b *builder) claimOptions(ingNamespace, ingName, backend string, values opt
 	}
 }
 
-// serviceOptionsOf parses a Service's annotations once per Build.
-func (b *builder) serviceOptionsOf(namespace, service string) serviceOptions {
-	key := namespace + "/" + service
+// serviceOptionsOf parses a Service's annotations once per Build. Most
+// Services carry no option: they cost one pass over their annotations and
+// no allocation.
+func (b *builder) serviceOptionsOf(svc *corev1.Service) serviceOptions {
+	if !hasOptions(svc.Annotations) {
+		return serviceOptions{}
+	}
+	key := svc.Namespace + "/" + svc.Name
 	if so, ok := b.serviceOpts[key]; ok {
 		return so
 	}
 	var so serviceOptions
-	if svc, ok := b.services[key]; ok {
-		var errs []fieldError
-		_, so.values, errs = b.readAnnotations(namespace, svc.Annotations, true)
-		for _, e := range errs {
-			b.rejections = append(b.rejections, Rejection{Kind: "Service", Namespace: namespace, Name: service, Field: e.field, Reason: e.reason, Missing: e.missing})
-		}
-		if len(errs) > 0 {
-			so.problem = fmt.Sprintf("service %s/%s has an invalid annotation (%s: %s)", namespace, service, errs[0].field, errs[0].reason) + NoteServiceAnswers503
-		}
+	var errs []fieldError
+	_, so.values, errs = b.readAnnotations(svc.Namespace, svc.Annotations, true)
+	for _, e := range errs {
+		b.rejections = append(b.rejections, Rejection{Kind: "Service", Namespace: svc.Namespace, Name: svc.Name, Field: e.field, Reason: e.reason, Missing: e.missing})
+	}
+	if len(errs) > 0 {
+		so.problem = fmt.Sprintf("service %s/%s has an invalid annotation (%s: %s)", svc.Namespace, svc.Name, errs[0].field, errs[0].reason) + NoteServiceAnswers503
 	}
 	b.serviceOpts[key] = so
 	return so
 }
 
+func hasOptions(annotations map[string]string) bool {
+	for key := range annotations {
+		if strings.HasPrefix(key, AnnotationPrefix) {
+			return true
+		}
+	}
+	return false
+}
+
 // resolveBackend computes a backend's options: Ingress > Service >
-// ConfigMap default > built-in default. It fills be.Options and returns
-// the backend's entries of the per-request maps.
+// ConfigMap default > built-in default. It fills be.Options and adds the
+// backend's entries of the per-request maps.
 func (b *builder) resolveBackend(be *Backend) {
+	svcValues := b.serviceValues[be.Name]
+	claims := b.optionClaims[be.Name]
+	if claims == nil && svcValues == nil && b.configMapBackend == nil {
+		return // nothing set: the zero options, no map entry
+	}
 	var s BackendSettings
 	sources := map[string]optionSource{}
-	svcValues := b.serviceOptionsOf(be.Namespace, be.Service).values
-	claims := b.optionClaims[be.Name]
 	for i := range b.optionTable {
 		opt := &b.optionTable[i]
 		if opt.backend == nil {

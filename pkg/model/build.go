@@ -40,7 +40,8 @@ type builder struct {
 	optionIndex      optionIndex
 	configMapBackend optionValues                      // backend defaults from the ConfigMap
 	optionClaims     map[string]map[string]optionClaim // backend -> option -> claim
-	serviceOpts      map[string]serviceOptions         // "ns/name"
+	serviceOpts      map[string]serviceOptions         // "ns/name", Services with options only
+	serviceValues    map[string]optionValues           // backend -> its Service's options
 	cas              map[string]CAFile                 // by FileName
 }
 
@@ -66,23 +67,24 @@ type routeOwner struct {
 // The result does not depend on the order of the snapshot's slices.
 func Build(snap Snapshot, opts Options) (Config, []Rejection) {
 	b := &builder{
-		opts:         opts,
-		classes:      map[string]*networkingv1.IngressClass{},
-		services:     map[string]*corev1.Service{},
-		slices:       map[string][]*discoveryv1.EndpointSlice{},
-		secrets:      map[string]*corev1.Secret{},
-		configMaps:   map[string]*corev1.ConfigMap{},
-		backends:     map[string]*Backend{},
-		certs:        map[string]*Certificate{},
-		routes:       map[routeKey]routeOwner{},
-		hostKeys:     map[string]bool{},
-		hostDefaults: map[string]string{},
-		redirects:    map[string]bool{},
-		sniOwners:    map[string]string{},
-		optionTable:  OptionTable(),
-		optionClaims: map[string]map[string]optionClaim{},
-		serviceOpts:  map[string]serviceOptions{},
-		cas:          map[string]CAFile{},
+		opts:          opts,
+		classes:       map[string]*networkingv1.IngressClass{},
+		services:      map[string]*corev1.Service{},
+		slices:        map[string][]*discoveryv1.EndpointSlice{},
+		secrets:       map[string]*corev1.Secret{},
+		configMaps:    map[string]*corev1.ConfigMap{},
+		backends:      map[string]*Backend{},
+		certs:         map[string]*Certificate{},
+		routes:        map[routeKey]routeOwner{},
+		hostKeys:      map[string]bool{},
+		hostDefaults:  map[string]string{},
+		redirects:     map[string]bool{},
+		sniOwners:     map[string]string{},
+		optionTable:   OptionTable(),
+		optionClaims:  map[string]map[string]optionClaim{},
+		serviceOpts:   map[string]serviceOptions{},
+		serviceValues: map[string]optionValues{},
+		cas:           map[string]CAFile{},
 	}
 	b.optionIndex = make(optionIndex, len(b.optionTable))
 	for i := range b.optionTable {
@@ -161,6 +163,9 @@ func (b *builder) warn(kind, namespace, name, field, reason string) {
 // finish turns the collected maps into the sorted Config.
 func (b *builder) finish() {
 	c := &b.config
+	if len(b.backends) > 0 {
+		c.Backends = make([]Backend, 0, len(b.backends)) // a Backend is 200+ bytes: no regrowth
+	}
 	for _, be := range b.backends {
 		be.Slots = SlotsFor(len(be.Endpoints))
 		b.resolveBackend(be)

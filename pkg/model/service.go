@@ -61,6 +61,9 @@ func (b *builder) backend(namespace, service string, port networkingv1.ServiceBa
 	svc, sp, problem := b.servicePort(namespace, service, port)
 	if problem == "" {
 		be.Endpoints = b.endpoints(svc, sp)
+		if values := b.serviceOptionsOf(svc).values; values != nil {
+			b.serviceValues[name] = values
+		}
 	}
 	return be, problem
 }
@@ -81,7 +84,7 @@ func (b *builder) servicePort(namespace, service string, port networkingv1.Servi
 	for i := range svc.Spec.Ports {
 		sp := &svc.Spec.Ports[i]
 		if (port.Name != "" && sp.Name == port.Name) || (port.Name == "" && sp.Port == port.Number) {
-			if so := b.serviceOptionsOf(namespace, service); so.problem != "" {
+			if so := b.serviceOptionsOf(svc); so.problem != "" {
 				return nil, nil, so.problem
 			}
 			return svc, sp, ""

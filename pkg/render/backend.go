@@ -53,7 +53,9 @@ func writeBackend(sb *strings.Builder, be *model.Backend) error {
 			return err
 		}
 	}
-	lines := append([]parser.ParserInterface{balance}, options...)
+	lines := make([]parser.ParserInterface, 0, len(options)+3)
+	lines = append(lines, balance)
+	lines = append(lines, options...)
 	lines = append(lines, servers)
 	if spare := be.Slots - len(be.Endpoints); spare > 0 {
 		first := len(be.Endpoints) + 1

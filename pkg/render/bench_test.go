@@ -89,3 +89,22 @@ func fallbackPEM(t testing.TB) []byte {
 	}
 	return pem
 }
+
+// BenchmarkModelBuild measures model.Build alone: the controller builds the
+// model on every change, endpoint changes included.
+func BenchmarkModelBuild(b *testing.B) {
+	for _, n := range []int{1000, 10000} {
+		b.Run(fmt.Sprintf("ingresses=%d", n), func(b *testing.B) {
+			snap := scaleSnapshot(n)
+			opts := model.DefaultOptions()
+			opts.FallbackCertificate = fallbackPEM(b)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if cfg, _ := model.Build(snap, opts); len(cfg.Backends) != n {
+					b.Fatalf("%d backends", len(cfg.Backends))
+				}
+			}
+		})
+	}
+}

@@ -154,9 +154,14 @@ func StructureHash(haproxyCfg []byte) string {
 	h := sha256.New()
 	slots, start := 0, 0 // start: where the text not hashed yet begins
 	var params []byte    // the keywords of the current run of slots
+	var line [64]byte
 	flush := func() {
 		if slots > 0 {
-			fmt.Fprintf(h, "  slots %d %s\n", slots, params)
+			// Not fmt: boxing params allocated once per backend.
+			b := strconv.AppendInt(append(line[:0], "  slots "...), int64(slots), 10)
+			h.Write(append(b, ' '))
+			h.Write(params)
+			h.Write([]byte{'\n'})
 		}
 		slots = 0
 	}
