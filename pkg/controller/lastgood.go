@@ -11,16 +11,21 @@ import (
 )
 
 // lastGood remembers the last accepted version of each Ingress, TLS Secret
-// and routed Service, so that an update that breaks one keeps the previous
+// and Service, so that an update that breaks one keeps the previous
 // version serving instead of dropping its routes.
 type lastGood struct {
 	ingresses map[string]*networkingv1.Ingress
 	secrets   map[string]*corev1.Secret
-	services  map[string]*corev1.Service
+	// services is the Services of the last accepted snapshot, as it was
+	// (informer objects are never modified), and brokenServices those of
+	// them the model refused: remembering costs nothing per Service, and
+	// only a Service broken now is looked up.
+	services       []*corev1.Service
+	brokenServices map[string]bool
 }
 
 func newLastGood() *lastGood {
-	return &lastGood{ingresses: map[string]*networkingv1.Ingress{}, secrets: map[string]*corev1.Secret{}, services: map[string]*corev1.Service{}}
+	return &lastGood{ingresses: map[string]*networkingv1.Ingress{}, secrets: map[string]*corev1.Secret{}}
 }
 
 // brokenServices names the Services ("namespace/name") that the model
@@ -42,10 +47,16 @@ func brokenServices(rejections []model.Rejection) map[string]bool {
 func (l *lastGood) substitute(snap model.Snapshot, first *model.Config, rejections []model.Rejection, opts model.Options) (model.Snapshot, []string) {
 	var kept []string
 	if broken := brokenServices(rejections); len(broken) > 0 {
+		good := map[string]*corev1.Service{}
+		for _, s := range l.services {
+			if key := s.Namespace + "/" + s.Name; broken[key] && !l.brokenServices[key] {
+				good[key] = s
+			}
+		}
 		services := append([]*corev1.Service(nil), snap.Services...)
 		for i, s := range services {
 			key := s.Namespace + "/" + s.Name
-			if prev, ok := l.services[key]; ok && broken[key] && prev.ResourceVersion != s.ResourceVersion {
+			if prev, ok := good[key]; ok && prev.ResourceVersion != s.ResourceVersion {
 				services[i] = prev
 				kept = append(kept, "Service "+key)
 			}
@@ -120,18 +131,8 @@ func (l *lastGood) remember(snap model.Snapshot, cfg *model.Config, rejections [
 		}
 	}
 	l.secrets = secrets
-	routed := map[string]bool{}
-	for i := range cfg.Backends {
-		routed[cfg.Backends[i].Namespace+"/"+cfg.Backends[i].Service] = true
-	}
-	broken := brokenServices(rejections)
-	services := map[string]*corev1.Service{}
-	for _, s := range snap.Services {
-		if key := s.Namespace + "/" + s.Name; routed[key] && !broken[key] {
-			services[key] = s
-		}
-	}
-	l.services = services
+	// Kept as is: every snapshot is a new slice of objects nobody modifies.
+	l.services, l.brokenServices = snap.Services, brokenServices(rejections)
 }
 
 // forget drops the last good version of an Ingress ("namespace/name"):

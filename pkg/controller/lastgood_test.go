@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
+
 	"github.com/bollard-io/bollard/pkg/model"
 	mt "github.com/bollard-io/bollard/pkg/model/modeltest"
 )
@@ -50,7 +52,8 @@ func TestLastGoodService(t *testing.T) {
 	broken := good.DeepCopy()
 	broken.ResourceVersion = "2"
 	broken.Annotations["bollard.io/timeout-server"] = "5 seconds"
-	snap.Services[0] = broken
+	snap.Services = []*corev1.Service{broken} // a new snapshot, as the informers give
+
 	first, rejections := model.Build(snap, opts)
 	if be, _ := first.Backend("ns_web_80"); len(be.Endpoints) != 0 {
 		t.Fatalf("the broken Service still has endpoints: %+v", be.Endpoints)
