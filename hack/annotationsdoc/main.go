@@ -116,7 +116,10 @@ with ` + "`haproxy -c`" + ` and loaded by one reload.
   a per-backend key and the endpoint's address and port. The cookie therefore
   follows the endpoint rather than a server slot; it stays valid when the
   Deployment scales and when Bollard moves endpoints between slots, and every
-  Bollard replica gives an endpoint the same value.
+  Bollard replica gives an endpoint the same value. The key is derived from
+  the backend's name, not from a secret: a client that has the cookie could
+  find the endpoint's address by trying the addresses of the pod range, so
+  the cookie does not hide pod addresses.
 `
 
 // generate writes the whole document.
