@@ -94,6 +94,10 @@ with ` + "`haproxy -c`" + ` and loaded by one reload.
   32 KiB). So when the limit is larger than the buffer, a chunked body that is
   larger than the limit is **not** refused: it passes. Limits up to 32 KiB hold
   for chunked bodies too; above that, only ` + "`Content-Length`" + ` is enforced.
+  To measure a chunked body HAProxy waits for it, up to 10 s: a chunked
+  upload to a backend with a limit that sends less than a buffer (or the
+  whole body) in 10 s gets 408. Requests without a body, with
+  ` + "`Content-Length`" + `, or to backends without a limit never wait.
 - **Health checks** (` + "`health-check-path`" + `, ` + "`health-check-interval`" + `). An endpoint
   takes traffic as soon as it fills a slot, without waiting for a first check:
   Kubernetes readiness already gates which endpoints are listed. It leaves
