@@ -34,7 +34,7 @@ var noopFields = map[string]string{
 	"Served":   "Ingress status only: which Ingresses show the published address",
 	"Served[]": "Ingress status only: which Ingresses show the published address",
 	"Backends[].Slots": "headroom of a fresh render: the running layout keeps the slots HAProxy has " +
-		"and follows endpoints at run time (backendStatic); a reload renders the new count",
+		"and follows endpoints at run time (backendFields); a reload renders the new count",
 	"Certificates[].NotAfter": "derived from the PEM for expiry warnings; HAProxy reads only the PEM " +
 		"(sameCertificateBesidesPEM)",
 }

@@ -82,6 +82,7 @@ func (r *running) diff(wanted *model.Config, refs fileRefs, features haproxy.Fea
 		return u
 	}
 	var created []*model.Backend
+	fields := newBackendFields()
 	for i := range wanted.Backends {
 		be := &wanted.Backends[i]
 		layout, ok := r.layouts[be.Name]
@@ -98,7 +99,7 @@ func (r *running) diff(wanted *model.Config, refs fileRefs, features haproxy.Fea
 			continue
 		}
 		if have, ok := r.cfg.Backend(be.Name); ok {
-			if cause, reason, changed := backendChange(have, be); changed {
+			if cause, reason, changed := backendChange(have, be, fields); changed {
 				u.needReload(cause, reason)
 				return u
 			}
