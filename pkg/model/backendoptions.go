@@ -276,9 +276,28 @@ func (b *builder) tlsOptions(be *Backend, s BackendSettings, sources map[string]
 	b.cas[ca.FileName] = ca
 }
 
-// caFile reads a CA bundle from the Secret's ca.crt and re-encodes it, so
-// that only well-formed certificates reach disk.
+// caResult is a parsed CA Secret: the bundle, or why it cannot be one.
+type caResult struct {
+	ca      CAFile
+	problem string
+	missing bool
+}
+
+// caFile parses a CA Secret once per Build: every Ingress that names it,
+// and the backend that uses it, read the same result.
 func (b *builder) caFile(namespace, name string) (CAFile, string, bool) {
+	key := namespace + "/" + name
+	res, ok := b.parsedCAs[key]
+	if !ok {
+		res.ca, res.problem, res.missing = b.parseCA(namespace, name)
+		b.parsedCAs[key] = res
+	}
+	return res.ca, res.problem, res.missing
+}
+
+// parseCA reads a CA bundle from the Secret's ca.crt and re-encodes it, so
+// that only well-formed certificates reach disk.
+func (b *builder) parseCA(namespace, name string) (CAFile, string, bool) {
 	secret, ok := b.secrets[namespace+"/"+name]
 	if !ok {
 		return CAFile{}, fmt.Sprintf("secret %s/%s not found (a CA Secret must be of type kubernetes.io/tls, as cert-manager writes them)", namespace, name), true

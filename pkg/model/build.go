@@ -43,6 +43,7 @@ type builder struct {
 	serviceOpts      map[string]serviceOptions         // "ns/name", Services with options only
 	serviceValues    map[string]optionValues           // backend -> its Service's options
 	cas              map[string]CAFile                 // by FileName
+	parsedCAs        map[string]caResult               // "ns/name" of the Secret
 }
 
 // validation is the outcome of validateIngress.
@@ -85,6 +86,7 @@ func Build(snap Snapshot, opts Options) (Config, []Rejection) {
 		serviceOpts:   map[string]serviceOptions{},
 		serviceValues: map[string]optionValues{},
 		cas:           map[string]CAFile{},
+		parsedCAs:     map[string]caResult{},
 	}
 	b.optionIndex = make(optionIndex, len(b.optionTable))
 	for i := range b.optionTable {
