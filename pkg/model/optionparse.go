@@ -81,25 +81,15 @@ func parseCheckPath(s string) (any, error) {
 	if len(s) > maxCheckPath || !strings.HasPrefix(s, "/") {
 		return nil, fmt.Errorf("value %s is not an absolute path of at most %d bytes", printable(s), maxCheckPath)
 	}
-	for i := 0; i < len(s); i++ {
-		if !isPathByte(s[i]) {
-			return nil, fmt.Errorf("value %s has a character that is not allowed in a check path (only letters, digits and -._~!$&()*+,;=:@/?%%)", printable(s))
-		}
-		if s[i] == '%' && (i+2 >= len(s) || !isHex(s[i+1]) || !isHex(s[i+2])) {
-			return nil, fmt.Errorf("value %s has a malformed percent escape", printable(s))
-		}
+	// The characters of an Ingress path, and '?' for a query.
+	switch i, badEscape := badPathByte(s, "?"); {
+	case i < 0:
+		return s, nil
+	case badEscape:
+		return nil, fmt.Errorf("value %s has a malformed percent escape", printable(s))
+	default:
+		return nil, fmt.Errorf("value %s has a character that is not allowed in a check path (only letters, digits and -._~!$&()*+,;=:@/?%%)", printable(s))
 	}
-	return s, nil
-}
-
-// isPathByte reports whether c may appear in an RFC 3986 path or query
-// and, unquoted, in a word of haproxy.cfg. It leaves out the single quote
-// (HAProxy's parser opens a quoted string at it: the line fails haproxy -c),
-// '"' and '\\' (quoting and escaping) and every byte that is not visible
-// ASCII.
-func isPathByte(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
-		strings.IndexByte("-._~!$&()*+,;=:@/?%", c) >= 0
 }
 
 // maxCookieName bounds the cookie name, which every response may carry.

@@ -69,21 +69,37 @@ func validatePath(path string) error {
 	if !strings.HasPrefix(path, "/") {
 		return fmt.Errorf("path %s must start with \"/\"", printable(path))
 	}
-	for i := 0; i < len(path); i++ {
-		c := path[i]
+	switch i, badEscape := badPathByte(path, ""); {
+	case i < 0:
+		return nil
+	case badEscape:
+		return fmt.Errorf("path %s has a '%%' that is not followed by two hex digits", printable(path))
+	default:
+		return fmt.Errorf("path %s has the character %q at byte %d, which is not allowed in a path", printable(path), path[i], i)
+	}
+}
+
+// badPathByte returns the index of the first byte of s that is neither an
+// RFC 3986 path character (unreserved, sub-delims without the single
+// quote, ':', '@', '/'), nor one of extra, nor part of a %XX escape, and
+// whether it is a malformed escape; -1 when there is none. Ingress paths
+// and health-check paths share it.
+func badPathByte(s, extra string) (int, bool) {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
 		switch {
 		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
-		case strings.IndexByte("-._~!$&()*+,;=:@/", c) >= 0:
+		case strings.IndexByte("-._~!$&()*+,;=:@/", c) >= 0, strings.IndexByte(extra, c) >= 0:
 		case c == '%':
-			if i+2 >= len(path) || !isHex(path[i+1]) || !isHex(path[i+2]) {
-				return fmt.Errorf("path %s has a '%%' that is not followed by two hex digits", printable(path))
+			if i+2 >= len(s) || !isHex(s[i+1]) || !isHex(s[i+2]) {
+				return i, true
 			}
 			i += 2
 		default:
-			return fmt.Errorf("path %s has the character %q at byte %d, which is not allowed in a path", printable(path), c, i)
+			return i, false
 		}
 	}
-	return nil
+	return -1, false
 }
 
 func isHex(c byte) bool {
