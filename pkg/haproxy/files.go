@@ -16,8 +16,8 @@ import (
 // leaves the previous files untouched. There is no fsync: the files are
 // rendered again from the cluster at every start, so they need to survive
 // a crash of this process (which rename gives) but not of the machine, and
-// an fsync per file cost milliseconds on every endpoint change. Files under maps/ and
-// certs/ that are not in files are removed afterwards.
+// an fsync per file cost milliseconds on every endpoint change. Files under
+// render.FileDirs that are not in files are removed afterwards.
 func WriteFiles(dir string, files []render.File) error {
 	return WriteChangedFiles(dir, files, nil)
 }
@@ -60,7 +60,7 @@ func WriteChangedFiles(dir string, files, prev []render.File) error {
 			return fmt.Errorf("swap in %s: %w", s.path, err)
 		}
 	}
-	for _, sub := range []string{"maps", render.CertsDir, render.CADir} {
+	for _, sub := range render.FileDirs() {
 		entries, err := os.ReadDir(filepath.Join(dir, sub))
 		if err != nil {
 			continue
@@ -109,7 +109,7 @@ func writeTemp(path string, data []byte, mode os.FileMode) (string, error) {
 }
 
 // SameFiles reports whether dir already holds exactly files (same bytes,
-// and no other file under maps/ or certs/).
+// and no other file under render.FileDirs).
 func SameFiles(dir string, files []render.File) bool {
 	want := map[string]bool{}
 	for _, f := range files {
@@ -120,7 +120,7 @@ func SameFiles(dir string, files []render.File) bool {
 			return false
 		}
 	}
-	for _, sub := range []string{"maps", render.CertsDir, render.CADir} {
+	for _, sub := range render.FileDirs() {
 		entries, err := os.ReadDir(filepath.Join(dir, sub))
 		if err != nil && !errors.Is(err, os.ErrNotExist) {
 			return false

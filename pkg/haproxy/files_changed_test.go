@@ -47,3 +47,30 @@ func TestWriteChangedFiles(t *testing.T) {
 		t.Error("the dir does not hold exactly the new files")
 	}
 }
+
+// A file left in any directory the renderer writes (maps, certificates,
+// CA bundles) by an earlier render is removed, and SameFiles sees it.
+func TestStaleFilesInEveryRenderedDir(t *testing.T) {
+	for _, sub := range render.FileDirs() {
+		t.Run(sub, func(t *testing.T) {
+			dir := t.TempDir()
+			keep := []render.File{{Path: "haproxy.cfg", Data: []byte("cfg\n"), Mode: 0o644}}
+			stale := append(keep, render.File{Path: sub + "/gone.pem", Data: []byte("x\n"), Mode: 0o644})
+			if err := WriteFiles(dir, stale); err != nil {
+				t.Fatal(err)
+			}
+			if SameFiles(dir, keep) {
+				t.Errorf("SameFiles missed the stale %s/gone.pem", sub)
+			}
+			if err := WriteFiles(dir, keep); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := os.Stat(filepath.Join(dir, sub, "gone.pem")); !os.IsNotExist(err) {
+				t.Errorf("%s/gone.pem was not removed: %v", sub, err)
+			}
+			if !SameFiles(dir, keep) {
+				t.Error("the dir does not hold exactly the new files")
+			}
+		})
+	}
+}

@@ -247,6 +247,16 @@ func word(b []byte) (w, rest []byte) {
 	return b[i:j], b[j:]
 }
 
+// MapsDir holds the map files.
+const MapsDir = "maps"
+
+// FileDirs are the directories the renderer writes files into, besides
+// haproxy.cfg's own: a file in one of them that a render does not name is
+// stale.
+func FileDirs() []string {
+	return []string{MapsDir, CertsDir, CADir}
+}
+
 // MapFile is one map file with its entries, which point into a model.Maps.
 type MapFile struct {
 	Path    string
