@@ -132,19 +132,32 @@ func Start(t testing.TB, dir string, files []render.File, opts render.Options) *
 		}
 		logFile.Close()
 	})
+	// Ready when both the traffic port and the stats socket accept: HAProxy
+	// binds them one after the other, and a test that went on after the
+	// port alone sometimes found no admin.sock yet.
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(opts.HTTPPort))
+		err := dialClose("tcp", "127.0.0.1:"+strconv.Itoa(opts.HTTPPort))
 		if err == nil {
-			c.Close()
+			err = dialClose("unix", filepath.Join(opts.RuntimeDir, render.AdminSocket))
+		}
+		if err == nil {
 			return inst
 		}
 		if time.Now().After(deadline) {
 			log, _ := os.ReadFile(filepath.Join(dir, "haproxy.log"))
-			t.Fatalf("haproxy did not listen on %d: %v\n%s", opts.HTTPPort, err, log)
+			t.Fatalf("haproxy did not listen on %d and its stats socket: %v\n%s", opts.HTTPPort, err, log)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+func dialClose(network, addr string) error {
+	c, err := net.Dial(network, addr)
+	if err != nil {
+		return err
+	}
+	return c.Close()
 }
 
 // Response is what a test request got.
