@@ -2,6 +2,7 @@ package hostile
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -18,6 +19,13 @@ import (
 // the controller, only that haproxy -c fails with it.
 func refusingHAProxy(t *testing.T) string {
 	t.Helper()
+	return haproxyRefusing(t, "_refused-svc_", "backend uses refused-svc, which this HAProxy refuses.")
+}
+
+// haproxyRefusing wraps the real HAProxy so that `haproxy -c` refuses every
+// config holding pattern (a grep pattern), with alert.
+func haproxyRefusing(t *testing.T, pattern, alert string) string {
+	t.Helper()
 	real := framework.HAProxyBinary(t)
 	script := `#!/bin/sh
 check=0; cfg=; prev=
@@ -26,8 +34,8 @@ for a in "$@"; do
   [ "$prev" = "-f" ] && cfg=$a
   prev=$a
 done
-if [ $check = 1 ] && grep -q '_refused-svc_' "$cfg"; then
-  echo "[ALERT]    (1) : config : parsing [$cfg:1] : backend uses refused-svc, which this HAProxy refuses."
+if [ $check = 1 ] && grep -q '` + pattern + `' "$cfg"; then
+  echo "[ALERT]    (1) : config : parsing [$cfg:1] : ` + alert + `"
   exit 1
 fi
 exec ` + real + ` "$@"
@@ -114,4 +122,48 @@ func waitRefused(t *testing.T, ns, name, text string) string {
 		t.Fatal(err)
 	}
 	return msg
+}
+
+// TestHAProxyRefusedServiceOption: a backend option on a Service that the
+// model accepts but haproxy -c refuses. The Ingresses routing to that
+// Service are left out with a ConfigCheckFailed Warning (their Service's
+// options are part of what they are checked by), every other change still
+// converges, and fixing the Service brings them back.
+func TestHAProxyRefusedServiceOption(t *testing.T) {
+	framework.Need(t, cluster)
+	ns, b := cluster.Setup(t, "refusedopt", "--haproxy-binary", haproxyRefusing(t, "balance uri", "balance uri is refused by this HAProxy."))
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("bollard log:\n%s", b.Log())
+		}
+	})
+	cluster.Echo(t, ns, "web", 1)
+	cluster.Echo(t, ns, "opt", 1)
+	cluster.MustApply(t, ns, framework.IngressYAML("healthy", healthyHost, framework.Path{Path: "/", Type: "Prefix", Service: "web"}))
+	cluster.MustApply(t, ns, framework.IngressYAML("uses-opt", "opt.example", framework.Path{Path: "/", Type: "Prefix", Service: "opt"}))
+	b.WaitServed(t, healthyHost, "/", "web", 30*time.Second)
+	b.WaitServed(t, "opt.example", "/", "opt", 30*time.Second)
+
+	service := func(balance string) string {
+		return fmt.Sprintf("apiVersion: v1\nkind: Service\nmetadata: {name: opt, annotations: {bollard.io/load-balance: %s}}\n"+
+			"spec:\n  selector: {app: opt}\n  ports: [{name: http, port: 80, targetPort: %d, protocol: TCP}]\n", balance, framework.EchoPort)
+	}
+	cluster.MustApply(t, ns, service("uri"))
+	msg := waitRefused(t, ns, "uses-opt", "balance uri is refused")
+
+	// Everything else goes on: a new Service (a reload) and a new host.
+	cluster.Echo(t, ns, "later", 1)
+	cluster.MustApply(t, ns, framework.IngressYAML("later", "later.example", framework.Path{Path: "/", Type: "Prefix", Service: "later"}))
+	b.WaitServed(t, "later.example", "/", "later", 30*time.Second)
+	cluster.MustApply(t, ns, framework.IngressYAML("newhost", "newhost.example", framework.Path{Path: "/", Type: "Prefix", Service: "web"}))
+	b.WaitServed(t, "newhost.example", "/", "web", 15*time.Second)
+	b.WaitServed(t, healthyHost, "/", "web", 5*time.Second)
+
+	// Fixed on the Service: its Ingress is served again.
+	cluster.MustApply(t, ns, service("leastconn"))
+	b.WaitServed(t, "opt.example", "/", "opt", 30*time.Second)
+	if got := b.Metric(t, "bollard_refused_ingresses"); got != 0 {
+		t.Errorf("bollard_refused_ingresses = %v after the Service was fixed, want 0", got)
+	}
+	t.Logf("a refused Service option left its Ingress out (%q); a new Service and a new host were served; the fixed Service was served", msg)
 }

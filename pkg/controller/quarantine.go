@@ -23,7 +23,8 @@ import (
 // that one tenant's object that the model accepts but `haproxy -c` refuses
 // (a TLS library limit, a line too long, whatever the model missed) costs
 // only that object, not every later change of everyone. An Ingress leaves
-// quarantine when it or a Secret it names changes.
+// quarantine when it, a Secret it names or the options of a Service it
+// routes to change.
 type quarantine struct {
 	refused map[string]refusal // "namespace/name"
 	// checked holds the fingerprints of the Ingresses of the last config
@@ -41,19 +42,33 @@ func newQuarantine() *quarantine {
 	return &quarantine{refused: map[string]refusal{}, checked: map[string]string{}}
 }
 
-// secretIndex maps "namespace/name" to the Secrets of a snapshot.
-func secretIndex(snap *model.Snapshot) map[string]*corev1.Secret {
-	m := make(map[string]*corev1.Secret, len(snap.Secrets))
-	for _, s := range snap.Secrets {
-		m[s.Namespace+"/"+s.Name] = s
-	}
-	return m
+// readIndex finds the objects an Ingress's fingerprint reads.
+type readIndex struct {
+	secrets  map[string]*corev1.Secret  // "namespace/name"
+	services map[string]*corev1.Service // "namespace/name"
 }
 
-// fingerprint changes whenever what the model reads from an Ingress
-// changes: its spec (generation), its annotations and the Secrets it names.
-// Status writes do not change it.
-func fingerprint(ing *networkingv1.Ingress, secrets map[string]*corev1.Secret) string {
+func indexReads(snap *model.Snapshot) readIndex {
+	idx := readIndex{
+		secrets:  make(map[string]*corev1.Secret, len(snap.Secrets)),
+		services: make(map[string]*corev1.Service, len(snap.Services)),
+	}
+	for _, s := range snap.Secrets {
+		idx.secrets[s.Namespace+"/"+s.Name] = s
+	}
+	for _, s := range snap.Services {
+		idx.services[s.Namespace+"/"+s.Name] = s
+	}
+	return idx
+}
+
+// fingerprint changes whenever what the model reads for an Ingress
+// changes: its spec (generation), its annotations, the Secrets it names
+// (TLS, backend-ca-secret) and the backend options of the Services it
+// routes to, with their CA Secrets. Status writes do not change it. A
+// Service option that HAProxy refuses thus makes its Ingresses suspects,
+// and a fixed Service releases them.
+func fingerprint(ing *networkingv1.Ingress, idx readIndex) string {
 	h := fnv.New64a()
 	version := strconv.FormatInt(ing.Generation, 10)
 	if ing.Generation == 0 { // objects that did not come from an API server
@@ -63,14 +78,59 @@ func fingerprint(ing *networkingv1.Ingress, secrets map[string]*corev1.Secret) s
 	for _, k := range slices.Sorted(maps.Keys(ing.Annotations)) {
 		fmt.Fprintf(h, "\x00%s=%s", k, ing.Annotations[k])
 	}
-	for _, tls := range ing.Spec.TLS {
+	secret := func(name string) {
 		rv := "-"
-		if s, ok := secrets[ing.Namespace+"/"+tls.SecretName]; ok {
+		if s, ok := idx.secrets[ing.Namespace+"/"+name]; ok {
 			rv = s.ResourceVersion
 		}
-		fmt.Fprintf(h, "\x00%s@%s", tls.SecretName, rv)
+		fmt.Fprintf(h, "\x00%s@%s", name, rv)
+	}
+	for _, tls := range ing.Spec.TLS {
+		secret(tls.SecretName)
+	}
+	if name, ok := ing.Annotations[caSecretAnnotation]; ok {
+		secret(name)
+	}
+	for _, name := range ingressServices(ing) {
+		svc, ok := idx.services[ing.Namespace+"/"+name]
+		if !ok {
+			continue
+		}
+		for _, k := range slices.Sorted(maps.Keys(svc.Annotations)) {
+			if strings.HasPrefix(k, model.AnnotationPrefix) {
+				fmt.Fprintf(h, "\x00%s:%s=%s", name, k, svc.Annotations[k])
+			}
+		}
+		if name, ok := svc.Annotations[caSecretAnnotation]; ok {
+			secret(name)
+		}
 	}
 	return strconv.FormatUint(h.Sum64(), 16)
+}
+
+// caSecretAnnotation names the CA Secret of backend-ca-secret.
+const caSecretAnnotation = model.AnnotationPrefix + "backend-ca-secret"
+
+// ingressServices lists, sorted and once each, the Services an Ingress
+// routes to.
+func ingressServices(ing *networkingv1.Ingress) []string {
+	var names []string
+	add := func(b *networkingv1.IngressBackend) {
+		if b != nil && b.Service != nil {
+			names = append(names, b.Service.Name)
+		}
+	}
+	add(ing.Spec.DefaultBackend)
+	for _, rule := range ing.Spec.Rules {
+		if rule.HTTP == nil {
+			continue
+		}
+		for i := range rule.HTTP.Paths {
+			add(&rule.HTTP.Paths[i].Backend)
+		}
+	}
+	slices.Sort(names)
+	return slices.Compact(names)
 }
 
 // current returns the refused Ingresses for the model, after releasing
@@ -79,7 +139,7 @@ func (q *quarantine) current(snap *model.Snapshot) map[string]string {
 	if len(q.refused) == 0 {
 		return nil
 	}
-	secrets := secretIndex(snap)
+	idx := indexReads(snap)
 	present := map[string]*networkingv1.Ingress{}
 	for _, ing := range snap.Ingresses {
 		if _, ok := q.refused[ing.Namespace+"/"+ing.Name]; ok {
@@ -89,7 +149,7 @@ func (q *quarantine) current(snap *model.Snapshot) map[string]string {
 	out := map[string]string{}
 	for key, r := range q.refused {
 		ing, ok := present[key]
-		if !ok || fingerprint(ing, secrets) != r.fingerprint {
+		if !ok || fingerprint(ing, idx) != r.fingerprint {
 			delete(q.refused, key) // deleted or changed: try it again
 			continue
 		}
@@ -100,7 +160,7 @@ func (q *quarantine) current(snap *model.Snapshot) map[string]string {
 
 // servedFingerprints fingerprints the Ingresses that cfg serves.
 func servedFingerprints(snap *model.Snapshot, cfg *model.Config) map[string]string {
-	secrets := secretIndex(snap)
+	idx := indexReads(snap)
 	byKey := make(map[string]*networkingv1.Ingress, len(snap.Ingresses))
 	for _, ing := range snap.Ingresses {
 		byKey[ing.Namespace+"/"+ing.Name] = ing
@@ -108,7 +168,7 @@ func servedFingerprints(snap *model.Snapshot, cfg *model.Config) map[string]stri
 	fps := make(map[string]string, len(cfg.Served))
 	for _, key := range cfg.Served {
 		if ing, ok := byKey[key]; ok {
-			fps[key] = fingerprint(ing, secrets)
+			fps[key] = fingerprint(ing, idx)
 		}
 	}
 	return fps
@@ -145,7 +205,7 @@ func (q *quarantine) accepted(snap *model.Snapshot, cfg *model.Config) []string 
 
 // refuse quarantines the Ingresses of a snapshot named by keys.
 func (q *quarantine) refuse(snap *model.Snapshot, keys []string, message string) {
-	secrets := secretIndex(snap)
+	idx := indexReads(snap)
 	want := map[string]bool{}
 	for _, k := range keys {
 		want[k] = true
@@ -153,7 +213,7 @@ func (q *quarantine) refuse(snap *model.Snapshot, keys []string, message string)
 	for _, ing := range snap.Ingresses {
 		key := ing.Namespace + "/" + ing.Name
 		if want[key] {
-			q.refused[key] = refusal{fingerprint: fingerprint(ing, secrets), message: message}
+			q.refused[key] = refusal{fingerprint: fingerprint(ing, idx), message: message}
 		}
 	}
 }

@@ -195,3 +195,45 @@ func TestModelLeavesRefusedOut(t *testing.T) {
 		t.Fatalf("rejections %v", rejections)
 	}
 }
+
+// The options of a Service an Ingress routes to, and the CA Secrets they
+// or the Ingress name, are read for the Ingress: changing them makes it a
+// suspect and releases it from quarantine. Other annotations of the Service
+// and unrelated Services do not.
+func TestFingerprintReadsServiceOptionsAndCASecrets(t *testing.T) {
+	ing := mt.Ingress("team", "web", mt.Rule("a.test", mt.Path("Prefix", "/", "svc", 80)))
+	ing.Generation = 1
+	svc := mt.Service("team", "svc", mt.ServicePort("", 80))
+	other := mt.Service("team", "other", mt.ServicePort("", 80))
+	ca := &corev1.Secret{}
+	ca.Namespace, ca.Name, ca.ResourceVersion = "team", "ca", "1"
+	snap := &model.Snapshot{Ingresses: []*networkingv1.Ingress{ing}, Services: []*corev1.Service{svc, other}, Secrets: []*corev1.Secret{ca}}
+	cfg := &model.Config{Served: []string{"team/web"}}
+	q := newQuarantine()
+	q.accepted(snap, cfg)
+	for _, c := range []struct {
+		name    string
+		change  func()
+		suspect bool
+	}{
+		{"another annotation of the Service", func() { svc.Annotations = map[string]string{"example.com/owner": "x"} }, false},
+		{"an unrelated Service's options", func() { other.Annotations = map[string]string{"bollard.io/load-balance": "uri"} }, false},
+		{"the Service's options", func() { svc.Annotations["bollard.io/load-balance"] = "uri" }, true},
+		{"the Service names a CA Secret", func() { svc.Annotations["bollard.io/backend-ca-secret"] = "ca" }, true},
+		{"that CA Secret", func() { ca.ResourceVersion = "2" }, true},
+	} {
+		c.change()
+		got := q.suspects(snap, cfg)
+		if c.suspect != slices.Equal(got, []string{"team/web"}) {
+			t.Errorf("%s: suspects %v, want the Ingress: %v", c.name, got, c.suspect)
+		}
+		q.accepted(snap, cfg)
+	}
+	// The Ingress's own backend-ca-secret: a new Secret version releases it.
+	ing.Annotations = map[string]string{"bollard.io/backend-ca-secret": "ca"}
+	q.refuse(snap, []string{"team/web"}, "refused")
+	ca.ResourceVersion = "3"
+	if got := q.current(snap); len(got) != 0 {
+		t.Errorf("still refused after its CA Secret changed: %v", got)
+	}
+}

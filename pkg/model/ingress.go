@@ -25,7 +25,7 @@ func (b *builder) addIngress(ing *networkingv1.Ingress) {
 	id := ing.Namespace + "/" + ing.Name
 	if msg, refused := b.opts.Refused[id]; refused {
 		b.rejections = append(b.rejections, Rejection{Kind: "Ingress", Namespace: ing.Namespace, Name: ing.Name, Field: "spec",
-			Reason: "HAProxy refused the configuration with this Ingress (" + msg + "); it is left out until it or its Secrets change", Refused: true})
+			Reason: "HAProxy refused the configuration with this Ingress (" + msg + "); it is left out until it, its Secrets or the options of its Services change", Refused: true})
 		return
 	}
 	v, ok := b.validated[ing]
