@@ -150,3 +150,90 @@ func socketController(t *testing.T, ropts render.Options) *Controller {
 	t.Cleanup(func() { c.runtime.Close(); c.master.Close() })
 	return c
 }
+
+// The per-request option maps (timeout-server, timeout-tunnel, body size)
+// are read back from HAProxy like the routing maps: after a batch of
+// option changes failed half way, the next sync is planned from what
+// HAProxy holds, completes the change, and a read-back after it finds
+// nothing left to do.
+func TestOptionMapsConvergeFromWhatHAProxyHas(t *testing.T) {
+	dir := t.TempDir()
+	ropts := haproxytest.Options(t, dir)
+	a := haproxytest.NewBackend(t, "A")
+	mopts := loopbackModelOptions(t)
+	snapshot := func(annotations map[string]string) model.Snapshot {
+		web := mt.Ingress("ns", "web", mt.Rule("web.test", mt.Path("Prefix", "/", "web", 80)))
+		for k, v := range annotations {
+			mt.Annotation(k, v)(web)
+		}
+		return model.Snapshot{
+			Ingresses:      []*networkingv1.Ingress{web},
+			Services:       []*corev1.Service{mt.Service("ns", "web", mt.ServicePort("http", 80))},
+			EndpointSlices: []*discoveryv1.EndpointSlice{mt.Slice("ns", "web", "web-1", "http", a.Port, mt.Ready(a.Host))},
+		}
+	}
+	loaded, _ := model.Build(snapshot(map[string]string{"bollard.io/timeout-server": "5s", "bollard.io/proxy-body-size": "1k"}), mopts)
+	wanted, _ := model.Build(snapshot(map[string]string{"bollard.io/timeout-server": "1s", "bollard.io/timeout-tunnel": "30s"}), mopts)
+	files, err := render.Render(&loaded, ropts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inst := haproxytest.Start(t, dir, files, ropts)
+	c := socketController(t, ropts)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	if got := postStatus(t, inst.HTTP, "web.test", 2000); got != http.StatusRequestEntityTooLarge {
+		t.Fatalf("POST of 2000 bytes with proxy-body-size 1k loaded: %d, want 413", got)
+	}
+	u := newRunning(&loaded).diff(&wanted, c, haproxy.Features{})
+	if u.reload != "" || len(u.commands) != 3 {
+		t.Fatalf("want three map commands, got reload %q:\n%s", u.reload, commandLines(u))
+	}
+	if err := c.runtime.Execute(ctx, u.commands[:1]...); err != nil {
+		t.Fatal(err)
+	}
+	r, err := c.readBack(ctx, &loaded, files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := r.diff(&wanted, c, haproxy.Features{})
+	if next.reload != "" || len(next.commands) != 2 {
+		t.Fatalf("planned from HAProxy's state: want the two commands left, got reload %q:\n%s", next.reload, commandLines(next))
+	}
+	if err := c.runtime.Execute(ctx, next.commands...); err != nil {
+		t.Fatalf("the sync planned from HAProxy's state failed: %v\n%s", err, commandLines(next))
+	}
+	again, err := c.readBack(ctx, &loaded, files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rest := again.diff(&wanted, c, haproxy.Features{}); rest.reload != "" || len(rest.commands) != 0 {
+		t.Errorf("not converged: reload %q, commands:\n%s", rest.reload, commandLines(rest))
+	}
+	if got := again.cfg.Maps; !slices.Equal(got.ServerTimeouts, wanted.Maps.ServerTimeouts) ||
+		!slices.Equal(got.TunnelTimeouts, wanted.Maps.TunnelTimeouts) || len(got.BodySizes) != 0 {
+		t.Errorf("HAProxy holds %+v, want %+v", got, wanted.Maps)
+	}
+	// The body limit left with its map entry: the 2 KB body passes now.
+	if got := postStatus(t, inst.HTTP, "web.test", 2000); got != http.StatusOK {
+		t.Errorf("POST of 2000 bytes after the 1k limit was removed: %d, want 200", got)
+	}
+}
+
+// postStatus sends a POST of size bytes (with Content-Length) to base
+// with Host host and returns the status.
+func postStatus(t *testing.T, base, host string, size int) int {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, base+"/", strings.NewReader(strings.Repeat("x", size)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Host = host
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
