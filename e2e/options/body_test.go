@@ -38,6 +38,17 @@ func TestProxyBodySize(t *testing.T) {
 	if got := status(t, b.Request("upload.example", "/")); got != http.StatusOK {
 		t.Errorf("GET without a body: status %d, want 200", got)
 	}
+	// The limit belongs to the backend the request is routed to, so every
+	// spelling of the same route gets it.
+	for _, form := range []struct{ host, path string }{
+		{"UPLOAD.example", "/"}, {"upload.example.", "/"}, {"upload.example", "//x/./y/../"}, {"upload.example", "/%78"},
+	} {
+		r := b.Request(form.host, form.path)
+		r.Method, r.Body = http.MethodPost, strings.Repeat("x", 1025)
+		if got := status(t, r); got != http.StatusRequestEntityTooLarge {
+			t.Errorf("limit 1k, Content-Length 1025 to host %q path %q: status %d, want 413", form.host, form.path, got)
+		}
+	}
 
 	cluster.MustApply(t, ns, ingressWith("upload", "upload.example", "upload", map[string]string{"proxy-body-size": "8m"}))
 	r := b.Request("upload.example", "/")
