@@ -86,6 +86,40 @@ request, keyed by backend name: a change is a runtime map update, without a
 reload. ` + "`reload`" + ` options are directives of haproxy.cfg: a change is checked
 with ` + "`haproxy -c`" + ` and loaded by one reload.
 
+## Route policies
+
+The route options from ` + "`allow-list`" + ` on (access lists, rate limits,
+CORS, HSTS, headers, rewrites and redirects) are per Ingress: they apply to
+the requests that the Ingress's own rules route, after the request was
+normalised (a trailing dot, ` + "`//`" + `, dot segments and escapes of unreserved
+characters cannot take a request past its route's policy).
+
+- **Values never become configuration.** HAProxy reads every policy value per
+  request from the maps ` + "`maps/policy-*.map`" + `, keyed by the Ingress
+  (` + "`namespace/name`" + `). What a user wrote is stored URL-encoded and decoded by
+  HAProxy, so a space, ` + "`;`" + `, ` + "`%[`" + `, ` + "`${`" + `, CR/LF or ` + "`#`" + ` is never read as
+  configuration or as a sample expression.
+- **Changed values are reload-free.** Changing the CIDRs of an allow-list, a
+  limit, a header value, a redirect target, a rewrite target, the CORS
+  origins or the HSTS max-age of a served Ingress is a runtime map update.
+- **What reloads once.** A backend (Service port) runs the policy rules only
+  when a route with a policy leads to it: the first policy on a route to a
+  Service port, and removing the last one, is one reload
+  (` + "`backend ... from bollard-policy`" + `); the requests of other backends pay
+  nothing for the policies. A header name that none of the policies routed to
+  a backend set before is one reload too: each name is one ` + "`set-header`" + ` rule.
+- **Bad values** leave the Ingress out, like any bad option. Options that
+  contradict each other (` + "`permanent-redirect`" + ` and ` + "`temporal-redirect`" + `,
+  credentials with the origin ` + "`*`" + `) are bad values; options without effect
+  (` + "`cors-max-age`" + ` without ` + "`cors-enable`" + `) get a Warning and the Ingress serves.
+- **Counting.** ` + "`limit-rps`" + ` counts every request of a client address to the
+  Ingress over a sliding second, refused ones included, so a client that keeps
+  sending above the limit stays refused until it slows down.
+  ` + "`limit-connections`" + ` counts the requests in flight.
+- **` + "`rewrite-target`" + `** applies to Prefix paths of at most 16 segments (a
+  deeper path with the option is refused) and to Exact paths, not to an
+  Ingress's default backend.
+
 ## Notes on some options
 
 - **` + "`proxy-body-size`" + `.** A body announced by ` + "`Content-Length`" + ` is checked against the

@@ -79,6 +79,9 @@ func newFixture(t *testing.T) *fixture {
 					HealthCheckPath:     "/healthz",
 					HealthCheckInterval: 2 * time.Second,
 					AffinityCookie:      "route",
+					Policies:            true,
+					RequestHeaders:      "x-a",
+					ResponseHeaders:     "x-b",
 				},
 			},
 			{
@@ -98,6 +101,29 @@ func newFixture(t *testing.T) *fixture {
 			ServerTimeouts: []model.MapEntry{e("ns_api_80", "30000")},
 			TunnelTimeouts: []model.MapEntry{e("ns_api_80", "7200000")},
 			BodySizes:      []model.MapEntry{e("ns_web_80", "1048576")},
+			Policy: model.PolicyMaps{
+				PolicyExact:      []model.MapEntry{e("a.example/x", "ns/api")},
+				PolicyPrefix:     []model.MapEntry{e("a.example/", "ns/api")},
+				PolicyHost:       []model.MapEntry{e("a.example", model.NoPolicy)},
+				Access:           []model.MapEntry{e("ns/api", "allow")},
+				CIDRs:            []model.MapEntry{e("10.0.0.0/8", "10.0.0.0/8")},
+				CIDRMembers:      []model.MapEntry{e("ns/api|10.0.0.0/8", "allow")},
+				LimitRPS:         []model.MapEntry{e("ns/api", "10")},
+				LimitConnections: []model.MapEntry{e("ns/api", "5")},
+				CORS:             []model.MapEntry{e("ns/api", "list")},
+				CORSOrigins:      []model.MapEntry{e("ns/api|https://a.example", "1")},
+				CORSMethods:      []model.MapEntry{e("ns/api", "GET")},
+				CORSHeaders:      []model.MapEntry{e("ns/api", "X-A")},
+				CORSMaxAge:       []model.MapEntry{e("ns/api", "60")},
+				CORSCredentials:  []model.MapEntry{e("ns/api", "true")},
+				HSTS:             []model.MapEntry{e("ns/api", "max-age%3D60")},
+				RequestHeaders:   []model.MapEntry{e("ns/api|x-a", "1")},
+				ResponseHeaders:  []model.MapEntry{e("ns/api|x-b", "2")},
+				RewriteExact:     []model.MapEntry{e("ns/api|a.example/x", "E|%2Fy")},
+				RewritePrefix:    []model.MapEntry{e("ns/api|a.example/", "0|%2F")},
+				AppRoot:          []model.MapEntry{e("ns/api", "%2Fapp")},
+				Redirects:        []model.MapEntry{e("ns/api", "301|https%3A%2F%2Fb.example%2F")},
+			},
 		},
 		Certificates: []model.Certificate{
 			{FileName: "ns_a.pem", Secret: "ns/a", PEM: pair("a.example"), SNI: []string{"a.example"}, NotAfter: now.Add(time.Hour).Truncate(time.Second)},
@@ -927,7 +953,9 @@ func TestRuntimeMapFieldsAreMapFiles(t *testing.T) {
 		}
 		seen[f.Entries] = true
 	}
-	if n := reflect.TypeFor[model.Maps]().NumField(); n != len(seen) {
+	// Maps.Policy is a struct of map fields.
+	n := reflect.TypeFor[model.Maps]().NumField() - 1 + reflect.TypeFor[model.PolicyMaps]().NumField()
+	if n != len(seen) {
 		t.Errorf("model.Maps has %d fields, render.MapFiles lists %d", n, len(seen))
 	}
 }

@@ -36,6 +36,14 @@ type BackendOptions struct {
 	HealthCheckInterval time.Duration
 	// AffinityCookie is the name of the affinity cookie, "" for none.
 	AffinityCookie string
+	// Policies is set when a route to the backend has a route policy: the
+	// backend then runs the policy rules (render.PolicyDefaultsName).
+	Policies bool
+	// RequestHeaders and ResponseHeaders are the names, sorted and joined
+	// by ",", of the headers that the policies routed here set: each is a
+	// rule of the backend.
+	RequestHeaders  string
+	ResponseHeaders string
 }
 
 // DefaultHealthCheckInterval is the interval of checks that a path turns on.
@@ -77,10 +85,11 @@ type serviceOptions struct {
 
 // readAnnotations parses the bollard.io annotations of an object. Route
 // options are refused on a Service.
-func (b *builder) readAnnotations(namespace string, annotations map[string]string, onService bool) (RouteSettings, optionValues, []fieldError) {
-	route := RouteSettings{SSLRedirect: b.config.Global.SSLRedirect}
+func (b *builder) readAnnotations(namespace string, annotations map[string]string, onService bool) (RouteSettings, optionValues, []fieldError, []fieldError) {
+	route := RouteSettings{SSLRedirect: b.config.Global.SSLRedirect, Policy: defaultRoutePolicy()}
 	var values optionValues
 	var errs []fieldError
+	var routeSet map[string]bool
 	keys := make([]string, 0, len(annotations))
 	for key := range annotations {
 		if strings.HasPrefix(key, AnnotationPrefix) {
@@ -113,6 +122,10 @@ func (b *builder) readAnnotations(namespace string, annotations map[string]strin
 		}
 		if opt.route != nil {
 			opt.route(&route, v)
+			if routeSet == nil {
+				routeSet = map[string]bool{}
+			}
+			routeSet[opt.Name] = true
 			continue
 		}
 		if opt.Name == "backend-ca-secret" {
@@ -126,7 +139,13 @@ func (b *builder) readAnnotations(namespace string, annotations map[string]strin
 		}
 		values[opt.Name] = v
 	}
-	return route, values, errs
+	var warnings []fieldError
+	if routeSet != nil && len(errs) == 0 {
+		policyErrs, policyWarnings := checkPolicy(&route.Policy, routeSet)
+		errs = append(errs, policyErrs...)
+		warnings = policyWarnings
+	}
+	return route, values, errs, warnings
 }
 
 // annotationField is the Field of a rejection about an annotation: every
@@ -173,7 +192,7 @@ func (b *builder) serviceOptionsOf(svc *corev1.Service) serviceOptions {
 	}
 	var so serviceOptions
 	var errs []fieldError
-	_, so.values, errs = b.readAnnotations(svc.Namespace, svc.Annotations, true)
+	_, so.values, errs, _ = b.readAnnotations(svc.Namespace, svc.Annotations, true)
 	for _, e := range errs {
 		b.rejections = append(b.rejections, Rejection{Kind: "Service", Namespace: svc.Namespace, Name: svc.Name, Field: e.field, Reason: e.reason, Missing: e.missing})
 	}

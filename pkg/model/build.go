@@ -26,10 +26,14 @@ type builder struct {
 	hostKeys     map[string]bool
 	hostDefaults map[string]string
 	redirects    map[string]bool
-	sniOwners    map[string]string // SNI host -> certificate file name
-	parsedCerts  map[string]certResult
-	defaultFrom  string // Ingress that set the global default backend
-	config       Config
+	// policies are the active route policies by Ingress; hostDefaultPolicy
+	// the policy of each host default.
+	policies          map[string]*RoutePolicy
+	hostDefaultPolicy map[string]string
+	sniOwners         map[string]string // SNI host -> certificate file name
+	parsedCerts       map[string]certResult
+	defaultFrom       string // Ingress that set the global default backend
+	config            Config
 
 	// hostOwners: owners of host keys under first-namespace ownership.
 	hostOwners map[string]hostOwner
@@ -51,6 +55,8 @@ type validation struct {
 	route   RouteSettings
 	backend optionValues
 	errs    []fieldError
+	// warnings are about options that have no effect.
+	warnings []fieldError
 }
 
 type routeKey struct {
@@ -62,31 +68,35 @@ type routeKey struct {
 type routeOwner struct {
 	ingress string
 	backend string
+	// policy is the Ingress again when it has an active RoutePolicy.
+	policy string
 }
 
 // Build turns a snapshot into a Config plus the rejections met on the way.
 // The result does not depend on the order of the snapshot's slices.
 func Build(snap Snapshot, opts Options) (Config, []Rejection) {
 	b := &builder{
-		opts:          opts,
-		classes:       map[string]*networkingv1.IngressClass{},
-		services:      map[string]*corev1.Service{},
-		slices:        map[string][]*discoveryv1.EndpointSlice{},
-		secrets:       map[string]*corev1.Secret{},
-		configMaps:    map[string]*corev1.ConfigMap{},
-		backends:      map[string]*Backend{},
-		certs:         map[string]*Certificate{},
-		routes:        map[routeKey]routeOwner{},
-		hostKeys:      map[string]bool{},
-		hostDefaults:  map[string]string{},
-		redirects:     map[string]bool{},
-		sniOwners:     map[string]string{},
-		optionTable:   OptionTable(),
-		optionClaims:  map[string]map[string]optionClaim{},
-		serviceOpts:   map[string]serviceOptions{},
-		serviceValues: map[string]optionValues{},
-		cas:           map[string]CAFile{},
-		parsedCAs:     map[string]caResult{},
+		opts:              opts,
+		classes:           map[string]*networkingv1.IngressClass{},
+		services:          map[string]*corev1.Service{},
+		slices:            map[string][]*discoveryv1.EndpointSlice{},
+		secrets:           map[string]*corev1.Secret{},
+		configMaps:        map[string]*corev1.ConfigMap{},
+		backends:          map[string]*Backend{},
+		certs:             map[string]*Certificate{},
+		routes:            map[routeKey]routeOwner{},
+		hostKeys:          map[string]bool{},
+		hostDefaults:      map[string]string{},
+		redirects:         map[string]bool{},
+		policies:          map[string]*RoutePolicy{},
+		hostDefaultPolicy: map[string]string{},
+		sniOwners:         map[string]string{},
+		optionTable:       OptionTable(),
+		optionClaims:      map[string]map[string]optionClaim{},
+		serviceOpts:       map[string]serviceOptions{},
+		serviceValues:     map[string]optionValues{},
+		cas:               map[string]CAFile{},
+		parsedCAs:         map[string]caResult{},
 	}
 	b.optionIndex = make(optionIndex, len(b.optionTable))
 	for i := range b.optionTable {
@@ -211,8 +221,9 @@ func (b *builder) finish() {
 			m.Redirects = append(m.Redirects, MapEntry{Key: key, Value: "https"})
 		}
 	}
-	for _, entries := range []*[]MapEntry{&m.Hosts, &m.Wildcards, &m.ExactPaths, &m.PrefixPaths, &m.HostDefaults, &m.Redirects,
-		&m.ServerTimeouts, &m.TunnelTimeouts, &m.BodySizes} {
+	b.addPolicyMaps()
+	for _, entries := range append([]*[]MapEntry{&m.Hosts, &m.Wildcards, &m.ExactPaths, &m.PrefixPaths, &m.HostDefaults, &m.Redirects,
+		&m.ServerTimeouts, &m.TunnelTimeouts, &m.BodySizes}, m.Policy.Lists()...) {
 		slices.SortFunc(*entries, func(x, y MapEntry) int { return cmp.Compare(x.Key, y.Key) })
 	}
 }

@@ -49,6 +49,8 @@ type Maps struct {
 	ServerTimeouts []MapEntry
 	TunnelTimeouts []MapEntry
 	BodySizes      []MapEntry
+	// Policy holds the route policies.
+	Policy PolicyMaps
 }
 
 // HostlessKey is the host key of rules without a host. "_" is not valid in

@@ -33,6 +33,9 @@ func (b *builder) addIngress(ing *networkingv1.Ingress) {
 		v = b.validateIngress(ing)
 	}
 	sslRedirect, errs := v.route.SSLRedirect, v.errs
+	for _, w := range v.warnings {
+		b.warn("Ingress", ing.Namespace, ing.Name, w.field, w.reason)
+	}
 	if len(errs) > 0 {
 		for _, e := range errs {
 			b.rejections = append(b.rejections, Rejection{Kind: "Ingress", Namespace: ing.Namespace, Name: ing.Name, Field: e.field, Reason: e.reason, Missing: e.missing})
@@ -40,6 +43,11 @@ func (b *builder) addIngress(ing *networkingv1.Ingress) {
 		return
 	}
 	b.config.Served = append(b.config.Served, id)
+	policy := ""
+	if v.route.Policy.Active() {
+		policy = id
+		b.policies[id] = &v.route.Policy
+	}
 	ingressHostKeys := map[string]bool{}
 	specificHosts := false
 	for i, rule := range ing.Spec.Rules {
@@ -65,6 +73,11 @@ func (b *builder) addIngress(ing *networkingv1.Ingress) {
 				continue
 			}
 			exact, path := normalizePath(p)
+			if v.route.Policy.RewriteTarget != "" && !exact && strings.Count(path, "/") > MaxRewriteDepth {
+				b.reject("Ingress", ing.Namespace, ing.Name, field+".path", fmt.Sprintf(
+					"rewrite-target replaces Prefix paths of at most %d segments; this one has %d", MaxRewriteDepth, strings.Count(path, "/")))
+				continue
+			}
 			key := routeKey{hostKey: hostKey, exact: exact, path: path}
 			if owner, taken := b.routes[key]; taken {
 				shown := fmt.Sprintf("%q", p.Path)
@@ -78,13 +91,13 @@ func (b *builder) addIngress(ing *networkingv1.Ingress) {
 				b.reject("Ingress", ing.Namespace, ing.Name, field+".path", reason)
 				continue
 			}
-			b.routes[key] = routeOwner{ingress: id, backend: backend}
+			b.routes[key] = routeOwner{ingress: id, backend: backend, policy: policy}
 			b.hostKeys[hostKey] = true
 			b.claimOptions(ing.Namespace, ing.Name, backend, v.backend)
 		}
 	}
 	if ing.Spec.DefaultBackend != nil {
-		if backend := b.addIngressDefault(ing, ingressHostKeys, specificHosts); backend != "" {
+		if backend := b.addIngressDefault(ing, ingressHostKeys, specificHosts, policy); backend != "" {
 			b.claimOptions(ing.Namespace, ing.Name, backend, v.backend)
 		}
 	}
@@ -94,7 +107,7 @@ func (b *builder) addIngress(ing *networkingv1.Ingress) {
 // addIngressDefault applies spec.defaultBackend: to the Ingress's own hosts
 // when it names hosts, otherwise to every request that matches nothing. It
 // returns the backend when some traffic goes to it.
-func (b *builder) addIngressDefault(ing *networkingv1.Ingress, hostKeys map[string]bool, specificHosts bool) string {
+func (b *builder) addIngressDefault(ing *networkingv1.Ingress, hostKeys map[string]bool, specificHosts bool, policy string) string {
 	if specificHosts && len(hostKeys) == 0 {
 		return "" // every host is owned by another namespace
 	}
@@ -116,6 +129,9 @@ func (b *builder) addIngressDefault(ing *networkingv1.Ingress, hostKeys map[stri
 	for key := range hostKeys {
 		if _, taken := b.hostDefaults[key]; !taken {
 			b.hostDefaults[key] = backend
+			if policy != "" {
+				b.hostDefaultPolicy[key] = policy
+			}
 			b.hostKeys[key] = true
 			used = true
 		}
@@ -168,7 +184,7 @@ func (b *builder) validateIngress(ing *networkingv1.Ingress) validation {
 	if err := validateNamespace(ing.Namespace); err != nil {
 		add("metadata.namespace", "%v", err)
 	}
-	route, backend, annotationErrs := b.readAnnotations(ing.Namespace, ing.Annotations, false)
+	route, backend, annotationErrs, warnings := b.readAnnotations(ing.Namespace, ing.Annotations, false)
 	errs = append(errs, annotationErrs...)
 	paths := 0
 	for i, rule := range ing.Spec.Rules {
@@ -210,7 +226,7 @@ func (b *builder) validateIngress(ing *networkingv1.Ingress) validation {
 			}
 		}
 	}
-	return validation{route: route, backend: backend, errs: errs}
+	return validation{route: route, backend: backend, errs: errs, warnings: warnings}
 }
 
 func checkPath(p networkingv1.HTTPIngressPath) string {

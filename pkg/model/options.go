@@ -72,6 +72,7 @@ func (o *Option) Annotation() string {
 // RouteSettings are the route options of one Ingress.
 type RouteSettings struct {
 	SSLRedirect bool
+	Policy      RoutePolicy
 }
 
 // BackendProtocol is how HAProxy talks to a backend's endpoints.
@@ -110,7 +111,7 @@ type BackendSettings struct {
 
 // OptionTable returns the table of options, in the order of the docs.
 func OptionTable() []Option {
-	return []Option{
+	return append([]Option{
 		{
 			Name: "ssl-redirect", Scope: ScopeRoute, Type: "bool", Default: "true", ConfigMap: true, Change: ChangeRuntime,
 			HAProxy: "`maps/redirects.map`", Effect: "plain-HTTP requests to the Ingress's TLS hosts get a 308 redirect to HTTPS",
@@ -198,7 +199,7 @@ func OptionTable() []Option {
 		globalTimeout("timeout-client", "60s", "the client's inactivity timeout", func(t *Timeouts) *time.Duration { return &t.Client }),
 		globalTimeout("timeout-http-request", "10s", "how long a client may take to send a complete request head", func(t *Timeouts) *time.Duration { return &t.HTTPRequest }),
 		globalTimeout("timeout-http-keep-alive", "60s", "how long an idle keep-alive connection is kept", func(t *Timeouts) *time.Duration { return &t.HTTPKeepAlive }),
-	}
+	}, policyOptions()...)
 }
 
 // DefaultAffinityCookie is the affinity cookie's name when none is set.

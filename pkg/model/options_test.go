@@ -382,21 +382,49 @@ func TestHostileOptionValues(t *testing.T) {
 		"30s\r\nhttp-request deny", "1\nbackend evil", "a b", "%[env(HOME)]", "${X}", "#x", `"x"`, "'x'", `a\b`,
 		strings.Repeat("9", model.MaxAnnotationLength+1), "caf\u00e9", "\u202e1s", "x\x00", "",
 	}
+	cidrs := []string{"10.0.0.0/33", "10.0.0.0/8/8", "10.0.0.256", "fe80::1%eth0", "10.0.0.0 /8", "10.0.0.0/8;1.2.3.4", ",", "any", "::/129", strings.Repeat("10.0.0.1,", 257)}
+	limits := []string{"0", "-1", "1.5", "1e3", "1000001", "10 ", "ten", "0x10"}
+	headers := []string{"X-A", ": v", "X A: v", "Host: evil", "content-length: 0", "Transfer-Encoding: chunked", "Connection: close", "X-Forwarded-For: 1.2.3.4",
+		"X-A: a\x00b", "X-A: a\rb", "X-A: a\x7fb", "X-A:", "X#A: v", "X'A: v", "X%A: v", "X$A: v", "X(A): v", "X-A: 1\nX-A: 2", "X-A: " + strings.Repeat("v", 1025), "Caf\u00e9: v"}
+	paths := []string{"api", "//evil.example/x", "/a b", "/%[env(HOME)]", "/${X}", "/a#b", `/a"b`, `/a\b`, "/a'b", "/caf\u00e9", "/a\r\nb", "/%zz", "/" + strings.Repeat("a", 1025)}
+	urls := []string{"/relative", "example.com", "javascript:alert(1)", "ftp://a.example/", "https://", "https://a b.example/", "https://a.example/x y", "https://a.example/\r\nSet-Cookie: x",
+		"https://user:pw@a.example/", "https://a_b.example/", "//a.example/x", "https://a.example/caf\u00e9", "https://a.example/" + strings.Repeat("x", 2048)}
 	duration := []string{"-1s", "-1", "25h", "24h1ms", "1.5ms", "0", "0s", "30", "1e3s", "9999999999999999999h", "100us", "1h\t"}
 	byType := map[string][]string{
-		"ssl-redirect":          {"yes", "-1", "tru e", "true\n"},
-		"timeout-server":        duration,
-		"timeout-connect":       duration,
-		"timeout-tunnel":        duration,
-		"health-check-interval": duration,
-		"backend-protocol":      {"HTTP/2", "grpc-web", "-1", "h2 ssl", "HTTPS verify none"},
-		"backend-ca-secret":     {"../ca", "CA", "ca_secret", "-ca", strings.Repeat("a", 254)},
-		"backend-sni":           {"*.example.com", "a_b.example", "Upper.example", "h.example:443", "-a.example", "h..example", "str(h)"},
-		"load-balance":          {"Roundrobin", "hdr(host)", "-1", "leastconn ", "static-rr"},
-		"health-check-path":     {"healthz", "/a b", "/%[env(HOME)]", "/${X}", "/a#b", `/a"b`, `/a\b`, "/a'b", "/caf\u00e9", "/a\r\nb", "/%zz", "/" + strings.Repeat("a", 256)},
-		"affinity":              {"Cookie", "cookies", "-1", "source"},
-		"affinity-cookie-name":  {"a;b", "a=b", "a,b", "a:b", "(a)", "a/b", "a@b", strings.Repeat("c", 65), "a#b", "a'b"},
-		"proxy-body-size":       {"-1", "-1k", "1.5m", "1t", "k", "8 m", "99999999999999999999", "1048577g", "1125899906842625", "9223372036854775807", "0x10", "+5"},
+		"ssl-redirect":            {"yes", "-1", "tru e", "true\n"},
+		"timeout-server":          duration,
+		"timeout-connect":         duration,
+		"timeout-tunnel":          duration,
+		"health-check-interval":   duration,
+		"backend-protocol":        {"HTTP/2", "grpc-web", "-1", "h2 ssl", "HTTPS verify none"},
+		"backend-ca-secret":       {"../ca", "CA", "ca_secret", "-ca", strings.Repeat("a", 254)},
+		"backend-sni":             {"*.example.com", "a_b.example", "Upper.example", "h.example:443", "-a.example", "h..example", "str(h)"},
+		"load-balance":            {"Roundrobin", "hdr(host)", "-1", "leastconn ", "static-rr"},
+		"health-check-path":       {"healthz", "/a b", "/%[env(HOME)]", "/${X}", "/a#b", `/a"b`, `/a\b`, "/a'b", "/caf\u00e9", "/a\r\nb", "/%zz", "/" + strings.Repeat("a", 256)},
+		"affinity":                {"Cookie", "cookies", "-1", "source"},
+		"affinity-cookie-name":    {"a;b", "a=b", "a,b", "a:b", "(a)", "a/b", "a@b", strings.Repeat("c", 65), "a#b", "a'b"},
+		"allow-list":              cidrs,
+		"deny-list":               cidrs,
+		"limit-rps":               limits,
+		"limit-connections":       limits,
+		"cors-enable":             {"yes", "1 ", "on"},
+		"cors-allow-origin":       {"example.com", "https://", "https://a.example/path", "ftp://a.example", "https://a.example, *", "https://user@a.example", "https://a_b.example", "https://a.example?x", "null"},
+		"cors-allow-methods":      {"GET;POST", "GET POST", "GE(T", "GET,\"X\"", "{GET}"},
+		"cors-allow-headers":      {"X-A;B", "X-A B", "X-A:1", "@", "X\x7f"},
+		"cors-allow-credentials":  {"yes", "t rue"},
+		"cors-max-age":            {"-1", "1.5", "1e3", "315360001", "1s"},
+		"hsts":                    {"yes", "on"},
+		"hsts-max-age":            {"-1", "1y", "99999999999", "0x10"},
+		"hsts-include-subdomains": {"yes", "off"},
+		"hsts-preload":            {"yes", "off"},
+		"request-set-headers":     headers,
+		"response-set-headers":    headers,
+		"rewrite-target":          paths,
+		"app-root":                append(slices.Clone(paths), "/a?b c"),
+		"permanent-redirect":      urls,
+		"permanent-redirect-code": {"300", "304", "200", "301 ", "3O1", "-301"},
+		"temporal-redirect":       urls,
+		"proxy-body-size":         {"-1", "-1k", "1.5m", "1t", "k", "8 m", "99999999999999999999", "1048577g", "1125899906842625", "9223372036854775807", "0x10", "+5"},
 	}
 	healthy := func() *networkingv1.Ingress {
 		return mt.Ingress("ns", "healthy", mt.Rule("ok.example", mt.Path("Prefix", "/", "ok", 80)))

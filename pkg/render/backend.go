@@ -33,6 +33,11 @@ func writeBackend(sb *strings.Builder, be *model.Backend) error {
 	if err != nil {
 		return err
 	}
+	headers, err := headerRules(&be.Options)
+	if err != nil {
+		return err
+	}
+	options = append(options, headers...)
 	shared := serverOptions(&be.Options)
 	servers := &parsers.Server{}
 	servers.Init()
@@ -75,7 +80,11 @@ func writeBackend(sb *strings.Builder, be *model.Backend) error {
 	sb.WriteString("\nbackend ")
 	sb.WriteString(be.Name)
 	sb.WriteString(" from ")
-	sb.WriteString(BackendDefaultsName)
+	if be.Options.Policies {
+		sb.WriteString(PolicyDefaultsName)
+	} else {
+		sb.WriteString(BackendDefaultsName)
+	}
 	sb.WriteByte('\n')
 	for _, p := range lines {
 		result, _, err := p.ResultAll()

@@ -267,7 +267,7 @@ type MapFile struct {
 // the controller's runtime diff updates them and its read-back fills them,
 // from this one list.
 func MapFiles(m *model.Maps) []MapFile {
-	return []MapFile{
+	return append([]MapFile{
 		{HostsMap, &m.Hosts},
 		{WildcardsMap, &m.Wildcards},
 		{ExactPathsMap, &m.ExactPaths},
@@ -277,7 +277,7 @@ func MapFiles(m *model.Maps) []MapFile {
 		{ServerTimeoutsMap, &m.ServerTimeouts},
 		{TunnelTimeoutsMap, &m.TunnelTimeouts},
 		{BodySizesMap, &m.BodySizes},
-	}
+	}, policyMapFiles(&m.Policy)...)
 }
 
 // Map renders map entries, one "key value" line each. The model has

@@ -1,0 +1,126 @@
+package model
+
+import "net/netip"
+
+// ChangeRuntimeNewHeader is the change of the header options: the values
+// are map entries, but each header name is a rule of haproxy.cfg.
+const ChangeRuntimeNewHeader Change = "runtime (map); a header name that no Ingress set before: one reload"
+
+// policyOptions are the route policies (RoutePolicy). Their values reach
+// HAProxy through maps keyed by the Ingress (render.PolicyMaps).
+func policyOptions() []Option {
+	policy := func(set func(*RoutePolicy, any)) func(*RouteSettings, any) {
+		return func(r *RouteSettings, v any) { set(&r.Policy, v) }
+	}
+	boolOpt := func(name, def, effect string, set func(*RoutePolicy, bool)) Option {
+		return Option{Name: name, Scope: ScopeRoute, Type: "bool", Default: def, Change: ChangeRuntime,
+			HAProxy: "`maps/policy-*.map`", Effect: effect, parse: parseBool,
+			route: policy(func(p *RoutePolicy, v any) { set(p, v.(bool)) })}
+	}
+	return []Option{
+		{
+			Name: "allow-list", Scope: ScopeRoute, Type: "comma-separated IPv4/IPv6 addresses and CIDRs (at most 256)", Default: "none", Change: ChangeRuntime,
+			HAProxy: "`maps/policy-access.map`, `maps/policy-cidrs.map` (`map_ip`) and `maps/policy-cidr-members.map`", Effect: "403 for client addresses outside the list",
+			parse: parseCIDRList,
+			route: policy(func(p *RoutePolicy, v any) { p.AllowList = v.([]netip.Prefix) }),
+		},
+		{
+			Name: "deny-list", Scope: ScopeRoute, Type: "comma-separated IPv4/IPv6 addresses and CIDRs (at most 256)", Default: "none", Change: ChangeRuntime,
+			HAProxy: "the maps of `allow-list`", Effect: "403 for client addresses in the list (it wins over `allow-list`)",
+			parse: parseCIDRList,
+			route: policy(func(p *RoutePolicy, v any) { p.DenyList = v.([]netip.Prefix) }),
+		},
+		{
+			Name: "limit-rps", Scope: ScopeRoute, Type: "whole number (1 to 1000000)", Default: "none", Change: ChangeRuntime,
+			HAProxy: "`maps/policy-limit-rps.map`; the stick table of `backend _policy_limits`", Effect: "429 once a client address sent more requests to the Ingress in the last second",
+			parse: parseLimit,
+			route: policy(func(p *RoutePolicy, v any) { p.LimitRPS = v.(int) }),
+		},
+		{
+			Name: "limit-connections", Scope: ScopeRoute, Type: "whole number (1 to 1000000)", Default: "none", Change: ChangeRuntime,
+			HAProxy: "`maps/policy-limit-connections.map`; the stick table of `backend _policy_limits`", Effect: "429 for a request while a client address has this many requests to the Ingress in flight",
+			parse: parseLimit,
+			route: policy(func(p *RoutePolicy, v any) { p.LimitConnections = v.(int) }),
+		},
+		boolOpt("cors-enable", "false", "HAProxy answers CORS preflight requests (OPTIONS with Origin and Access-Control-Request-Method) with 204 and adds the CORS headers to responses for allowed origins",
+			func(p *RoutePolicy, v bool) { p.CORS = v }),
+		{
+			Name: "cors-allow-origin", Scope: ScopeRoute, Type: "`*`, or comma-separated origins (`https://example.com`)", Default: "`*`", Change: ChangeRuntime,
+			HAProxy: "`maps/policy-cors.map`, `maps/policy-cors-origins.map`", Effect: "the origins allowed; a listed origin is echoed in Access-Control-Allow-Origin, others get no CORS headers",
+			parse: parseOrigins,
+			route: policy(func(p *RoutePolicy, v any) { p.CORSAllowOrigins = v.([]string) }),
+		},
+		{
+			Name: "cors-allow-methods", Scope: ScopeRoute, Type: "comma-separated methods", Default: "`" + DefaultCORSAllowMethods + "`", Change: ChangeRuntime,
+			HAProxy: "`maps/policy-cors-methods.map`", Effect: "Access-Control-Allow-Methods of preflight answers",
+			parse: parseTokenList,
+			route: policy(func(p *RoutePolicy, v any) { p.CORSAllowMethods = v.(string) }),
+		},
+		{
+			Name: "cors-allow-headers", Scope: ScopeRoute, Type: "comma-separated header names", Default: "`" + DefaultCORSAllowHeaders + "`", Change: ChangeRuntime,
+			HAProxy: "`maps/policy-cors-headers.map`", Effect: "Access-Control-Allow-Headers of preflight answers",
+			parse: parseTokenList,
+			route: policy(func(p *RoutePolicy, v any) { p.CORSAllowHeaders = v.(string) }),
+		},
+		boolOpt("cors-allow-credentials", "false", "Access-Control-Allow-Credentials: true (needs listed origins, not `*`)",
+			func(p *RoutePolicy, v bool) { p.CORSAllowCredentials = v }),
+		{
+			Name: "cors-max-age", Scope: ScopeRoute, Type: "seconds", Default: "`1728000`", Change: ChangeRuntime,
+			HAProxy: "`maps/policy-cors-max-age.map`", Effect: "Access-Control-Max-Age of preflight answers",
+			parse: parseMaxAge,
+			route: policy(func(p *RoutePolicy, v any) { p.CORSMaxAge = v.(int) }),
+		},
+		boolOpt("hsts", "false", "Strict-Transport-Security on the Ingress's responses over HTTPS (never over plain HTTP)",
+			func(p *RoutePolicy, v bool) { p.HSTS = v }),
+		{
+			Name: "hsts-max-age", Scope: ScopeRoute, Type: "seconds", Default: "`31536000`", Change: ChangeRuntime,
+			HAProxy: "`maps/policy-hsts.map`", Effect: "the header's max-age",
+			parse: parseMaxAge,
+			route: policy(func(p *RoutePolicy, v any) { p.HSTSMaxAge = v.(int) }),
+		},
+		boolOpt("hsts-include-subdomains", "true", "adds includeSubDomains", func(p *RoutePolicy, v bool) { p.HSTSIncludeSubdomains = v }),
+		boolOpt("hsts-preload", "false", "adds preload", func(p *RoutePolicy, v bool) { p.HSTSPreload = v }),
+		{
+			Name: "request-set-headers", Scope: ScopeRoute, Type: "lines `Name: value` (at most 32; values up to 1024 bytes without control characters)", Default: "none", Change: ChangeRuntimeNewHeader,
+			HAProxy: "`maps/policy-request-headers.map`, one `http-request set-header` rule per header name", Effect: "sets the headers on requests to the backend; Host, Content-Length, Transfer-Encoding, Connection, the other hop-by-hop headers and X-Forwarded-* are refused",
+			parse: parseHeaderLines,
+			route: policy(func(p *RoutePolicy, v any) { p.RequestHeaders = v.([]Header) }),
+		},
+		{
+			Name: "response-set-headers", Scope: ScopeRoute, Type: "lines `Name: value`, as `request-set-headers`", Default: "none", Change: ChangeRuntimeNewHeader,
+			HAProxy: "`maps/policy-response-headers.map`, one `http-response set-header` rule per header name", Effect: "sets the headers on the backend's responses",
+			parse: parseHeaderLines,
+			route: policy(func(p *RoutePolicy, v any) { p.ResponseHeaders = v.([]Header) }),
+		},
+		{
+			Name: "rewrite-target", Scope: ScopeRoute, Type: "absolute path", Default: "none", Change: ChangeRuntime,
+			HAProxy: "`maps/policy-rewrite-exact.map`, `maps/policy-rewrite-prefix.map`, `http-request set-path`", Effect: "the path the request matched is replaced by this one: with `/api` → `/`, `/api/x?q` reaches the backend as `/x?q`; an Exact path is replaced whole",
+			parse: parseAbsolutePath(false),
+			route: policy(func(p *RoutePolicy, v any) { p.RewriteTarget = v.(string) }),
+		},
+		{
+			Name: "app-root", Scope: ScopeRoute, Type: "absolute path (a query allowed)", Default: "none", Change: ChangeRuntime,
+			HAProxy: "`maps/policy-app-root.map`", Effect: "a request for `/` gets a 302 redirect to this path",
+			parse: parseAbsolutePath(true),
+			route: policy(func(p *RoutePolicy, v any) { p.AppRoot = v.(string) }),
+		},
+		{
+			Name: "permanent-redirect", Scope: ScopeRoute, Type: "absolute `http://` or `https://` URL", Default: "none", Change: ChangeRuntime,
+			HAProxy: "`maps/policy-redirects.map`", Effect: "every request gets a redirect to the URL (301 unless `permanent-redirect-code`)",
+			parse: parseRedirectURL,
+			route: policy(func(p *RoutePolicy, v any) { p.PermanentRedirect = v.(string) }),
+		},
+		{
+			Name: "permanent-redirect-code", Scope: ScopeRoute, Type: "301, 302, 303, 307 or 308", Default: "`301`", Change: ChangeRuntime,
+			HAProxy: "`maps/policy-redirects.map`", Effect: "the status of `permanent-redirect`",
+			parse: parseRedirectCode,
+			route: policy(func(p *RoutePolicy, v any) { p.PermanentRedirectCode = v.(int) }),
+		},
+		{
+			Name: "temporal-redirect", Scope: ScopeRoute, Type: "absolute `http://` or `https://` URL", Default: "none", Change: ChangeRuntime,
+			HAProxy: "`maps/policy-redirects.map`", Effect: "every request gets a 302 redirect to the URL",
+			parse: parseRedirectURL,
+			route: policy(func(p *RoutePolicy, v any) { p.TemporalRedirect = v.(string) }),
+		},
+	}
+}
