@@ -288,7 +288,7 @@ func testOptions(t *testing.T, e *env) {
 	}
 	baseline := framework.ReadFiles(t, e.b.ConfigDir, nil)
 
-	cases := optionCases()
+	cases := append(optionCases(), policyCases()...)
 	names := map[string]bool{}
 	for _, c := range cases {
 		if names[c.name] {

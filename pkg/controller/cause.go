@@ -20,6 +20,7 @@ const (
 	causeBackendRetiring               // a backend wanted again while it is being deleted
 	causeBackendOptions                // a backend's directives (options) or CA files changed
 	causeUnclassified                  // a difference no runtime command covers (fail closed)
+	causeRoutePolicies                 // a backend starts or stops running route policies, or a header name is new
 	numCauses
 )
 
@@ -48,6 +49,8 @@ func (c reloadCause) label() string {
 		return "backend_options"
 	case causeUnclassified:
 		return "unclassified"
+	case causeRoutePolicies:
+		return "route_policies"
 	}
 	return "unknown"
 }

@@ -51,14 +51,22 @@ func staticPart(cfg *model.Config) model.Config {
 // become want: anything but its endpoints (slots) changed.
 func backendChange(have, want *model.Backend, fields backendFields) (reloadCause, string, bool) {
 	switch {
-	case have.Options != want.Options:
+	case withoutPolicies(have.Options) != withoutPolicies(want.Options):
 		return causeBackendOptions, "options of backend " + want.Name + " changed", true
+	case have.Options != want.Options:
+		return causeRoutePolicies, "route policy rules of backend " + want.Name + " changed (first or last policy, or a new header name)", true
 	case !fields.sameBesidesSlots(have, want):
 		return causeUnclassified, "backend " + want.Name + " changed in a way no runtime command covers", true
 	case endpointsChanged(have.Endpoints, want.Endpoints):
 		return causeUnclassified, "endpoints of backend " + want.Name + " changed in a way no runtime command covers", true
 	}
 	return 0, "", false
+}
+
+// withoutPolicies is o without the fields of the route policies.
+func withoutPolicies(o model.BackendOptions) model.BackendOptions {
+	o.Policies, o.RequestHeaders, o.ResponseHeaders = false, "", ""
+	return o
 }
 
 // backendFields compares every field of model.Backend but those the slot
