@@ -97,6 +97,9 @@ type policyRoute struct {
 
 // addPolicyMaps fills the policy maps from the served routes.
 func (b *builder) addPolicyMaps() {
+	if len(b.policies) == 0 {
+		return // the common case: no route has a policy
+	}
 	m := &b.config.Maps.Policy
 	withPolicy := map[string]bool{} // backends
 	var routes []policyRoute
