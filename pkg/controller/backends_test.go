@@ -73,8 +73,9 @@ func TestDiffRuntimeBackends(t *testing.T) {
 	back := build(t, baseSnapshot(web))
 	u = r.diff(back, relRefs{}, features)
 	want := strings.Join([]string{
-		"del map maps/hosts.map api.example",
+		// Deletions go in reverse map order: the path before its host.
 		"del map maps/paths-prefix.map api.example/",
+		"del map maps/hosts.map api.example",
 		"unpublish backend ns_api_80",
 	}, "\n")
 	if got := commandLines(u); u.reload != "" || got != want {

@@ -193,11 +193,14 @@ func fillSlots(u *update, backend string, changes []slotChange) {
 }
 
 func (r *running) diffMaps(wanted *model.Config, refs fileRefs, u *update) {
-	haveFiles := render.MapFiles(&r.cfg.Maps)
-	for i, p := range render.MapFiles(&wanted.Maps) {
+	// Adds and sets go in render.MapFiles order, deletions in reverse, so
+	// that an entry is never named before what it points to is in place:
+	// a route's policy key after the policy's values, a CIDR after its
+	// members, and the other way round on removal (render.MapFiles).
+	haveFiles, wantFiles := render.MapFiles(&r.cfg.Maps), render.MapFiles(&wanted.Maps)
+	for i, p := range wantFiles {
 		ref := refs.mapRef(p.Path)
 		have := entryMap(*haveFiles[i].Entries)
-		want := entryMap(*p.Entries)
 		for _, e := range *p.Entries {
 			old, ok := have[e.Key]
 			switch {
@@ -209,6 +212,11 @@ func (r *running) diffMaps(wanted *model.Config, refs fileRefs, u *update) {
 				u.add("map", cmd, err)
 			}
 		}
+	}
+	for i := len(wantFiles) - 1; i >= 0; i-- {
+		p := wantFiles[i]
+		ref := refs.mapRef(p.Path)
+		want := entryMap(*p.Entries)
 		for _, e := range *haveFiles[i].Entries {
 			if _, ok := want[e.Key]; !ok {
 				cmd, err := haproxy.DelMap(ref, e.Key)

@@ -54,12 +54,14 @@ type PolicyMaps struct {
 	Redirects []MapEntry
 }
 
-// Lists returns every map of m, in a fixed order.
+// Lists returns every map of m. The order is the order in which added
+// entries reach HAProxy (removed ones go in reverse): a policy's values
+// before the routes that name its key, a CIDR's members before the CIDR.
 func (m *PolicyMaps) Lists() []*[]MapEntry {
-	return []*[]MapEntry{&m.PolicyExact, &m.PolicyPrefix, &m.PolicyHost, &m.Access, &m.CIDRs, &m.CIDRMembers,
+	return []*[]MapEntry{&m.CIDRMembers, &m.CIDRs, &m.Access,
 		&m.LimitRPS, &m.LimitConnections, &m.CORS, &m.CORSOrigins, &m.CORSMethods, &m.CORSHeaders, &m.CORSMaxAge,
 		&m.CORSCredentials, &m.HSTS, &m.RequestHeaders, &m.ResponseHeaders, &m.RewriteExact, &m.RewritePrefix,
-		&m.AppRoot, &m.Redirects}
+		&m.AppRoot, &m.Redirects, &m.PolicyExact, &m.PolicyPrefix, &m.PolicyHost}
 }
 
 // NoPolicy is the policy key of a route without a policy.

@@ -43,10 +43,11 @@ const (
 )
 
 func policyMapFiles(m *model.PolicyMaps) []MapFile {
-	paths := []string{PolicyExactMap, PolicyPrefixMap, PolicyHostMap, PolicyAccessMap, PolicyCIDRsMap, PolicyCIDRMembersMap,
+	// The order of model.PolicyMaps.Lists.
+	paths := []string{PolicyCIDRMembersMap, PolicyCIDRsMap, PolicyAccessMap,
 		PolicyLimitRPSMap, PolicyLimitConnectionsMap, PolicyCORSMap, PolicyCORSOriginsMap, PolicyCORSMethodsMap, PolicyCORSHeadersMap,
 		PolicyCORSMaxAgeMap, PolicyCORSCredentialsMap, PolicyHSTSMap, PolicyRequestHeadersMap, PolicyResponseHeadersMap,
-		PolicyRewriteExactMap, PolicyRewritePrefixMap, PolicyAppRootMap, PolicyRedirectsMap}
+		PolicyRewriteExactMap, PolicyRewritePrefixMap, PolicyAppRootMap, PolicyRedirectsMap, PolicyExactMap, PolicyPrefixMap, PolicyHostMap}
 	lists := m.Lists()
 	if len(lists) != len(paths) {
 		panic(fmt.Sprintf("render: %d policy maps in the model, %d files", len(lists), len(paths)))

@@ -266,8 +266,12 @@ type MapFile struct {
 // MapFiles lists every map of m with its file: the renderer writes them,
 // the controller's runtime diff updates them and its read-back fills them,
 // from this one list.
+//
+// The order is the order in which the runtime diff adds entries (it
+// deletes in reverse): the policies come before the routing maps, so a
+// new route is never served before its policy is in place.
 func MapFiles(m *model.Maps) []MapFile {
-	return append([]MapFile{
+	return append(policyMapFiles(&m.Policy), []MapFile{
 		{HostsMap, &m.Hosts},
 		{WildcardsMap, &m.Wildcards},
 		{ExactPathsMap, &m.ExactPaths},
@@ -277,7 +281,7 @@ func MapFiles(m *model.Maps) []MapFile {
 		{ServerTimeoutsMap, &m.ServerTimeouts},
 		{TunnelTimeoutsMap, &m.TunnelTimeouts},
 		{BodySizesMap, &m.BodySizes},
-	}, policyMapFiles(&m.Policy)...)
+	}...)
 }
 
 // Map renders map entries, one "key value" line each. The model has
