@@ -196,13 +196,14 @@ func parseOrigins(s string) (any, error) {
 		if item == "" {
 			continue
 		}
+		// Browsers send the scheme and host in lower case.
+		item = strings.ToLower(item)
 		u, err := url.Parse(item)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" || u.RawQuery != "" ||
 			u.Fragment != "" || u.User != nil || strings.ContainsAny(item, " \t") || validateHost(u.Hostname()) != nil {
 			return nil, fmt.Errorf("item %d, %s, is not an origin such as https://example.com or http://example.com:8080 (or \"*\" alone)", i+1, printable(item))
 		}
-		// Browsers send the scheme and host in lower case.
-		out = append(out, strings.ToLower(item))
+		out = append(out, item)
 	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("value %s lists no origin", printable(s))
