@@ -9,6 +9,7 @@
 //	P4   failed requests under endpoint churn and reloads
 //	P5   throughput of the generated config vs a hand-written one (wrk)
 //	P6   reloads during pure endpoint changes
+//	P7   route policy value changed → in effect (map update, no reload)
 //
 // Every HAProxy it runs is $HAPROXY_BIN (else the haproxy on PATH). The
 // table "P2b by HAProxy version" adds P2b at both sizes with each HAProxy
