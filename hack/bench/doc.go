@@ -19,7 +19,8 @@
 // `make bench` runs TestBench with -bench.full and prints one summary table;
 // `make test` runs the same code with tiny sizes (the smoke mode), which
 // asserts only that every measurement produced numbers and the invariants
-// (no reload for pure endpoint changes), never a timing target.
+// (no reload for pure endpoint changes or policy value changes), never a
+// timing target.
 //
 // All traffic goes to 127.0.0.0/8 and to the pods of the benchmark's own test
 // cluster (198.18.2.0/24). Every load loop is bounded in count and in time.
