@@ -73,7 +73,7 @@ fuzz:
 bench-render:
 	$(GO) test ./pkg/render -run '^$$' -bench BenchmarkModelAndRender -benchmem -count 5
 
-# The benchmark suite (hack/bench, docs/benchmarks.md): P1-P6 against a test
+# The benchmark suite (hack/bench, docs/benchmarks.md): P1-P7 against a test
 # cluster of its own (subnet 198.18.2.0/24), the real HAProxy, echo pods and
 # wrk; about 7 minutes on 2 cores, plus 1-2 per extra HAProxy version. It
 # prints one summary table and "P2b by HAProxy version", also written to

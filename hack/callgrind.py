@@ -11,7 +11,10 @@ reuses WORKDIR/out (to measure a hand-edited haproxy.cfg); OPTIONS
 (e.g. 'timeout-server=30s,proxy-body-size=8m') adds those bollard.io/NAME
 annotations to every Ingress, so every backend has its options set;
 REQBODY=N sends a POST with an N-byte body (Content-Length) instead of a GET;
-HAPROXY (default haproxy) is the HAProxy binary.
+HAPROXY (default haproxy) is the HAProxy binary; POLICIES (none, or names
+of POLICY_SETS, comma-separated) adds those route policies to every Ingress
+(redirect: every answer is a 301); ORIGIN adds an Origin header to requests
+(CORS).
 """
 import asyncio, glob, os, re, signal, socket, subprocess, sys, time
 
@@ -19,6 +22,29 @@ REQPATH = os.environ.get("REQPATH", "/some/path")
 OPTIONS = [kv.split("=", 1) for kv in os.environ.get("OPTIONS", "").split(",") if kv]
 REQBODY = int(os.environ.get("REQBODY", "0"))
 HAPROXY = os.environ.get("HAPROXY", "haproxy")
+ORIGIN = os.environ.get("ORIGIN", "")
+# Route policies by name; every one lets the client (127.0.0.1) through.
+POLICY_SETS = {
+    "none": {},
+    "allow-list": {"allow-list": "127.0.0.0/8, 10.0.0.0/8"},
+    "deny-list": {"deny-list": "10.0.0.0/8"},
+    "limit-rps": {"limit-rps": "1000000"},
+    "limit-connections": {"limit-connections": "1000"},
+    "headers": {"request-set-headers": "X-Bench: on", "response-set-headers": "X-Policy: v1"},
+    "cors": {"cors-enable": "true"},
+    "hsts": {"hsts": "true"},
+    "rewrite": {"rewrite-target": "/app"},
+    "redirect": {"permanent-redirect": "https://new.example/"},
+}
+# all: every policy but redirect, which answers before the others run.
+POLICY_SETS["all"] = {k: v for name, kv in POLICY_SETS.items() if name != "redirect" for k, v in kv.items()}
+POLICIES = [p.strip() for p in os.environ.get("POLICIES", "none").split(",") if p.strip()]
+for name in POLICIES:
+    if name not in POLICY_SETS:
+        raise SystemExit(f"POLICIES: unknown {name!r}; known: {', '.join(POLICY_SETS)}")
+    OPTIONS += list(POLICY_SETS[name].items())
+OPTIONS_SET = {k.strip() for k, _ in OPTIONS} | {"x-policy" for k, v in OPTIONS if v.startswith("X-Policy:")}
+STATUS = b"HTTP/1.1 301" if "redirect" in POLICIES else b"HTTP/1.1 200"
 HOSTS, BACKENDS, PORT0, HTTP = 50, 50, 19100, 19080
 bollard, work = sys.argv[1], sys.argv[2]
 os.makedirs(work, exist_ok=True)
@@ -79,15 +105,20 @@ async def load(n):
         r, w = await asyncio.open_connection("127.0.0.1", HTTP)
         for k in range(count):
             host = f"app{(c + 4 * k) % HOSTS}.example"
+            origin = f"Origin: {ORIGIN}\r\n" if ORIGIN else ""
             if REQBODY:
-                w.write(f"POST {REQPATH}?q={k} HTTP/1.1\r\nHost: {host}\r\nContent-Length: {REQBODY}\r\n\r\n".encode() + b"x" * REQBODY)
+                w.write(f"POST {REQPATH}?q={k} HTTP/1.1\r\nHost: {host}\r\n{origin}Content-Length: {REQBODY}\r\n\r\n".encode() + b"x" * REQBODY)
             else:
-                w.write(f"GET {REQPATH}?q={k} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+                w.write(f"GET {REQPATH}?q={k} HTTP/1.1\r\nHost: {host}\r\n{origin}\r\n".encode())
             await w.drain()
             head = await r.readuntil(b"\r\n\r\n")
-            assert head.startswith(b"HTTP/1.1 200"), head
+            assert head.startswith(STATUS), head
+            if "x-policy" in OPTIONS_SET:  # the policy is in effect, not only rendered
+                assert b"\r\nx-policy: v1\r\n" in head.lower(), head
+            if ORIGIN and "cors-enable" in OPTIONS_SET:
+                assert b"\r\naccess-control-allow-origin: " in head.lower(), head
             m = re.search(rb"(?i)content-length: *(\d+)", head)
-            await r.readexactly(int(m.group(1)))
+            await r.readexactly(int(m.group(1)) if m else 0)
         w.close()
     await asyncio.gather(*(conn(c, n // 4) for c in range(4)))
 
@@ -132,6 +163,11 @@ if not os.environ.get("NORENDER"): subprocess.run([bollard, "render", "-f", os.p
                 "--http-port", str(HTTP), "--https-port", str(HTTP + 1), "--bind-address", "127.0.0.1",
                 "--stats-port", "0", "--runtime-dir", work,
                 "--endpoint-cidrs", "127.0.0.0/8"], check=True, stdout=subprocess.DEVNULL)
+with open(os.path.join(work, "out", "haproxy.cfg")) as f:
+    policed = f.read().count(" from bollard-policy\n")
+# Every backend runs the policy rules when a policy is set, none otherwise.
+if policed != (BACKENDS if any(POLICY_SETS[p] for p in POLICIES) else 0):
+    raise SystemExit(f"{policed} backends from bollard-policy for POLICIES={','.join(POLICIES)}")
 n1, n2 = 400, 4400
 a, b = run(n1), run(n2)
 print(f"Ir {n1}: {a}  Ir {n2}: {b}  per request: {(b - a) / (n2 - n1):.0f}")

@@ -47,7 +47,7 @@ func TestBench(t *testing.T) {
 	for _, p := range []struct {
 		name string
 		run  func()
-	}{{"small", e.phaseSmall}, {"scale", e.runScale}, {"p2b-versions", e.runP2bVersions}, {"render", e.runRenderBench}, {"p5", e.runP5}} {
+	}{{"small", e.phaseSmall}, {"policy", e.phasePolicy}, {"scale", e.runScale}, {"p2b-versions", e.runP2bVersions}, {"render", e.runRenderBench}, {"p5", e.runP5}} {
 		if phase(p.name) {
 			e.phaseStart(p.name)
 			p.run()

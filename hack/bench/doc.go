@@ -9,6 +9,7 @@
 //	P4   failed requests under endpoint churn and reloads
 //	P5   throughput of the generated config vs a hand-written one (wrk)
 //	P6   reloads during pure endpoint changes
+//	P7   route policy value changed → in effect (map update, no reload)
 //
 // Every HAProxy it runs is $HAPROXY_BIN (else the haproxy on PATH). The
 // table "P2b by HAProxy version" adds P2b at both sizes with each HAProxy
@@ -18,7 +19,8 @@
 // `make bench` runs TestBench with -bench.full and prints one summary table;
 // `make test` runs the same code with tiny sizes (the smoke mode), which
 // asserts only that every measurement produced numbers and the invariants
-// (no reload for pure endpoint changes), never a timing target.
+// (no reload for pure endpoint changes or policy value changes), never a
+// timing target.
 //
 // All traffic goes to 127.0.0.0/8 and to the pods of the benchmark's own test
 // cluster (198.18.2.0/24). Every load loop is bounded in count and in time.

@@ -184,6 +184,14 @@ func (w *writer) set(ctx context.Context, idx []int) (time.Duration, error) {
 // new connection per millisecond cost the machine more than the change
 // being measured.
 func timed(ctx context.Context, addr, host, podName string, timeout time.Duration, write func(context.Context) error) (served, call time.Duration, err error) {
+	return timedUntil(ctx, addr, host, "served by "+podName, timeout, write, func(r Reply) bool {
+		return r.Status == 200 && r.Pod == podName
+	})
+}
+
+// timedUntil is timed with any condition on the answer; want names it in
+// errors.
+func timedUntil(ctx context.Context, addr, host, want string, timeout time.Duration, write func(context.Context) error, ok func(Reply) bool) (served, call time.Duration, err error) {
 	type result struct {
 		d   time.Duration
 		err error
@@ -201,7 +209,7 @@ func timed(ctx context.Context, addr, host, podName string, timeout time.Duratio
 	defer ka.Close()
 	for {
 		r, err := ka.Get(host, "/")
-		if err == nil && r.Status == 200 && r.Pod == podName {
+		if err == nil && ok(r) {
 			served = time.Since(t0)
 			break
 		}
@@ -212,7 +220,7 @@ func timed(ctx context.Context, addr, host, podName string, timeout time.Duratio
 		}
 		if time.Now().After(deadline) {
 			res := <-done
-			return 0, res.d, fmt.Errorf("%s not served by %s within %s (write: %v; last: %s)", host, podName, timeout, res.err, last)
+			return 0, res.d, fmt.Errorf("%s not %s within %s (write: %v; last: %s)", host, want, timeout, res.err, last)
 		}
 		next = next.Add(time.Millisecond)
 		if d := time.Until(next); d > 0 {

@@ -14,12 +14,14 @@ import (
 	"time"
 )
 
-// Reply is what the benchmark needs of an answer: the status and, for a
-// 200 from bin/echo, which pod and service answered.
+// Reply is what the benchmark needs of an answer: the status, for a 200
+// from bin/echo which pod and service answered, and the X-Policy header
+// that P7's route policy sets.
 type Reply struct {
 	Status  int
 	Pod     string
 	Service string
+	Policy  string
 }
 
 // RequestError is a failed request, with the stage it failed in.
@@ -81,7 +83,7 @@ func readReply(br *bufio.Reader) (Reply, bool, error) {
 	if err != nil {
 		return Reply{}, true, &RequestError{Stage: "read", Err: err}
 	}
-	r := Reply{Status: resp.StatusCode}
+	r := Reply{Status: resp.StatusCode, Policy: resp.Header.Get(PolicyHeader)}
 	if resp.StatusCode == http.StatusOK {
 		var e struct {
 			Pod     string `json:"pod"`
