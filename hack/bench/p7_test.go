@@ -11,9 +11,6 @@ import (
 	"github.com/bollard-io/bollard/e2e/framework"
 )
 
-// PolicyHeader is the response header P7's route policy sets.
-const PolicyHeader = "X-Policy"
-
 // The annotations P7 changes (docs/annotations.md).
 const (
 	annResponseHeaders = "bollard.io/response-set-headers"

@@ -14,6 +14,9 @@ import (
 	"time"
 )
 
+// PolicyHeader is the response header P7's route policy sets.
+const PolicyHeader = "X-Policy"
+
 // Reply is what the benchmark needs of an answer: the status, for a 200
 // from bin/echo which pod and service answered, and the X-Policy header
 // that P7's route policy sets.

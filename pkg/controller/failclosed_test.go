@@ -123,6 +123,7 @@ func newFixture(t *testing.T) *fixture {
 				RewritePrefix:    []model.MapEntry{e("ns/api|a.example/", "0|%2F")},
 				AppRoot:          []model.MapEntry{e("ns/api", "%2Fapp")},
 				Redirects:        []model.MapEntry{e("ns/api", "301|https%3A%2F%2Fb.example%2F")},
+				Features:         []model.MapEntry{e("ns/api", "alrpcwhqs")},
 			},
 		},
 		Certificates: []model.Certificate{

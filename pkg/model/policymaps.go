@@ -52,7 +52,24 @@ type PolicyMaps struct {
 	AppRoot       []MapEntry
 	// Redirects maps a policy key to "CODE|URL".
 	Redirects []MapEntry
+	// Features maps a policy key to the letters of its features
+	// (PolicyFeature*): HAProxy looks up a feature's maps only when its
+	// letter is there, so a policy pays for what it sets.
+	Features []MapEntry
 }
+
+// The letters of PolicyMaps.Features.
+const (
+	PolicyFeatureAccess          = "a"
+	PolicyFeatureLimits          = "l"
+	PolicyFeatureRedirect        = "r"
+	PolicyFeatureAppRoot         = "p"
+	PolicyFeatureCORS            = "c"
+	PolicyFeatureRewrite         = "w"
+	PolicyFeatureHSTS            = "h"
+	PolicyFeatureRequestHeaders  = "q"
+	PolicyFeatureResponseHeaders = "s"
+)
 
 // Lists returns every map of m. The order is the order in which added
 // entries reach HAProxy (removed ones go in reverse): a policy's values
@@ -61,7 +78,7 @@ func (m *PolicyMaps) Lists() []*[]MapEntry {
 	return []*[]MapEntry{&m.CIDRMembers, &m.CIDRs, &m.Access,
 		&m.LimitRPS, &m.LimitConnections, &m.CORS, &m.CORSOrigins, &m.CORSMethods, &m.CORSHeaders, &m.CORSMaxAge,
 		&m.CORSCredentials, &m.HSTS, &m.RequestHeaders, &m.ResponseHeaders, &m.RewriteExact, &m.RewritePrefix,
-		&m.AppRoot, &m.Redirects, &m.PolicyExact, &m.PolicyPrefix, &m.PolicyHost}
+		&m.AppRoot, &m.Redirects, &m.Features, &m.PolicyExact, &m.PolicyPrefix, &m.PolicyHost}
 }
 
 // NoPolicy is the policy key of a route without a policy.
@@ -251,12 +268,39 @@ func (b *builder) addPolicyEntries(id string, p *RoutePolicy, cidrs []netip.Pref
 	if p.AppRoot != "" {
 		add(&m.AppRoot, id, PolicyValue(p.AppRoot))
 	}
+	if f := features(p); f != "" {
+		add(&m.Features, id, f)
+	}
 	switch {
 	case p.TemporalRedirect != "":
 		add(&m.Redirects, id, "302|"+PolicyValue(p.TemporalRedirect))
 	case p.PermanentRedirect != "":
 		add(&m.Redirects, id, strconv.Itoa(p.PermanentRedirectCode)+"|"+PolicyValue(p.PermanentRedirect))
 	}
+}
+
+// features returns the letters of the features p sets.
+func features(p *RoutePolicy) string {
+	var sb strings.Builder
+	for _, f := range []struct {
+		on     bool
+		letter string
+	}{
+		{len(p.AllowList) > 0 || len(p.DenyList) > 0, PolicyFeatureAccess},
+		{p.LimitRPS > 0 || p.LimitConnections > 0, PolicyFeatureLimits},
+		{p.PermanentRedirect != "" || p.TemporalRedirect != "", PolicyFeatureRedirect},
+		{p.AppRoot != "", PolicyFeatureAppRoot},
+		{p.CORS, PolicyFeatureCORS},
+		{p.RewriteTarget != "", PolicyFeatureRewrite},
+		{p.HSTS, PolicyFeatureHSTS},
+		{len(p.RequestHeaders) > 0, PolicyFeatureRequestHeaders},
+		{len(p.ResponseHeaders) > 0, PolicyFeatureResponseHeaders},
+	} {
+		if f.on {
+			sb.WriteString(f.letter)
+		}
+	}
+	return sb.String()
 }
 
 // inside returns the CIDRs of sorted (sorted by comparePrefix) that lie

@@ -40,6 +40,7 @@ const (
 	PolicyRewritePrefixMap    = "maps/policy-rewrite-prefix.map"
 	PolicyAppRootMap          = "maps/policy-app-root.map"
 	PolicyRedirectsMap        = "maps/policy-redirects.map"
+	PolicyFeaturesMap         = "maps/policy-features.map"
 )
 
 func policyMapFiles(m *model.PolicyMaps) []MapFile {
@@ -47,7 +48,8 @@ func policyMapFiles(m *model.PolicyMaps) []MapFile {
 	paths := []string{PolicyCIDRMembersMap, PolicyCIDRsMap, PolicyAccessMap,
 		PolicyLimitRPSMap, PolicyLimitConnectionsMap, PolicyCORSMap, PolicyCORSOriginsMap, PolicyCORSMethodsMap, PolicyCORSHeadersMap,
 		PolicyCORSMaxAgeMap, PolicyCORSCredentialsMap, PolicyHSTSMap, PolicyRequestHeadersMap, PolicyResponseHeadersMap,
-		PolicyRewriteExactMap, PolicyRewritePrefixMap, PolicyAppRootMap, PolicyRedirectsMap, PolicyExactMap, PolicyPrefixMap, PolicyHostMap}
+		PolicyRewriteExactMap, PolicyRewritePrefixMap, PolicyAppRootMap, PolicyRedirectsMap, PolicyFeaturesMap,
+		PolicyExactMap, PolicyPrefixMap, PolicyHostMap}
 	lists := m.Lists()
 	if len(lists) != len(paths) {
 		panic(fmt.Sprintf("render: %d policy maps in the model, %d files", len(lists), len(paths)))
@@ -66,14 +68,14 @@ func policyMapFiles(m *model.PolicyMaps) []MapFile {
 func headerRules(o *model.BackendOptions) ([]parser.ParserInterface, error) {
 	var lines []parser.ParserInterface
 	for _, side := range []struct {
-		names, mapFile string
-		rules          interface {
+		names, mapFile, feature string
+		rules                   interface {
 			parser.ParserInterface
 			Insert(data common.ParserData, index int) error
 		}
 	}{
-		{o.RequestHeaders, PolicyRequestHeadersMap, &http.Requests{Name: "http-request", Mode: "backend"}},
-		{o.ResponseHeaders, PolicyResponseHeadersMap, &http.Responses{Name: "http-response", Mode: "backend"}},
+		{o.RequestHeaders, PolicyRequestHeadersMap, model.PolicyFeatureRequestHeaders, &http.Requests{Name: "http-request", Mode: "backend"}},
+		{o.ResponseHeaders, PolicyResponseHeadersMap, model.PolicyFeatureResponseHeaders, &http.Responses{Name: "http-response", Mode: "backend"}},
 	} {
 		if side.names == "" {
 			continue
@@ -84,7 +86,7 @@ func headerRules(o *model.BackendOptions) ([]parser.ParserInterface, error) {
 				Name:     name,
 				Fmt:      "%[var(txn.header),url_dec]",
 				Cond:     "if",
-				CondTest: "{ var(txn.policy),concat(|" + name + "),map_str(" + side.mapFile + "),set-var(txn.header) -m found }",
+				CondTest: "{ var(txn.features) -m sub " + side.feature + " } { var(txn.policy),concat(|" + name + "),map_str(" + side.mapFile + "),set-var(txn.header) -m found }",
 			}
 			if err := side.rules.Insert(types.Action(rule), -1); err != nil {
 				return nil, fmt.Errorf("set-header %s: %w", name, err)
