@@ -53,3 +53,29 @@ func defaultBackendIngress(name, host, service string, options map[string]string
 	}
 	return withAnnotations(y, name, options)
 }
+
+// TestWildcardAndHostlessPolicy: policies hold on the routes of a wildcard
+// host and of a rule without a host.
+func TestWildcardAndHostlessPolicy(t *testing.T) {
+	ns, b := cluster.Setup(t, "hostforms")
+	cluster.Echo(t, ns, "app", 1)
+	cluster.MustApply(t, ns, ingress("wild", "*.w.example", map[string]string{"allow-list": "10.0.0.0/8"}, root("app")))
+	cluster.MustApply(t, ns, ingress("exactwild", "open.w.example", nil, root("app")))
+	cluster.MustApply(t, ns, ingress("hostless", "", map[string]string{"deny-list": "127.0.0.0/8"},
+		framework.Path{Path: "/private", Type: "Prefix", Service: "app"}, framework.Path{Path: "/second", Type: "Prefix", Service: "app"}))
+	b.WaitServed(t, "open.w.example", "/", "app", waitBudget)
+	waitStatus(t, b.Request("a.w.example", "/"), http.StatusForbidden)
+	waitStatus(t, b.Request("any.example", "/private"), http.StatusForbidden)
+	for _, c := range []struct {
+		host, path string
+		want       int
+	}{
+		{"a.w.example", "/x", 403}, {"B.W.EXAMPLE.", "//x", 403}, {"open.w.example", "/x", 200},
+		{"any.example", "/private/x", 403}, {"127.0.0.1", "/%70rivate", 403}, {"any.example", "/second", 403},
+		{"any.example", "/other", 404},
+	} {
+		if got := do(t, b.Request(c.host, c.path)).Status; got != c.want {
+			t.Errorf("host %q path %q: status %d, want %d", c.host, c.path, got, c.want)
+		}
+	}
+}

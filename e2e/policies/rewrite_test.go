@@ -16,6 +16,12 @@ func TestRewriteTarget(t *testing.T) {
 	cluster.MustApply(t, ns, ingress("site", "rw.example", nil, root("app")))
 	api := framework.Path{Path: "/api", Type: "Prefix", Service: "app"}
 	cluster.MustApply(t, ns, ingress("api", "rw.example", map[string]string{"rewrite-target": "/"}, api))
+	cluster.MustApply(t, ns, ingress("login", "rw.example", map[string]string{"rewrite-target": "/auth/sign-in"},
+		framework.Path{Path: "/login", Type: "Exact", Service: "app"}))
+	waitFor(t, b.Request("rw.example", "/login"), "rewritten to /auth/sign-in", func(r *framework.Response) bool {
+		e, err := r.Echo()
+		return err == nil && e.Path == "/auth/sign-in"
+	})
 	waitFor(t, b.Request("rw.example", "/api/x?q=1"), "rewritten to /x?q=1", func(r *framework.Response) bool {
 		e, err := r.Echo()
 		return err == nil && e.Path == "/x?q=1"
@@ -31,6 +37,8 @@ func TestRewriteTarget(t *testing.T) {
 		{"//api/./x", "/x"}, {"/%61pi/x", "/x"},
 		// Not the /api route: routed by the Ingress without a policy, as is.
 		{"/apix", "/apix"}, {"/apix/y", "/apix/y"}, {"/API/x", "/API/x"}, {"/x/api", "/x/api"},
+		// An Exact path is replaced whole, the query kept; /login/ is not it.
+		{"/login?next=%2F", "/auth/sign-in?next=%2F"}, {"//login", "/auth/sign-in"}, {"/login/", "/login/"}, {"/login/x", "/login/x"},
 	} {
 		if got := seen(c.path); got != c.want {
 			t.Errorf("rewrite-target / on Prefix /api: %s reached the backend as %q, want %q", c.path, got, c.want)
