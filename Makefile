@@ -44,14 +44,14 @@ test-unit: deps
 # HAPROXY_CACHE to share one cache) and prints its binary; every test that
 # runs HAProxy takes the binary from HAPROXY_BIN, else the haproxy on PATH.
 HAPROXY_VERSIONS ?= 2.6 3.0 3.2 3.4
-# all, or some of: runtime,controller,options,conformance.
+# all, or some of: runtime,controller,options,policies,conformance.
 HAPROXY_MATRIX_SUITES ?= all
 
 haproxy-versions:
 	@for v in $(HAPROXY_VERSIONS); do hack/haproxy/fetch.sh $$v || exit 1; done
 
 # For each line of HAPROXY_VERSIONS: the real-HAProxy package tests, the
-# controller e2e suite and the conformance suite with HAPROXY_BIN set
+# controller, options and policies e2e suites and the conformance suite with HAPROXY_BIN set
 # (hack/haproxymatrix), then docs/haproxy-versions.md from the results. Fails
 # after writing it when anything failed.
 test-haproxy-matrix: deps testcluster build

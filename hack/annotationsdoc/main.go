@@ -90,7 +90,8 @@ with ` + "`haproxy -c`" + ` and loaded by one reload.
 
 The route options from ` + "`allow-list`" + ` on (access lists, rate limits,
 CORS, HSTS, headers, rewrites and redirects) are per Ingress: they apply to
-the requests that the Ingress's own rules route, after the request was
+the requests that the Ingress's own rules and its ` + "`spec.defaultBackend`" + `
+route (the catch-all one too), after the request was
 normalised (a trailing dot, ` + "`//`" + `, dot segments and escapes of unreserved
 characters cannot take a request past its route's policy).
 

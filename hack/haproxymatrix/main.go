@@ -50,6 +50,11 @@ var suites = []Suite{
 		Why:  "the bollard.io backend options through the real HAProxy: timeouts, body limits, protocols (h2c, gRPC, TLS with CA and SNI), balancing, health checks, affinity; reloads counted",
 	},
 	{
+		Key: "policies", Title: "route policies e2e",
+		Args: []string{"./e2e/policies/"},
+		Why:  "the bollard.io route policies through the real HAProxy: allow/deny lists on every spelling of a route, limit-rps, limit-connections, headers, rewrite-target, redirects, app-root, CORS, HSTS, a bad value left out; reloads counted",
+	},
+	{
 		Key: "conformance", Title: "conformance",
 		// -run . (every test) keeps the suite from rewriting
 		// docs/conformance.md, which make test writes for the default HAProxy.
@@ -60,7 +65,7 @@ var suites = []Suite{
 
 func main() {
 	versions := flag.String("versions", strings.Join(haproxy.TestedLines(), " "), "HAProxy release lines, separated by spaces or commas")
-	only := flag.String("suites", "", "suites to run, comma-separated (default all: runtime,controller,options,conformance)")
+	only := flag.String("suites", "", "suites to run, comma-separated (default all: runtime,controller,options,policies,conformance)")
 	out := flag.String("out", "docs/haproxy-versions.md", "the report to write")
 	fetch := flag.String("fetch", "hack/haproxy/fetch.sh", "the script that installs a line and prints its binary")
 	goCmd := flag.String("go", "go", "the go command")
@@ -132,7 +137,7 @@ func selectSuites(only string) ([]Suite, error) {
 		key = strings.TrimSpace(key)
 		i := slices.IndexFunc(suites, func(s Suite) bool { return s.Key == key })
 		if i < 0 {
-			return nil, fmt.Errorf("-suites: no suite %q (runtime, controller, options, conformance)", key)
+			return nil, fmt.Errorf("-suites: no suite %q (runtime, controller, options, policies, conformance)", key)
 		}
 		out = append(out, suites[i])
 	}

@@ -33,6 +33,7 @@ type builder struct {
 	sniOwners         map[string]string // SNI host -> certificate file name
 	parsedCerts       map[string]certResult
 	defaultFrom       string // Ingress that set the global default backend
+	defaultPolicy     string // its policy key, "" when it has none
 	config            Config
 
 	// hostOwners: owners of host keys under first-namespace ownership.

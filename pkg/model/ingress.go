@@ -122,6 +122,7 @@ func (b *builder) addIngressDefault(ing *networkingv1.Ingress, hostKeys map[stri
 			return ""
 		}
 		b.defaultFrom = ing.Namespace + "/" + ing.Name
+		b.defaultPolicy = policy
 		b.config.DefaultBackend = backend
 		return backend
 	}

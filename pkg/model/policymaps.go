@@ -84,6 +84,12 @@ func (m *PolicyMaps) Lists() []*[]MapEntry {
 // NoPolicy is the policy key of a route without a policy.
 const NoPolicy = "_"
 
+// CatchAllKey is the PolicyHost key of the catch-all default backend (an
+// Ingress's spec.defaultBackend without hosts). No host key is "*":
+// HAProxy looks it up when a request matched no route, which is how a
+// request reaches a policy backend through default_backend.
+const CatchAllKey = "*"
+
 // PolicyValue encodes a value for a map: every byte but the unreserved
 // characters of RFC 3986 is %XX, which HAProxy's url_dec turns back.
 func PolicyValue(s string) string {
@@ -131,6 +137,9 @@ func (b *builder) addPolicyMaps() {
 	}
 	for key, backend := range b.hostDefaults {
 		routes = append(routes, policyRoute{key: key, policy: b.hostDefaultPolicy[key], backend: backend, pathLen: -1})
+	}
+	if b.defaultPolicy != "" && b.config.DefaultBackend != "" {
+		routes = append(routes, policyRoute{key: CatchAllKey, policy: b.defaultPolicy, backend: b.config.DefaultBackend, pathLen: -1})
 	}
 	requestHeaders, responseHeaders := map[string]map[string]bool{}, map[string]map[string]bool{}
 	addNames := func(to map[string]map[string]bool, backend string, headers []Header) {
