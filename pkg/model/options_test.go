@@ -424,6 +424,8 @@ func TestHostileOptionValues(t *testing.T) {
 		"permanent-redirect":      urls,
 		"permanent-redirect-code": {"300", "304", "200", "301 ", "3O1", "-301"},
 		"temporal-redirect":       urls,
+		"auth-tls-secret":         {"../ca", "CA", "ca_secret", "-ca", "missing", strings.Repeat("a", 254), "ns/ca"},
+		"auth-tls-verify-client":  {"On", "required", "optional_no_ca", "1", "off ", "true"},
 		"proxy-body-size":         {"-1", "-1k", "1.5m", "1t", "k", "8 m", "99999999999999999999", "1048577g", "1125899906842625", "9223372036854775807", "0x10", "+5"},
 	}
 	healthy := func() *networkingv1.Ingress {
