@@ -66,7 +66,9 @@ type Spec struct {
 	// SHA1 signs with SHA-1 instead of SHA-256 (not with an Ed25519 signer).
 	SHA1 bool
 	// Client makes a client certificate: extended key usage clientAuth,
-	// Names[0] as the subject's common name and no DNS names.
+	// Names[0] as the subject's common name and no DNS names. A CA made
+	// with Client has no extended key usage, so that it may sign client
+	// certificates: OpenSSL checks the CA's too.
 	Client bool
 }
 
@@ -133,6 +135,9 @@ func issue(spec Spec, now time.Time, validFor time.Duration, ca *Authority) (Pai
 		tmpl.Subject = pkix.Name{CommonName: "Bollard test CA " + serial.Text(36)}
 		tmpl.IsCA, tmpl.BasicConstraintsValid = true, true
 		tmpl.KeyUsage |= x509.KeyUsageCertSign
+		if spec.Client {
+			tmpl.ExtKeyUsage = nil
+		}
 	}
 	parent, signer := tmpl, key
 	if ca != nil {
