@@ -10,6 +10,10 @@ const ChangeRuntimeNewHeader Change = "runtime (map); a header name that no Ingr
 // crt-list lines that name it are loaded by a reload.
 const ChangeClientCA Change = "reload (the CA file and the crt-list lines of the hosts); the CA Secret's content too"
 
+// ChangeClientVerify is the change of auth-tls-verify-client: "off" adds
+// or removes the crt-list lines' request for a certificate.
+const ChangeClientVerify Change = "runtime (map) between `on` and `optional`; to or from `off`: one reload"
+
 // policyOptions are the route policies (RoutePolicy). Their values reach
 // HAProxy through maps keyed by the Ingress (render.PolicyMaps).
 func policyOptions() []Option {
@@ -133,7 +137,7 @@ func policyOptions() []Option {
 			route: policy(func(p *RoutePolicy, v any) { p.ClientCAFile = v.(string) }),
 		},
 		{
-			Name: "auth-tls-verify-client", Scope: ScopeRoute, Type: "`on`, `optional` or `off`", Default: "`on`", Change: ChangeRuntime,
+			Name: "auth-tls-verify-client", Scope: ScopeRoute, Type: "`on`, `optional` or `off`", Default: "`on`", Change: ChangeClientVerify,
 			HAProxy: "`maps/policy-client-cert.map`", Effect: "`on`: a request without a verified client certificate (for the request's host) gets 403; `optional`: it passes, and the backend gets `ssl-client-verify` (`SUCCESS`, `FAILED` or `NONE`), `ssl-client-subject-dn`, `ssl-client-issuer-dn` and `ssl-client-cert`; `off`: no client certificate is asked for",
 			parse: parseEnum(ClientCertOn, ClientCertOptional, ClientCertOff),
 			route: policy(func(p *RoutePolicy, v any) { p.ClientCertVerify = v.(string) }),
