@@ -90,7 +90,7 @@ func policyOptions() []Option {
 		boolOpt("hsts-preload", "false", "adds preload", func(p *RoutePolicy, v bool) { p.HSTSPreload = v }),
 		{
 			Name: "request-set-headers", Scope: ScopeRoute, Type: "lines `Name: value` (at most 32; values up to 1024 bytes without control characters)", Default: "none", Change: ChangeRuntimeNewHeader,
-			HAProxy: "`maps/policy-request-headers.map`, one `http-request set-header` rule per header name", Effect: "sets the headers on requests to the backend; Host, Content-Length, Transfer-Encoding, Connection, the other hop-by-hop headers and X-Forwarded-* are refused",
+			HAProxy: "`maps/policy-request-headers.map`, one `http-request set-header` rule per header name", Effect: "sets the headers on requests to the backend; Host, Content-Length, Transfer-Encoding, Connection, the other hop-by-hop headers, X-Forwarded-* and the `ssl-client-*` headers of `auth-tls-secret` are refused",
 			parse: parseHeaderLines,
 			route: policy(func(p *RoutePolicy, v any) { p.RequestHeaders = v.([]Header) }),
 		},
