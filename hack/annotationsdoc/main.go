@@ -121,6 +121,55 @@ characters cannot take a request past its route's policy).
   deeper path with the option is refused) and to Exact paths, not to an
   Ingress's default backend.
 
+## Client certificates
+
+` + "`auth-tls-secret`" + ` makes HAProxy ask the clients of the Ingress's TLS hosts for a
+certificate and verify it with a CA; ` + "`auth-tls-verify-client`" + ` says what a request
+without one gets.
+
+- **The CA Secret** is of type ` + "`kubernetes.io/tls`" + ` in the Ingress's namespace, with
+  the CA bundle under ` + "`ca.crt`" + `, as for ` + "`backend-ca-secret`" + ` (another type of
+  Secret is reported as missing). The CA must allow client authentication:
+  OpenSSL refuses every client certificate of a CA whose extended key usage is
+  ` + "`serverAuth`" + ` only (TLS alert ` + "`unsupported certificate`" + `).
+- **Which hosts.** The Ingress's TLS hosts (` + "`spec.tls[].hosts`" + `, or its rules' hosts
+  when an entry lists none) that a certificate from a Secret serves: their
+  crt-list lines get ` + "`[verify optional ca-file cas/FILE]`" + `. A certificate shared
+  with hosts that ask for nothing is split into lines. A TLS host served with
+  the default certificate is not asked (a Warning says so), nor is a host that
+  the default certificate names itself (HAProxy then picks the default
+  certificate for that SNI): such a host's requests have no certificate. The
+  oldest Ingress that asks on a host chooses its CA; a younger one with
+  another CA gets a Warning, and its clients are verified against the older
+  one's CA.
+- **The handshake.** A client that sends no certificate completes it. A
+  client that sends a certificate the CA did not sign (or an expired one)
+  fails it (TLS alert ` + "`unknown certificate authority`" + `), with ` + "`on`" + ` and ` + "`optional`" + `
+  alike: HAProxy cannot ignore verification errors per crt-list line. Most
+  clients (browsers, Go) send only a certificate of a CA the server names, so
+  they send none and get the answer below.
+- **Per request.** A certificate counts only for a request whose host is the
+  connection's SNI: a certificate verified in the handshake of another host
+  (domain fronting, or HTTP/2 reusing a connection across the hosts of one
+  certificate), or a plain-HTTP request, counts as none. With ` + "`on`" + ` a request
+  without one gets 403 (with ` + "`ssl-redirect`" + `, plain HTTP gets the redirect
+  first). With ` + "`optional`" + ` it passes. Either way the backend gets the
+  headers that ingress-nginx sends: ` + "`ssl-client-verify`" + ` (` + "`SUCCESS`" + ` or ` + "`NONE`" + `;
+  ` + "`FAILED`" + ` only if HAProxy ever let a failed verification complete),
+  ` + "`ssl-client-subject-dn`" + ` and ` + "`ssl-client-issuer-dn`" + ` (RFC 2253, like nginx's
+  ` + "`$ssl_client_s_dn`" + `), and ` + "`ssl-client-cert`" + ` (the certificate as URL-encoded PEM,
+  like nginx's ` + "`$ssl_client_escaped_cert`" + `; ingress-nginx sends it only with
+  ` + "`auth-tls-pass-certificate-to-upstream`" + `). HAProxy removes these four headers
+  from every request to a backend that runs policy rules, so a client cannot
+  forge them; a backend that no policy route leads to gets whatever the client
+  sent and must not trust them. ` + "`auth-tls-verify-depth`" + `, ` + "`auth-tls-error-page`" + `,
+  ` + "`auth-tls-match-cn`" + ` and ` + "`auth-tls-pass-certificate-to-upstream`" + ` are not
+  supported (unknown annotations are errors).
+- **Changes.** ` + "`on`" + ` ↔ ` + "`optional`" + ` is a map update. A new CA (another Secret, or a
+  changed ` + "`ca.crt`" + `), a host that starts or stops asking, and ` + "`off`" + ` change the
+  CA files or the crt-list lines, which HAProxy loads only with its
+  configuration: one reload (cause ` + "`certificates`" + `).
+
 ## Notes on some options
 
 - **` + "`proxy-body-size`" + `.** A body announced by ` + "`Content-Length`" + ` is checked against the

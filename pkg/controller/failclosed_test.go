@@ -123,16 +123,19 @@ func newFixture(t *testing.T) *fixture {
 				RewritePrefix:    []model.MapEntry{e("ns/api|a.example/", "0|%2F")},
 				AppRoot:          []model.MapEntry{e("ns/api", "%2Fapp")},
 				Redirects:        []model.MapEntry{e("ns/api", "301|https%3A%2F%2Fb.example%2F")},
-				Features:         []model.MapEntry{e("ns/api", "alrpcwhqs")},
+				Features:         []model.MapEntry{e("ns/api", "alrpcwhqst")},
+				ClientCert:       []model.MapEntry{e("ns/api", "on")},
 			},
 		},
 		Certificates: []model.Certificate{
 			{FileName: "ns_a.pem", Secret: "ns/a", PEM: pair("a.example"), SNI: []string{"a.example"}, NotAfter: now.Add(time.Hour).Truncate(time.Second)},
-			{FileName: "ns_b.pem", Secret: "ns/b", PEM: pair("b.example", "*.w.example"), SNI: []string{"*.w.example", "b.example"}, NotAfter: now.Add(2 * time.Hour).Truncate(time.Second)},
+			{FileName: "ns_b.pem", Secret: "ns/b", PEM: pair("b.example", "*.w.example"), SNI: []string{"*.w.example", "b.example"}, NotAfter: now.Add(2 * time.Hour).Truncate(time.Second),
+				ClientAuth: []model.ClientAuth{{Host: "b.example", CAFile: "ns_ca.pem"}}},
 		},
 		DefaultCertificate: pair("default.invalid"),
 		Global:             model.DefaultGlobal(),
 		BackendCAs:         []model.CAFile{{FileName: "ns_ca.pem", Secret: "ns/ca", PEM: ca.CertPEM}},
+		ClientCAs:          []model.CAFile{{FileName: "ns_ca.pem", Secret: "ns/ca", PEM: ca.CertPEM}},
 		Served:             []string{"ns/api", "ns/web"},
 	}
 	return &fixture{base: cfg, altPEM: pair("alt.example"), extraPEM: pair("new.example")}
@@ -399,6 +402,21 @@ func (f *fixture) additions() []mutation {
 			cfg.Certificates = append(cfg.Certificates, model.Certificate{FileName: "ns_new.pem", Secret: "ns/new",
 				PEM: slices.Clone(f.extraPEM), SNI: []string{"new.example"}, NotAfter: time.Now().Add(time.Hour)})
 			slices.SortFunc(cfg.Certificates, func(a, b model.Certificate) int { return strings.Compare(a.FileName, b.FileName) })
+			return nil
+		}},
+		{name: "add certificate asking for client certificates", pattern: "Certificates", apply: func(cfg *model.Config) error {
+			cfg.Certificates = append(cfg.Certificates, model.Certificate{FileName: "ns_new.pem", Secret: "ns/new",
+				PEM: slices.Clone(f.extraPEM), SNI: []string{"new.example"}, NotAfter: time.Now().Add(time.Hour),
+				ClientAuth: []model.ClientAuth{{Host: "new.example", CAFile: "ns_ca.pem"}}})
+			slices.SortFunc(cfg.Certificates, func(a, b model.Certificate) int { return strings.Compare(a.FileName, b.FileName) })
+			return nil
+		}},
+		{name: "ask for client certificates on Certificates[0]", pattern: "Certificates[].ClientAuth", apply: func(cfg *model.Config) error {
+			cfg.Certificates[0].ClientAuth = []model.ClientAuth{{Host: cfg.Certificates[0].SNI[0], CAFile: "ns_ca.pem"}}
+			return nil
+		}},
+		{name: "add client CA file", pattern: "ClientCAs", apply: func(cfg *model.Config) error {
+			cfg.ClientCAs = append(cfg.ClientCAs, model.CAFile{FileName: "ns_ca2.pem", Secret: "ns/ca2", PEM: slices.Clone(f.altPEM)})
 			return nil
 		}},
 		{name: "add SNI host to Certificates[0]", pattern: "Certificates[].SNI", apply: func(cfg *model.Config) error {
@@ -671,8 +689,12 @@ func stateOf(cfg *model.Config) *simState {
 	for i := range cfg.Certificates {
 		c := &cfg.Certificates[i]
 		s.certs[certFile(c)] = pemMarker(c.PEM)
-		for _, line := range c.SNILines() {
-			s.crtList = append(s.crtList, strings.Join(append([]string{certFile(c)}, line...), " "))
+		for _, line := range c.CrtListLines() {
+			head := certFile(c)
+			if line.ClientCAFile != "" {
+				head += " [verify optional ca-file " + render.CADir + "/" + line.ClientCAFile + "]"
+			}
+			s.crtList = append(s.crtList, strings.Join(append([]string{head}, line.SNI...), " "))
 		}
 	}
 	return s

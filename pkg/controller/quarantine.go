@@ -64,7 +64,7 @@ func indexReads(snap *model.Snapshot) readIndex {
 
 // fingerprint changes whenever what the model reads for an Ingress
 // changes: its spec (generation), its annotations, the Secrets it names
-// (TLS, backend-ca-secret) and the backend options of the Services it
+// (TLS, backend-ca-secret, auth-tls-secret) and the backend options of the Services it
 // routes to, with their CA Secrets. Status writes do not change it. A
 // Service option that HAProxy refuses thus makes its Ingresses suspects,
 // and a fixed Service releases them.
@@ -88,8 +88,10 @@ func fingerprint(ing *networkingv1.Ingress, idx readIndex) string {
 	for _, tls := range ing.Spec.TLS {
 		secret(tls.SecretName)
 	}
-	if name, ok := ing.Annotations[caSecretAnnotation]; ok {
-		secret(name)
+	for _, key := range []string{caSecretAnnotation, clientCASecretAnnotation} {
+		if name, ok := ing.Annotations[key]; ok {
+			secret(name)
+		}
 	}
 	for _, name := range ingressServices(ing) {
 		svc, ok := idx.services[ing.Namespace+"/"+name]
@@ -108,8 +110,12 @@ func fingerprint(ing *networkingv1.Ingress, idx readIndex) string {
 	return strconv.FormatUint(h.Sum64(), 16)
 }
 
-// caSecretAnnotation names the CA Secret of backend-ca-secret.
-const caSecretAnnotation = model.AnnotationPrefix + "backend-ca-secret"
+// caSecretAnnotation and clientCASecretAnnotation name the CA Secrets of
+// backend-ca-secret and auth-tls-secret.
+const (
+	caSecretAnnotation       = model.AnnotationPrefix + "backend-ca-secret"
+	clientCASecretAnnotation = model.AnnotationPrefix + "auth-tls-secret"
+)
 
 // ingressServices lists, sorted and once each, the Services an Ingress
 // routes to.

@@ -92,12 +92,21 @@ func (c *Controller) readCertificates(ctx context.Context, structure *model.Conf
 		known[structure.Certificates[i].FileName] = &structure.Certificates[i]
 	}
 	certs := make([]model.Certificate, 0, len(list))
-	for file, sni := range list {
+	for file, entry := range list {
 		name, ok := strings.CutPrefix(file, render.CertsDir+"/")
 		if !ok {
 			return fmt.Errorf("crt-list names %s, outside %s/", file, render.CertsDir)
 		}
-		cert := model.Certificate{FileName: name, SNI: sni}
+		cert := model.Certificate{FileName: name, SNI: entry.SNI}
+		for _, host := range entry.SNI { // sorted, as the model's
+			if caFile, ok := entry.ClientCAs[host]; ok {
+				caName, ok := strings.CutPrefix(caFile, render.CADir+"/")
+				if !ok {
+					return fmt.Errorf("crt-list line of %s names the CA file %s, outside %s/", file, caFile, render.CADir)
+				}
+				cert.ClientAuth = append(cert.ClientAuth, model.ClientAuth{Host: host, CAFile: caName})
+			}
+		}
 		if want, ok := known[name]; ok {
 			same, err := c.servesLeaf(ctx, c.certRef(file), want.PEM)
 			if err != nil {

@@ -254,6 +254,10 @@ func (r *running) diffCertificates(wanted *model.Config, refs fileRefs, u *updat
 		ref := refs.certRef(render.CertsDir + "/" + c.FileName)
 		old, ok := have[c.FileName]
 		switch {
+		case !ok && len(c.ClientAuth) > 0:
+			// Its lines name a CA file, which only a reload loads.
+			u.needReload(causeCertificates, "new certificate "+c.FileName+" asks for client certificates")
+			return
 		case !ok:
 			if !r.storeOnly[c.FileName] {
 				cmd, err := haproxy.NewSSLCert(ref)
@@ -270,6 +274,9 @@ func (r *running) diffCertificates(wanted *model.Config, refs fileRefs, u *updat
 			continue
 		case !slices.Equal(old.SNI, c.SNI):
 			u.needReload(causeCertificates, "SNI hosts of certificate "+c.FileName+" changed")
+			return
+		case !slices.Equal(old.ClientAuth, c.ClientAuth):
+			u.needReload(causeCertificates, "hosts of certificate "+c.FileName+" that ask for client certificates changed")
 			return
 		case !sameCertificateBesidesPEM(old, c):
 			u.needReload(causeUnclassified, "certificate "+c.FileName+" changed in a way no runtime command covers")

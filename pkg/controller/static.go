@@ -26,6 +26,8 @@ func staticChange(have, want *model.Config) (reloadCause, string, bool) {
 		return causeStructure, "default backend changed", true
 	case !slices.EqualFunc(have.BackendCAs, want.BackendCAs, func(a, b model.CAFile) bool { return reflect.DeepEqual(a, b) }):
 		return causeBackendOptions, "backend CA files changed", true
+	case !slices.EqualFunc(have.ClientCAs, want.ClientCAs, func(a, b model.CAFile) bool { return reflect.DeepEqual(a, b) }):
+		return causeCertificates, "client CA files changed", true
 	case !reflect.DeepEqual(staticPart(have), staticPart(want)):
 		return causeUnclassified, "the config changed in a way no runtime command covers", true
 	case mapEntriesChanged(&have.Maps, &want.Maps):
@@ -112,12 +114,14 @@ func (f backendFields) sameBesidesSlots(have, want *model.Backend) bool {
 
 // sameCertificateBesidesPEM reports whether two certificates of one file
 // differ at most in what `set ssl cert` changes (the PEM, hence NotAfter)
-// and in SNI hosts (diffCertificates reloads for those).
+// and in SNI hosts and client authentication (diffCertificates reloads for
+// those).
 func sameCertificateBesidesPEM(a, b *model.Certificate) bool {
 	x, y := *a, *b
 	x.PEM, y.PEM = nil, nil
 	x.NotAfter, y.NotAfter = time.Time{}, time.Time{}
 	x.SNI, y.SNI = nil, nil
+	x.ClientAuth, y.ClientAuth = nil, nil
 	return reflect.DeepEqual(x, y)
 }
 

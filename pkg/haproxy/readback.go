@@ -169,9 +169,18 @@ func (r *Runtime) SSLCertFingerprint(ctx context.Context, certFile string) (stri
 	return "", fmt.Errorf("show ssl cert %s: no SHA1 FingerPrint in %q", certFile, oneLine(out))
 }
 
-// CrtListEntries returns the SNI filters of each certificate file of a
-// crt-list; a file on several lines gets the union.
-func (r *Runtime) CrtListEntries(ctx context.Context, crtList string) (map[string][]string, error) {
+// CrtListCert is what a crt-list says of one certificate file.
+type CrtListCert struct {
+	// SNI is the union of the SNI filters of its lines, sorted.
+	SNI []string
+	// ClientCAs maps the SNI filters of lines that ask for a client
+	// certificate to the line's CA file.
+	ClientCAs map[string]string
+}
+
+// CrtListEntries returns what a crt-list says of each certificate file; a
+// file on several lines gets the union.
+func (r *Runtime) CrtListEntries(ctx context.Context, crtList string) (map[string]CrtListCert, error) {
 	cmd, err := ShowCrtList(crtList)
 	if err != nil {
 		return nil, err
@@ -187,24 +196,42 @@ func (r *Runtime) CrtListEntries(ctx context.Context, crtList string) (map[strin
 //
 //	# certs/crt-list.txt
 //	certs/a.pem a.test b.test
+//	certs/a.pem [verify optional ca-file cas/ns_ca.pem] c.test
 //
-// Bollard writes no per-line SSL options, so a "[" is unexpected.
-func parseCrtList(out string) (map[string][]string, error) {
-	entries := map[string][]string{}
+// The only per-line options Bollard writes are those of client
+// certificates; any other "[" is unexpected.
+func parseCrtList(out string) (map[string]CrtListCert, error) {
+	entries := map[string]CrtListCert{}
 	for _, line := range strings.Split(out, "\n") {
 		line = strings.TrimSpace(line)
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
 		f := strings.Fields(line)
-		if strings.HasPrefix(line, "[") || slices.ContainsFunc(f, func(s string) bool { return strings.HasPrefix(s, "[") }) {
+		caFile := ""
+		if len(f) >= 5 && f[1] == "[verify" && f[2] == "optional" && f[3] == "ca-file" && strings.HasSuffix(f[4], "]") && len(f[4]) > 1 {
+			caFile = strings.TrimSuffix(f[4], "]")
+			f = append(f[:1], f[5:]...)
+		}
+		if strings.HasPrefix(line, "[") || strings.ContainsAny(caFile, "[]") || slices.ContainsFunc(f, func(s string) bool { return strings.ContainsAny(s, "[]") }) {
 			return nil, fmt.Errorf("unexpected crt-list line with options: %q", oneLine(line))
 		}
-		entries[f[0]] = append(entries[f[0]], f[1:]...)
+		e := entries[f[0]]
+		e.SNI = append(e.SNI, f[1:]...)
+		if caFile != "" {
+			if e.ClientCAs == nil {
+				e.ClientCAs = map[string]string{}
+			}
+			for _, sni := range f[1:] {
+				e.ClientCAs[sni] = caFile
+			}
+		}
+		entries[f[0]] = e
 	}
-	for file, sni := range entries {
-		slices.Sort(sni)
-		entries[file] = slices.Compact(sni)
+	for file, e := range entries {
+		slices.Sort(e.SNI)
+		e.SNI = slices.Compact(e.SNI)
+		entries[file] = e
 	}
 	return entries, nil
 }

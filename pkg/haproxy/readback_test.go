@@ -4,6 +4,7 @@ import (
 	"crypto/sha1"
 	"encoding/hex"
 	"encoding/pem"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -29,11 +30,19 @@ func TestParseReadback(t *testing.T) {
 		t.Error("show map: four fields accepted")
 	}
 	list, err := parseCrtList("# certs/crt-list.txt\ncerts/a.pem a.test b.test\ncerts/b.pem c.test\ncerts/a.pem a.test x.test\n")
-	if err != nil || !slices.Equal(list["certs/a.pem"], []string{"a.test", "b.test", "x.test"}) || !slices.Equal(list["certs/b.pem"], []string{"c.test"}) {
+	if err != nil || !slices.Equal(list["certs/a.pem"].SNI, []string{"a.test", "b.test", "x.test"}) || !slices.Equal(list["certs/b.pem"].SNI, []string{"c.test"}) {
 		t.Errorf("crt-list: %v %v", list, err)
 	}
-	if _, err := parseCrtList("certs/a.pem [alpn h2] a.test\n"); err == nil {
-		t.Error("crt-list: options accepted")
+	for _, bad := range []string{"certs/a.pem [alpn h2] a.test\n", "certs/a.pem [verify optional ca-file cas/x.pem alpn h2] a.test\n",
+		"certs/a.pem [verify required ca-file cas/x.pem] a.test\n", "certs/a.pem [verify optional ca-file ]] a.test\n"} {
+		if _, err := parseCrtList(bad); err == nil {
+			t.Errorf("crt-list: options accepted in %q", bad)
+		}
+	}
+	list, err = parseCrtList("certs/a.pem a.test\ncerts/a.pem [verify optional ca-file cas/ns_ca.pem] c.test d.test\n")
+	if err != nil || !slices.Equal(list["certs/a.pem"].SNI, []string{"a.test", "c.test", "d.test"}) ||
+		!maps.Equal(list["certs/a.pem"].ClientCAs, map[string]string{"c.test": "cas/ns_ca.pem", "d.test": "cas/ns_ca.pem"}) {
+		t.Errorf("crt-list with client CAs: %v %v", list, err)
 	}
 }
 
@@ -64,7 +73,7 @@ func TestReadbackRuntime(t *testing.T) {
 	// b.pem is in the store but on no crt-list line: the half-done state
 	// a failed runtime batch leaves.
 	list, err := p.rt.CrtListEntries(p.ctx(), "certs/crt-list.txt")
-	if err != nil || len(list) != 1 || !slices.Equal(list["certs/a.pem"], []string{"a.test"}) {
+	if err != nil || len(list) != 1 || !slices.Equal(list["certs/a.pem"].SNI, []string{"a.test"}) {
 		t.Fatalf("CrtListEntries: %v %v", list, err)
 	}
 	fp, err := p.rt.SSLCertFingerprint(p.ctx(), "certs/b.pem")

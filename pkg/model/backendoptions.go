@@ -120,6 +120,14 @@ func (b *builder) readAnnotations(namespace string, annotations map[string]strin
 			fail("%v", err)
 			continue
 		}
+		if opt.Name == "auth-tls-secret" {
+			ca, problem, missing := b.caFile(namespace, v.(string))
+			if problem != "" {
+				errs = append(errs, fieldError{field: field, reason: problem, missing: missing})
+				continue
+			}
+			v = ca.FileName
+		}
 		if opt.route != nil {
 			opt.route(&route, v)
 			if routeSet == nil {

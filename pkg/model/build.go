@@ -49,6 +49,8 @@ type builder struct {
 	serviceValues    map[string]optionValues           // backend -> its Service's options
 	cas              map[string]CAFile                 // by FileName
 	parsedCAs        map[string]caResult               // "ns/name" of the Secret
+	clientCAs        map[string]CAFile                 // by FileName
+	clientAuth       map[string]clientAuthClaim        // SNI host -> claim
 }
 
 // validation is the outcome of validateIngress.
@@ -98,6 +100,8 @@ func Build(snap Snapshot, opts Options) (Config, []Rejection) {
 		serviceValues:     map[string]optionValues{},
 		cas:               map[string]CAFile{},
 		parsedCAs:         map[string]caResult{},
+		clientCAs:         map[string]CAFile{},
+		clientAuth:        map[string]clientAuthClaim{},
 	}
 	b.optionIndex = make(optionIndex, len(b.optionTable))
 	for i := range b.optionTable {
@@ -195,6 +199,7 @@ func (b *builder) finish() {
 		c.Certificates = append(c.Certificates, *cert)
 	}
 	slices.SortFunc(c.Certificates, func(x, y Certificate) int { return cmp.Compare(x.FileName, y.FileName) })
+	b.finishClientAuth()
 	slices.Sort(c.Served)
 
 	m := &c.Maps

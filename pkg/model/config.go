@@ -2,6 +2,7 @@ package model
 
 import (
 	"net/netip"
+	"slices"
 	"time"
 )
 
@@ -20,6 +21,10 @@ type Config struct {
 	// BackendCAs are the CA bundles backends verify endpoints with, sorted
 	// by FileName.
 	BackendCAs []CAFile
+	// ClientCAs are the CA bundles client certificates are verified with
+	// (Certificate.ClientAuth), sorted by FileName. A Secret that is both
+	// kinds of CA is one file.
+	ClientCAs []CAFile
 	// Served lists the Ingresses ("namespace/name") that passed validation,
 	// sorted: the ones whose status shows the published address.
 	Served []string
@@ -96,15 +101,72 @@ type Certificate struct {
 	// SNI lists the host names this certificate serves, sorted.
 	SNI      []string
 	NotAfter time.Time
+	// ClientAuth lists the hosts of SNI that ask for a client certificate,
+	// sorted by Host.
+	ClientAuth []ClientAuth
+}
+
+// ClientAuth is a host whose TLS handshakes ask for a client certificate,
+// verified with the CA file CAFile (under the CA directory).
+type ClientAuth struct {
+	Host   string
+	CAFile string
+}
+
+// CrtListLine is one line of the crt-list: hosts of a certificate that
+// share their client CA ("" for hosts that ask for no client certificate).
+type CrtListLine struct {
+	ClientCAFile string
+	SNI          []string
+}
+
+// CrtListLines splits the certificate's hosts over crt-list lines: one
+// group per client CA (the hosts without one first), each as SNILines
+// splits them. HAProxy takes SSL options per line, so hosts that ask for
+// a client certificate cannot share a line with hosts that do not.
+func (c *Certificate) CrtListLines() []CrtListLine {
+	if len(c.ClientAuth) == 0 {
+		var out []CrtListLine
+		for _, line := range c.SNILines() {
+			out = append(out, CrtListLine{SNI: line})
+		}
+		return out
+	}
+	ca := make(map[string]string, len(c.ClientAuth))
+	var files []string
+	for _, a := range c.ClientAuth {
+		ca[a.Host] = a.CAFile
+		files = append(files, a.CAFile)
+	}
+	slices.Sort(files)
+	files = slices.Compact(files)
+	groups := map[string][]string{}
+	for _, h := range c.SNI {
+		groups[ca[h]] = append(groups[ca[h]], h)
+	}
+	var out []CrtListLine
+	for _, file := range append([]string{""}, files...) {
+		if len(groups[file]) == 0 {
+			continue
+		}
+		for _, line := range splitSNI(groups[file]) {
+			out = append(out, CrtListLine{ClientCAFile: file, SNI: line})
+		}
+	}
+	return out
 }
 
 // SNILines splits the certificate's hosts over crt-list lines of at most
 // SNIHostsPerLine hosts and SNIBytesPerLine bytes of names, in order.
 func (c *Certificate) SNILines() [][]string {
+	return splitSNI(c.SNI)
+}
+
+func splitSNI(hosts []string) [][]string {
 	var lines [][]string
 	var line []string
 	size := 0
-	for _, h := range c.SNI {
+	for _, h := range hosts {
 		if len(line) == SNIHostsPerLine || (len(line) > 0 && size+len(h)+1 > SNIBytesPerLine) {
 			lines = append(lines, line)
 			line, size = nil, 0

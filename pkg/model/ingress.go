@@ -101,7 +101,13 @@ func (b *builder) addIngress(ing *networkingv1.Ingress) {
 			b.claimOptions(ing.Namespace, ing.Name, backend, v.backend)
 		}
 	}
-	b.addTLS(ing, ingressHostKeys, sslRedirect)
+	clientCA := ""
+	if v.route.Policy.ClientCert() != "" {
+		ca, _, _ := b.caFile(ing.Namespace, ing.Annotations[AnnotationPrefix+"auth-tls-secret"])
+		b.clientCAs[ca.FileName] = ca
+		clientCA = ca.FileName
+	}
+	b.addTLS(ing, ingressHostKeys, sslRedirect, clientCA)
 }
 
 // addIngressDefault applies spec.defaultBackend: to the Ingress's own hosts

@@ -384,7 +384,7 @@ func TestHostileOptionValues(t *testing.T) {
 	}
 	cidrs := []string{"10.0.0.0/33", "10.0.0.0/8/8", "10.0.0.256", "fe80::1%eth0", "10.0.0.0 /8", "10.0.0.0/8;1.2.3.4", ",", "any", "::/129", strings.Repeat("10.0.0.1,", 257)}
 	limits := []string{"0", "-1", "1.5", "1e3", "1000001", "10 ", "ten", "0x10"}
-	headers := []string{"X-A", ": v", "X A: v", "Host: evil", "content-length: 0", "Transfer-Encoding: chunked", "Connection: close", "X-Forwarded-For: 1.2.3.4",
+	headers := []string{"X-A", ": v", "X A: v", "Host: evil", "SSL-Client-Verify: SUCCESS", "ssl-client-subject-dn: CN=admin", "content-length: 0", "Transfer-Encoding: chunked", "Connection: close", "X-Forwarded-For: 1.2.3.4",
 		"X-A: a\x00b", "X-A: a\rb", "X-A: a\x7fb", "X-A:", "X#A: v", "X'A: v", "X%A: v", "X$A: v", "X(A): v", "X-A: 1\nX-A: 2", "X-A: " + strings.Repeat("v", 1025), "Caf\u00e9: v"}
 	paths := []string{"api", "//evil.example/x", "/a b", "/%[env(HOME)]", "/${X}", "/a#b", `/a"b`, `/a\b`, "/a'b", "/caf\u00e9", "/a\r\nb", "/%zz", "/" + strings.Repeat("a", 1025)}
 	urls := []string{"/relative", "example.com", "javascript:alert(1)", "ftp://a.example/", "https://", "https://a b.example/", "https://a.example/x y", "https://a.example/\r\nSet-Cookie: x",
@@ -424,6 +424,8 @@ func TestHostileOptionValues(t *testing.T) {
 		"permanent-redirect":      urls,
 		"permanent-redirect-code": {"300", "304", "200", "301 ", "3O1", "-301"},
 		"temporal-redirect":       urls,
+		"auth-tls-secret":         {"../ca", "CA", "ca_secret", "-ca", "missing", strings.Repeat("a", 254), "ns/ca"},
+		"auth-tls-verify-client":  {"On", "required", "optional_no_ca", "1", "off ", "true"},
 		"proxy-body-size":         {"-1", "-1k", "1.5m", "1t", "k", "8 m", "99999999999999999999", "1048577g", "1125899906842625", "9223372036854775807", "0x10", "+5"},
 	}
 	healthy := func() *networkingv1.Ingress {

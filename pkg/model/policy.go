@@ -40,6 +40,28 @@ type RoutePolicy struct {
 	PermanentRedirect     string
 	PermanentRedirectCode int
 	TemporalRedirect      string
+
+	// ClientCAFile names, under the CA directory, the bundle that verifies
+	// client certificates (auth-tls-secret); ClientCertVerify is
+	// ClientCertOn, ClientCertOptional or ClientCertOff.
+	ClientCAFile     string
+	ClientCertVerify string
+}
+
+// Values of auth-tls-verify-client.
+const (
+	ClientCertOn       = "on"
+	ClientCertOptional = "optional"
+	ClientCertOff      = "off"
+)
+
+// ClientCert is what the policy asks of client certificates: ClientCertOn,
+// ClientCertOptional, or "" when it asks nothing.
+func (p *RoutePolicy) ClientCert() string {
+	if p.ClientCAFile == "" || p.ClientCertVerify == ClientCertOff {
+		return ""
+	}
+	return p.ClientCertVerify
 }
 
 // Header is one header to set.
@@ -72,6 +94,7 @@ func defaultRoutePolicy() RoutePolicy {
 		HSTSMaxAge:            DefaultHSTSMaxAge,
 		HSTSIncludeSubdomains: true,
 		PermanentRedirectCode: DefaultPermanentRedirectCode,
+		ClientCertVerify:      ClientCertOn,
 	}
 }
 
@@ -80,7 +103,8 @@ func defaultRoutePolicy() RoutePolicy {
 func (p *RoutePolicy) Active() bool {
 	return len(p.AllowList) > 0 || len(p.DenyList) > 0 || p.LimitRPS > 0 || p.LimitConnections > 0 ||
 		p.CORS || p.HSTS || len(p.RequestHeaders) > 0 || len(p.ResponseHeaders) > 0 ||
-		p.RewriteTarget != "" || p.AppRoot != "" || p.PermanentRedirect != "" || p.TemporalRedirect != ""
+		p.RewriteTarget != "" || p.AppRoot != "" || p.PermanentRedirect != "" || p.TemporalRedirect != "" ||
+		p.ClientCert() != ""
 }
 
 // Equal reports whether two policies are the same.
@@ -95,7 +119,8 @@ func (p *RoutePolicy) Equal(q *RoutePolicy) bool {
 		slices.Equal(p.RequestHeaders, q.RequestHeaders) && slices.Equal(p.ResponseHeaders, q.ResponseHeaders) &&
 		p.RewriteTarget == q.RewriteTarget && p.AppRoot == q.AppRoot &&
 		p.PermanentRedirect == q.PermanentRedirect && p.PermanentRedirectCode == q.PermanentRedirectCode &&
-		p.TemporalRedirect == q.TemporalRedirect
+		p.TemporalRedirect == q.TemporalRedirect &&
+		p.ClientCAFile == q.ClientCAFile && p.ClientCertVerify == q.ClientCertVerify
 }
 
 // checkPolicy looks at the policy options together. Errors are
@@ -121,6 +146,9 @@ func checkPolicy(p *RoutePolicy, set map[string]bool) (errs, warnings []fieldErr
 		if set[name] && !p.CORS {
 			at(&warnings, name, "has no effect: cors-enable is not true")
 		}
+	}
+	if set["auth-tls-verify-client"] && p.ClientCAFile == "" {
+		at(&warnings, "auth-tls-verify-client", "has no effect: auth-tls-secret is not set")
 	}
 	for _, name := range []string{"hsts-max-age", "hsts-include-subdomains", "hsts-preload"} {
 		if set[name] && !p.HSTS {

@@ -52,6 +52,8 @@ type PolicyMaps struct {
 	AppRoot       []MapEntry
 	// Redirects maps a policy key to "CODE|URL".
 	Redirects []MapEntry
+	// ClientCert maps a policy key to ClientCertOn or ClientCertOptional.
+	ClientCert []MapEntry
 	// Features maps a policy key to the letters of its features
 	// (PolicyFeature*): HAProxy looks up a feature's maps only when its
 	// letter is there, so a policy pays for what it sets.
@@ -69,6 +71,7 @@ const (
 	PolicyFeatureHSTS            = "h"
 	PolicyFeatureRequestHeaders  = "q"
 	PolicyFeatureResponseHeaders = "s"
+	PolicyFeatureClientCert      = "t"
 )
 
 // Lists returns every map of m. The order is the order in which added
@@ -78,7 +81,7 @@ func (m *PolicyMaps) Lists() []*[]MapEntry {
 	return []*[]MapEntry{&m.CIDRMembers, &m.CIDRs, &m.Access,
 		&m.LimitRPS, &m.LimitConnections, &m.CORS, &m.CORSOrigins, &m.CORSMethods, &m.CORSHeaders, &m.CORSMaxAge,
 		&m.CORSCredentials, &m.HSTS, &m.RequestHeaders, &m.ResponseHeaders, &m.RewriteExact, &m.RewritePrefix,
-		&m.AppRoot, &m.Redirects, &m.Features, &m.PolicyExact, &m.PolicyPrefix, &m.PolicyHost}
+		&m.AppRoot, &m.Redirects, &m.ClientCert, &m.Features, &m.PolicyExact, &m.PolicyPrefix, &m.PolicyHost}
 }
 
 // NoPolicy is the policy key of a route without a policy.
@@ -277,6 +280,9 @@ func (b *builder) addPolicyEntries(id string, p *RoutePolicy, cidrs []netip.Pref
 	if p.AppRoot != "" {
 		add(&m.AppRoot, id, PolicyValue(p.AppRoot))
 	}
+	if mode := p.ClientCert(); mode != "" {
+		add(&m.ClientCert, id, mode)
+	}
 	if f := features(p); f != "" {
 		add(&m.Features, id, f)
 	}
@@ -304,6 +310,7 @@ func features(p *RoutePolicy) string {
 		{p.HSTS, PolicyFeatureHSTS},
 		{len(p.RequestHeaders) > 0, PolicyFeatureRequestHeaders},
 		{len(p.ResponseHeaders) > 0, PolicyFeatureResponseHeaders},
+		{p.ClientCert() != "", PolicyFeatureClientCert},
 	} {
 		if f.on {
 			sb.WriteString(f.letter)

@@ -6,6 +6,14 @@ import "net/netip"
 // are map entries, but each header name is a rule of haproxy.cfg.
 const ChangeRuntimeNewHeader Change = "runtime (map); a header name that no Ingress set before: one reload"
 
+// ChangeClientCA is the change of auth-tls-secret: the CA file and the
+// crt-list lines that name it are loaded by a reload.
+const ChangeClientCA Change = "reload (the CA file and the crt-list lines of the hosts); the CA Secret's content too"
+
+// ChangeClientVerify is the change of auth-tls-verify-client: "off" adds
+// or removes the crt-list lines' request for a certificate.
+const ChangeClientVerify Change = "runtime (map) between `on` and `optional`; to or from `off`: one reload"
+
 // policyOptions are the route policies (RoutePolicy). Their values reach
 // HAProxy through maps keyed by the Ingress (render.PolicyMaps).
 func policyOptions() []Option {
@@ -82,7 +90,7 @@ func policyOptions() []Option {
 		boolOpt("hsts-preload", "false", "adds preload", func(p *RoutePolicy, v bool) { p.HSTSPreload = v }),
 		{
 			Name: "request-set-headers", Scope: ScopeRoute, Type: "lines `Name: value` (at most 32; values up to 1024 bytes without control characters)", Default: "none", Change: ChangeRuntimeNewHeader,
-			HAProxy: "`maps/policy-request-headers.map`, one `http-request set-header` rule per header name", Effect: "sets the headers on requests to the backend; Host, Content-Length, Transfer-Encoding, Connection, the other hop-by-hop headers and X-Forwarded-* are refused",
+			HAProxy: "`maps/policy-request-headers.map`, one `http-request set-header` rule per header name", Effect: "sets the headers on requests to the backend; Host, Content-Length, Transfer-Encoding, Connection, the other hop-by-hop headers, X-Forwarded-* and the `ssl-client-*` headers of `auth-tls-secret` are refused",
 			parse: parseHeaderLines,
 			route: policy(func(p *RoutePolicy, v any) { p.RequestHeaders = v.([]Header) }),
 		},
@@ -121,6 +129,18 @@ func policyOptions() []Option {
 			HAProxy: "`maps/policy-redirects.map`", Effect: "every request gets a 302 redirect to the URL",
 			parse: parseRedirectURL,
 			route: policy(func(p *RoutePolicy, v any) { p.TemporalRedirect = v.(string) }),
+		},
+		{
+			Name: "auth-tls-secret", Scope: ScopeRoute, Type: "Secret name (the Ingress's namespace) of type kubernetes.io/tls with `ca.crt`", Default: "none", Change: ChangeClientCA,
+			HAProxy: "`[verify optional ca-file cas/FILE]` on the crt-list lines of the Ingress's TLS hosts; `maps/policy-client-cert.map`", Effect: "HAProxy asks clients of the Ingress's TLS hosts for a certificate signed by one of these CAs; what happens without one is `auth-tls-verify-client`",
+			parse: parseSecretName,
+			route: policy(func(p *RoutePolicy, v any) { p.ClientCAFile = v.(string) }),
+		},
+		{
+			Name: "auth-tls-verify-client", Scope: ScopeRoute, Type: "`on`, `optional` or `off`", Default: "`on`", Change: ChangeClientVerify,
+			HAProxy: "`maps/policy-client-cert.map`", Effect: "`on`: a request without a verified client certificate (for the request's host) gets 403; `optional`: it passes, and the backend gets `ssl-client-verify` (`SUCCESS`, `FAILED` or `NONE`), `ssl-client-subject-dn`, `ssl-client-issuer-dn` and `ssl-client-cert`; `off`: no client certificate is asked for",
+			parse: parseEnum(ClientCertOn, ClientCertOptional, ClientCertOff),
+			route: policy(func(p *RoutePolicy, v any) { p.ClientCertVerify = v.(string) }),
 		},
 	}
 }

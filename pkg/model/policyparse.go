@@ -96,6 +96,10 @@ var forbiddenHeaders = []string{
 	"x-forwarded-for", "x-forwarded-proto", "x-forwarded-host",
 }
 
+// clientCertHeaders carry the verdict on the client certificate
+// (templates/haproxy.cfg): only HAProxy sets them.
+var clientCertHeaders = []string{"ssl-client-verify", "ssl-client-subject-dn", "ssl-client-issuer-dn", "ssl-client-cert"}
+
 // parseHeaderLines reads "Name: value" lines.
 func parseHeaderLines(s string) (any, error) {
 	var out []Header
@@ -119,6 +123,9 @@ func parseHeaderLines(s string) (any, error) {
 		lower := strings.ToLower(name)
 		if slices.Contains(forbiddenHeaders, lower) {
 			return nil, fmt.Errorf("line %d: header %s frames or routes the message and cannot be set", i+1, printable(name))
+		}
+		if slices.Contains(clientCertHeaders, lower) {
+			return nil, fmt.Errorf("line %d: header %s carries HAProxy's verdict on the client certificate (auth-tls-secret) and cannot be set", i+1, printable(name))
 		}
 		value = strings.Trim(value, " \t")
 		if value == "" {

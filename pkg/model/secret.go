@@ -101,7 +101,8 @@ const (
 
 // addTLS adds an Ingress's certificates to the crt-list and its TLS hosts
 // to the HTTPS redirect map.
-func (b *builder) addTLS(ing *networkingv1.Ingress, hostKeys map[string]bool, sslRedirect bool) {
+// clientCA is the CA file of the Ingress's auth-tls-secret, "" for none.
+func (b *builder) addTLS(ing *networkingv1.Ingress, hostKeys map[string]bool, sslRedirect bool, clientCA string) {
 	for i, entry := range ing.Spec.TLS {
 		hosts := entry.Hosts
 		if len(hosts) == 0 {
@@ -117,6 +118,13 @@ func (b *builder) addTLS(ing *networkingv1.Ingress, hostKeys map[string]bool, ss
 			for _, h := range hosts {
 				if !refused[h] {
 					b.redirects[h] = true
+				}
+			}
+		}
+		if clientCA != "" {
+			for j, h := range hosts {
+				if !refused[h] {
+					b.claimClientAuth(ing, fmt.Sprintf("spec.tls[%d].hosts[%d]", i, j), h, clientCA)
 				}
 			}
 		}

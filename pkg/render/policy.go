@@ -40,6 +40,7 @@ const (
 	PolicyRewritePrefixMap    = "maps/policy-rewrite-prefix.map"
 	PolicyAppRootMap          = "maps/policy-app-root.map"
 	PolicyRedirectsMap        = "maps/policy-redirects.map"
+	PolicyClientCertMap       = "maps/policy-client-cert.map"
 	PolicyFeaturesMap         = "maps/policy-features.map"
 )
 
@@ -48,7 +49,7 @@ func policyMapFiles(m *model.PolicyMaps) []MapFile {
 	paths := []string{PolicyCIDRMembersMap, PolicyCIDRsMap, PolicyAccessMap,
 		PolicyLimitRPSMap, PolicyLimitConnectionsMap, PolicyCORSMap, PolicyCORSOriginsMap, PolicyCORSMethodsMap, PolicyCORSHeadersMap,
 		PolicyCORSMaxAgeMap, PolicyCORSCredentialsMap, PolicyHSTSMap, PolicyRequestHeadersMap, PolicyResponseHeadersMap,
-		PolicyRewriteExactMap, PolicyRewritePrefixMap, PolicyAppRootMap, PolicyRedirectsMap, PolicyFeaturesMap,
+		PolicyRewriteExactMap, PolicyRewritePrefixMap, PolicyAppRootMap, PolicyRedirectsMap, PolicyClientCertMap, PolicyFeaturesMap,
 		PolicyExactMap, PolicyPrefixMap, PolicyHostMap}
 	lists := m.Lists()
 	if len(lists) != len(paths) {

@@ -111,8 +111,12 @@ func render(cfg *model.Config, base string) ([]File, error) {
 	for _, c := range cfg.Certificates {
 		files = append(files, File{Path: CertsDir + "/" + c.FileName, Mode: SecretMode, Data: c.PEM})
 	}
-	for _, ca := range cfg.BackendCAs {
-		files = append(files, File{Path: CADir + "/" + ca.FileName, Mode: ConfigMode, Data: ca.PEM})
+	cas := map[string]bool{} // a Secret both kinds of CA is one file
+	for _, ca := range append(slices.Clip(cfg.BackendCAs), cfg.ClientCAs...) {
+		if !cas[ca.FileName] {
+			cas[ca.FileName] = true
+			files = append(files, File{Path: CADir + "/" + ca.FileName, Mode: ConfigMode, Data: ca.PEM})
+		}
 	}
 	slices.SortFunc(files, func(a, b File) int { return cmp.Compare(a.Path, b.Path) })
 	return files, nil
@@ -297,13 +301,18 @@ func Map(entries []model.MapEntry) []byte {
 	return []byte(sb.String())
 }
 
-// crtList names each certificate with the SNI hosts it serves.
+// crtList names each certificate with the SNI hosts it serves. Hosts
+// that ask for a client certificate have lines of their own, which verify
+// it with their CA ("optional": the policy rules decide per request).
 func crtList(certs []model.Certificate) []byte {
 	var sb strings.Builder
 	for i := range certs {
-		for _, line := range certs[i].SNILines() {
+		for _, line := range certs[i].CrtListLines() {
 			sb.WriteString(CertsDir + "/" + certs[i].FileName)
-			for _, sni := range line {
+			if line.ClientCAFile != "" {
+				sb.WriteString(" [verify optional ca-file " + CADir + "/" + line.ClientCAFile + "]")
+			}
+			for _, sni := range line.SNI {
 				sb.WriteByte(' ')
 				sb.WriteString(sni)
 			}

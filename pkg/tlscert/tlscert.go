@@ -65,6 +65,11 @@ type Spec struct {
 	Key KeyType
 	// SHA1 signs with SHA-1 instead of SHA-256 (not with an Ed25519 signer).
 	SHA1 bool
+	// Client makes a client certificate: extended key usage clientAuth,
+	// Names[0] as the subject's common name and no DNS names. A CA made
+	// with Client has no extended key usage, so that it may sign client
+	// certificates: OpenSSL checks the CA's too.
+	Client bool
 }
 
 func generateKey(kt KeyType) (crypto.Signer, error) {
@@ -119,12 +124,20 @@ func issue(spec Spec, now time.Time, validFor time.Duration, ca *Authority) (Pai
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 		DNSNames:     spec.Names,
 	}
-	if len(spec.Names) > 0 {
+	switch {
+	case spec.Client && len(spec.Names) > 0:
+		tmpl.Subject = pkix.Name{CommonName: spec.Names[0], Organization: []string{"Bollard tests"}}
+		tmpl.DNSNames = nil
+		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}
+	case len(spec.Names) > 0:
 		tmpl.Subject = pkix.Name{CommonName: spec.Names[0]}
-	} else {
+	default:
 		tmpl.Subject = pkix.Name{CommonName: "Bollard test CA " + serial.Text(36)}
 		tmpl.IsCA, tmpl.BasicConstraintsValid = true, true
 		tmpl.KeyUsage |= x509.KeyUsageCertSign
+		if spec.Client {
+			tmpl.ExtKeyUsage = nil
+		}
 	}
 	parent, signer := tmpl, key
 	if ca != nil {

@@ -58,3 +58,33 @@ func TestIssueSpec(t *testing.T) {
 		t.Error("an Ed25519 SHA-1 signature was made")
 	}
 }
+
+// A client CA and its client certificate verify for client authentication.
+func TestClientSpec(t *testing.T) {
+	now := time.Now()
+	ca, err := NewAuthoritySpec(Spec{Client: true}, now, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ca.cert.ExtKeyUsage) != 0 {
+		t.Errorf("client CA has extended key usage %v, want none", ca.cert.ExtKeyUsage)
+	}
+	pair, err := IssueSpec(Spec{Names: []string{"alice"}, Client: true}, now, time.Hour, ca)
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, _ := pem.Decode(pair.CertPEM)
+	cert, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cert.Subject.CommonName != "alice" || len(cert.DNSNames) != 0 {
+		t.Errorf("subject %v, DNS names %v", cert.Subject, cert.DNSNames)
+	}
+	if _, err := cert.Verify(x509.VerifyOptions{Roots: ca.Pool(), KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}); err != nil {
+		t.Errorf("not a client certificate of the CA: %v", err)
+	}
+	if _, err := cert.Verify(x509.VerifyOptions{Roots: ca.Pool()}); err == nil {
+		t.Error("the client certificate verifies for server authentication")
+	}
+}
