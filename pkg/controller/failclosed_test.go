@@ -81,6 +81,7 @@ func newFixture(t *testing.T) *fixture {
 					AffinityCookie:      "route",
 					Policies:            true,
 					RequestHeaders:      "x-a",
+					AuthRules:           "auth_ns_users|Realm",
 					ResponseHeaders:     "x-b",
 				},
 			},
@@ -123,6 +124,7 @@ func newFixture(t *testing.T) *fixture {
 				RewritePrefix:    []model.MapEntry{e("ns/api|a.example/", "0|%2F")},
 				AppRoot:          []model.MapEntry{e("ns/api", "%2Fapp")},
 				Redirects:        []model.MapEntry{e("ns/api", "301|https%3A%2F%2Fb.example%2F")},
+				Auth:             []model.MapEntry{e("ns/api", "auth_ns_users.0123456789ab")},
 			},
 		},
 		Certificates: []model.Certificate{
@@ -132,7 +134,9 @@ func newFixture(t *testing.T) *fixture {
 		DefaultCertificate: pair("default.invalid"),
 		Global:             model.DefaultGlobal(),
 		BackendCAs:         []model.CAFile{{FileName: "ns_ca.pem", Secret: "ns/ca", PEM: ca.CertPEM}},
-		Served:             []string{"ns/api", "ns/web"},
+		Userlists: []model.Userlist{{Name: "auth_ns_users", Secret: "ns/users", Cost: 1,
+			Users: []model.User{{Name: "alice", Hash: "$5$saltsalt$0IyaXrmV7.sGNS6tirgqHLqX/G.FBvgkYA.lpPdS5sA"}}}},
+		Served: []string{"ns/api", "ns/web"},
 	}
 	return &fixture{base: cfg, altPEM: pair("alt.example"), extraPEM: pair("new.example")}
 }

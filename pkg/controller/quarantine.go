@@ -44,17 +44,22 @@ func newQuarantine() *quarantine {
 
 // readIndex finds the objects an Ingress's fingerprint reads.
 type readIndex struct {
-	secrets  map[string]*corev1.Secret  // "namespace/name"
-	services map[string]*corev1.Service // "namespace/name"
+	secrets     map[string]*corev1.Secret  // "namespace/name"
+	authSecrets map[string]*corev1.Secret  // "namespace/name"
+	services    map[string]*corev1.Service // "namespace/name"
 }
 
 func indexReads(snap *model.Snapshot) readIndex {
 	idx := readIndex{
-		secrets:  make(map[string]*corev1.Secret, len(snap.Secrets)),
-		services: make(map[string]*corev1.Service, len(snap.Services)),
+		secrets:     make(map[string]*corev1.Secret, len(snap.Secrets)),
+		authSecrets: make(map[string]*corev1.Secret, len(snap.AuthSecrets)),
+		services:    make(map[string]*corev1.Service, len(snap.Services)),
 	}
 	for _, s := range snap.Secrets {
 		idx.secrets[s.Namespace+"/"+s.Name] = s
+	}
+	for _, s := range snap.AuthSecrets {
+		idx.authSecrets[s.Namespace+"/"+s.Name] = s
 	}
 	for _, s := range snap.Services {
 		idx.services[s.Namespace+"/"+s.Name] = s
@@ -64,7 +69,7 @@ func indexReads(snap *model.Snapshot) readIndex {
 
 // fingerprint changes whenever what the model reads for an Ingress
 // changes: its spec (generation), its annotations, the Secrets it names
-// (TLS, backend-ca-secret) and the backend options of the Services it
+// (TLS, backend-ca-secret, auth-secret) and the backend options of the Services it
 // routes to, with their CA Secrets. Status writes do not change it. A
 // Service option that HAProxy refuses thus makes its Ingresses suspects,
 // and a fixed Service releases them.
@@ -91,6 +96,13 @@ func fingerprint(ing *networkingv1.Ingress, idx readIndex) string {
 	if name, ok := ing.Annotations[caSecretAnnotation]; ok {
 		secret(name)
 	}
+	if name, ok := ing.Annotations[authSecretAnnotation]; ok {
+		rv := "-"
+		if s, ok := idx.authSecrets[ing.Namespace+"/"+name]; ok {
+			rv = s.ResourceVersion
+		}
+		fmt.Fprintf(h, "\x00auth:%s@%s", name, rv)
+	}
 	for _, name := range ingressServices(ing) {
 		svc, ok := idx.services[ing.Namespace+"/"+name]
 		if !ok {
@@ -108,8 +120,12 @@ func fingerprint(ing *networkingv1.Ingress, idx readIndex) string {
 	return strconv.FormatUint(h.Sum64(), 16)
 }
 
-// caSecretAnnotation names the CA Secret of backend-ca-secret.
-const caSecretAnnotation = model.AnnotationPrefix + "backend-ca-secret"
+// caSecretAnnotation names the CA Secret of backend-ca-secret,
+// authSecretAnnotation the htpasswd Secret of auth-secret.
+const (
+	caSecretAnnotation   = model.AnnotationPrefix + "backend-ca-secret"
+	authSecretAnnotation = model.AnnotationPrefix + "auth-secret"
+)
 
 // ingressServices lists, sorted and once each, the Services an Ingress
 // routes to.

@@ -26,6 +26,8 @@ func staticChange(have, want *model.Config) (reloadCause, string, bool) {
 		return causeStructure, "default backend changed", true
 	case !slices.EqualFunc(have.BackendCAs, want.BackendCAs, func(a, b model.CAFile) bool { return reflect.DeepEqual(a, b) }):
 		return causeBackendOptions, "backend CA files changed", true
+	case !reflect.DeepEqual(have.Userlists, want.Userlists):
+		return causeBackendOptions, "userlists (auth Secrets) changed", true
 	case !reflect.DeepEqual(staticPart(have), staticPart(want)):
 		return causeUnclassified, "the config changed in a way no runtime command covers", true
 	case mapEntriesChanged(&have.Maps, &want.Maps):

@@ -48,6 +48,11 @@ type builder struct {
 	serviceValues    map[string]optionValues           // backend -> its Service's options
 	cas              map[string]CAFile                 // by FileName
 	parsedCAs        map[string]caResult               // "ns/name" of the Secret
+
+	authSecrets map[string]*corev1.Secret // "ns/name"
+	parsedAuth  map[string]authResult     // "ns/name"
+	userlists   map[string]*Userlist      // by Name, the ones served
+	authCost    int                       // of userlists
 }
 
 // validation is the outcome of validateIngress.
@@ -97,6 +102,9 @@ func Build(snap Snapshot, opts Options) (Config, []Rejection) {
 		serviceValues:     map[string]optionValues{},
 		cas:               map[string]CAFile{},
 		parsedCAs:         map[string]caResult{},
+		authSecrets:       map[string]*corev1.Secret{},
+		parsedAuth:        map[string]authResult{},
+		userlists:         map[string]*Userlist{},
 	}
 	b.optionIndex = make(optionIndex, len(b.optionTable))
 	for i := range b.optionTable {
@@ -140,6 +148,11 @@ func (b *builder) index(snap Snapshot) {
 			continue
 		}
 		b.secrets[s.Namespace+"/"+s.Name] = s
+	}
+	for _, s := range snap.AuthSecrets {
+		if b.indexable("Secret", s.Namespace, s.Name, validateObjectName) {
+			b.authSecrets[s.Namespace+"/"+s.Name] = s
+		}
 	}
 	for _, c := range snap.ConfigMaps {
 		if !b.indexable("ConfigMap", c.Namespace, c.Name, validateObjectName) {
@@ -195,6 +208,10 @@ func (b *builder) finish() {
 	}
 	slices.SortFunc(c.Certificates, func(x, y Certificate) int { return cmp.Compare(x.FileName, y.FileName) })
 	slices.Sort(c.Served)
+	for _, u := range b.userlists {
+		c.Userlists = append(c.Userlists, *u)
+	}
+	slices.SortFunc(c.Userlists, func(x, y Userlist) int { return cmp.Compare(x.Name, y.Name) })
 
 	m := &c.Maps
 	for key := range b.hostKeys {

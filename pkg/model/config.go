@@ -20,6 +20,9 @@ type Config struct {
 	// BackendCAs are the CA bundles backends verify endpoints with, sorted
 	// by FileName.
 	BackendCAs []CAFile
+	// Userlists are the users of the auth Secrets that served Ingresses
+	// use, sorted by Name.
+	Userlists []Userlist
 	// Served lists the Ingresses ("namespace/name") that passed validation,
 	// sorted: the ones whose status shows the published address.
 	Served []string

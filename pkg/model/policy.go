@@ -40,6 +40,12 @@ type RoutePolicy struct {
 	PermanentRedirect     string
 	PermanentRedirectCode int
 	TemporalRedirect      string
+
+	// AuthType is "" or AuthBasic; AuthSecret a Secret of the Ingress's
+	// namespace; AuthRealm the realm of the 401 answers.
+	AuthType   string
+	AuthSecret string
+	AuthRealm  string
 }
 
 // Header is one header to set.
@@ -72,6 +78,7 @@ func defaultRoutePolicy() RoutePolicy {
 		HSTSMaxAge:            DefaultHSTSMaxAge,
 		HSTSIncludeSubdomains: true,
 		PermanentRedirectCode: DefaultPermanentRedirectCode,
+		AuthRealm:             DefaultAuthRealm,
 	}
 }
 
@@ -80,7 +87,8 @@ func defaultRoutePolicy() RoutePolicy {
 func (p *RoutePolicy) Active() bool {
 	return len(p.AllowList) > 0 || len(p.DenyList) > 0 || p.LimitRPS > 0 || p.LimitConnections > 0 ||
 		p.CORS || p.HSTS || len(p.RequestHeaders) > 0 || len(p.ResponseHeaders) > 0 ||
-		p.RewriteTarget != "" || p.AppRoot != "" || p.PermanentRedirect != "" || p.TemporalRedirect != ""
+		p.RewriteTarget != "" || p.AppRoot != "" || p.PermanentRedirect != "" || p.TemporalRedirect != "" ||
+		p.AuthType != ""
 }
 
 // Equal reports whether two policies are the same.
@@ -95,7 +103,8 @@ func (p *RoutePolicy) Equal(q *RoutePolicy) bool {
 		slices.Equal(p.RequestHeaders, q.RequestHeaders) && slices.Equal(p.ResponseHeaders, q.ResponseHeaders) &&
 		p.RewriteTarget == q.RewriteTarget && p.AppRoot == q.AppRoot &&
 		p.PermanentRedirect == q.PermanentRedirect && p.PermanentRedirectCode == q.PermanentRedirectCode &&
-		p.TemporalRedirect == q.TemporalRedirect
+		p.TemporalRedirect == q.TemporalRedirect &&
+		p.AuthType == q.AuthType && p.AuthSecret == q.AuthSecret && p.AuthRealm == q.AuthRealm
 }
 
 // checkPolicy looks at the policy options together. Errors are
@@ -116,6 +125,14 @@ func checkPolicy(p *RoutePolicy, set map[string]bool) (errs, warnings []fieldErr
 	}
 	if set["permanent-redirect-code"] && p.PermanentRedirect == "" {
 		at(&warnings, "permanent-redirect-code", "has no effect: permanent-redirect is not set")
+	}
+	if p.AuthType != "" && p.AuthSecret == "" {
+		at(&errs, "auth-type", "auth-secret is not set: basic authentication needs the Secret of its users")
+	}
+	for _, name := range []string{"auth-secret", "auth-realm"} {
+		if set[name] && p.AuthType == "" {
+			at(&warnings, name, "has no effect: auth-type is not set")
+		}
 	}
 	for _, name := range []string{"cors-allow-origin", "cors-allow-methods", "cors-allow-headers", "cors-allow-credentials", "cors-max-age"} {
 		if set[name] && !p.CORS {

@@ -52,6 +52,8 @@ type PolicyMaps struct {
 	AppRoot       []MapEntry
 	// Redirects maps a policy key to "CODE|URL".
 	Redirects []MapEntry
+	// Auth maps a policy key to the AuthRuleKey of its userlist and realm.
+	Auth []MapEntry
 }
 
 // Lists returns every map of m, in a fixed order.
@@ -59,7 +61,7 @@ func (m *PolicyMaps) Lists() []*[]MapEntry {
 	return []*[]MapEntry{&m.PolicyExact, &m.PolicyPrefix, &m.PolicyHost, &m.Access, &m.CIDRs, &m.CIDRMembers,
 		&m.LimitRPS, &m.LimitConnections, &m.CORS, &m.CORSOrigins, &m.CORSMethods, &m.CORSHeaders, &m.CORSMaxAge,
 		&m.CORSCredentials, &m.HSTS, &m.RequestHeaders, &m.ResponseHeaders, &m.RewriteExact, &m.RewritePrefix,
-		&m.AppRoot, &m.Redirects}
+		&m.AppRoot, &m.Redirects, &m.Auth}
 }
 
 // NoPolicy is the policy key of a route without a policy.
@@ -110,7 +112,7 @@ func (b *builder) addPolicyMaps() {
 	for key, backend := range b.hostDefaults {
 		routes = append(routes, policyRoute{key: key, policy: b.hostDefaultPolicy[key], backend: backend, pathLen: -1})
 	}
-	requestHeaders, responseHeaders := map[string]map[string]bool{}, map[string]map[string]bool{}
+	requestHeaders, responseHeaders, authRules := map[string]map[string]bool{}, map[string]map[string]bool{}, map[string]map[string]bool{}
 	addNames := func(to map[string]map[string]bool, backend string, headers []Header) {
 		for _, h := range headers {
 			if to[backend] == nil {
@@ -124,6 +126,12 @@ func (b *builder) addPolicyMaps() {
 			withPolicy[r.backend] = true
 			addNames(requestHeaders, r.backend, b.policies[r.policy].RequestHeaders)
 			addNames(responseHeaders, r.backend, b.policies[r.policy].ResponseHeaders)
+			if p := b.policies[r.policy]; p.AuthType != "" {
+				if authRules[r.backend] == nil {
+					authRules[r.backend] = map[string]bool{}
+				}
+				authRules[r.backend][authUserlistOf(r.policy, p)+"|"+p.AuthRealm] = true
+			}
 		}
 	}
 	for _, r := range routes {
@@ -165,6 +173,7 @@ func (b *builder) addPolicyMaps() {
 		o.Policies = withPolicy[name]
 		o.RequestHeaders = joinSorted(requestHeaders[name])
 		o.ResponseHeaders = joinSorted(responseHeaders[name])
+		o.AuthRules = joinSortedBy(authRules[name], "\n")
 	}
 	var cidrs []netip.Prefix
 	for _, p := range b.policies {
@@ -246,6 +255,9 @@ func (b *builder) addPolicyEntries(id string, p *RoutePolicy, cidrs []netip.Pref
 	if p.AppRoot != "" {
 		add(&m.AppRoot, id, PolicyValue(p.AppRoot))
 	}
+	if p.AuthType != "" {
+		add(&m.Auth, id, AuthRuleKey(authUserlistOf(id, p), p.AuthRealm))
+	}
 	switch {
 	case p.TemporalRedirect != "":
 		add(&m.Redirects, id, "302|"+PolicyValue(p.TemporalRedirect))
@@ -267,11 +279,20 @@ func inside(sorted []netip.Prefix, c netip.Prefix) []netip.Prefix {
 	return out
 }
 
-func joinSorted(set map[string]bool) string {
+// authUserlistOf is the userlist of a policy's auth Secret, which is in
+// the namespace of the policy key's Ingress.
+func authUserlistOf(policyKey string, p *RoutePolicy) string {
+	namespace, _, _ := strings.Cut(policyKey, "/")
+	return AuthUserlistName(namespace, p.AuthSecret)
+}
+
+func joinSorted(set map[string]bool) string { return joinSortedBy(set, ",") }
+
+func joinSortedBy(set map[string]bool, sep string) string {
 	names := make([]string, 0, len(set))
 	for name := range set {
 		names = append(names, name)
 	}
 	slices.Sort(names)
-	return strings.Join(names, ",")
+	return strings.Join(names, sep)
 }

@@ -40,13 +40,17 @@ const (
 	PolicyRewritePrefixMap    = "maps/policy-rewrite-prefix.map"
 	PolicyAppRootMap          = "maps/policy-app-root.map"
 	PolicyRedirectsMap        = "maps/policy-redirects.map"
+	PolicyAuthMap             = "maps/policy-auth.map"
 )
+
+// IsPolicyMap reports whether path is one of the policy maps.
+func IsPolicyMap(path string) bool { return strings.HasPrefix(path, "maps/policy-") }
 
 func policyMapFiles(m *model.PolicyMaps) []MapFile {
 	paths := []string{PolicyExactMap, PolicyPrefixMap, PolicyHostMap, PolicyAccessMap, PolicyCIDRsMap, PolicyCIDRMembersMap,
 		PolicyLimitRPSMap, PolicyLimitConnectionsMap, PolicyCORSMap, PolicyCORSOriginsMap, PolicyCORSMethodsMap, PolicyCORSHeadersMap,
 		PolicyCORSMaxAgeMap, PolicyCORSCredentialsMap, PolicyHSTSMap, PolicyRequestHeadersMap, PolicyResponseHeadersMap,
-		PolicyRewriteExactMap, PolicyRewritePrefixMap, PolicyAppRootMap, PolicyRedirectsMap}
+		PolicyRewriteExactMap, PolicyRewritePrefixMap, PolicyAppRootMap, PolicyRedirectsMap, PolicyAuthMap}
 	lists := m.Lists()
 	if len(lists) != len(paths) {
 		panic(fmt.Sprintf("render: %d policy maps in the model, %d files", len(lists), len(paths)))
