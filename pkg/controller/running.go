@@ -192,27 +192,44 @@ func fillSlots(u *update, backend string, changes []slotChange) {
 	}
 }
 
+// diffMaps adds and sets the entries of the policy maps before those of
+// the routing maps, and deletes in the other order: a route is never
+// served, even for the commands in between, before its policy (an auth
+// rule, a deny list) or after it.
 func (r *running) diffMaps(wanted *model.Config, refs fileRefs, u *update) {
-	haveFiles := render.MapFiles(&r.cfg.Maps)
-	for i, p := range render.MapFiles(&wanted.Maps) {
-		ref := refs.mapRef(p.Path)
-		have := entryMap(*haveFiles[i].Entries)
-		want := entryMap(*p.Entries)
-		for _, e := range *p.Entries {
-			old, ok := have[e.Key]
-			switch {
-			case !ok:
-				cmd, err := haproxy.AddMap(ref, e.Key, e.Value)
-				u.add("map", cmd, err)
-			case old != e.Value:
-				cmd, err := haproxy.SetMap(ref, e.Key, e.Value)
-				u.add("map", cmd, err)
+	haveFiles, wantFiles := render.MapFiles(&r.cfg.Maps), render.MapFiles(&wanted.Maps)
+	for _, policy := range []bool{true, false} {
+		for i, p := range wantFiles {
+			if render.IsPolicyMap(p.Path) != policy {
+				continue
+			}
+			ref := refs.mapRef(p.Path)
+			have := entryMap(*haveFiles[i].Entries)
+			for _, e := range *p.Entries {
+				old, ok := have[e.Key]
+				switch {
+				case !ok:
+					cmd, err := haproxy.AddMap(ref, e.Key, e.Value)
+					u.add("map", cmd, err)
+				case old != e.Value:
+					cmd, err := haproxy.SetMap(ref, e.Key, e.Value)
+					u.add("map", cmd, err)
+				}
 			}
 		}
-		for _, e := range *haveFiles[i].Entries {
-			if _, ok := want[e.Key]; !ok {
-				cmd, err := haproxy.DelMap(ref, e.Key)
-				u.add("map", cmd, err)
+	}
+	for _, policy := range []bool{false, true} {
+		for i, p := range wantFiles {
+			if render.IsPolicyMap(p.Path) != policy {
+				continue
+			}
+			ref := refs.mapRef(p.Path)
+			want := entryMap(*p.Entries)
+			for _, e := range *haveFiles[i].Entries {
+				if _, ok := want[e.Key]; !ok {
+					cmd, err := haproxy.DelMap(ref, e.Key)
+					u.add("map", cmd, err)
+				}
 			}
 		}
 	}
