@@ -132,10 +132,12 @@ characters cannot take a request past its route's policy).
   HAProxy verifies a password with crypt(3) when it loads the config (every
   ` + "`haproxy -c`" + ` and reload) and again on every request, without a cache, so the
   hashes are bounded: bcrypt cost 4–10 (cost 10 is about 85 ms per request
-  and per reload), SHA-crypt rounds 1000–20000, at most 100 users and 500 cost
-  units per Secret, and 1000 units for all Secrets (a unit is one SHA-crypt
-  hash of 5000 rounds, bcrypt cost 10 is 32 units); an Ingress whose Secret
-  would pass the total is left out (docs/benchmarks.md). A bad line (MD5,
+  and per reload), SHA-crypt rounds 1000–20000, at most 100 users and 300 cost
+  units per Secret, and 1000 units for all Secrets. A unit is one SHA-crypt
+  hash of 5000 rounds (about 1.2 ms); bcrypt is 3 units at cost 5 and doubles
+  per cost (96 at cost 10), so a Secret holds 100 SHA-crypt or bcrypt cost 5
+  users but 3 of cost 10. An Ingress whose Secret would pass the total is
+  left out, youngest first (docs/benchmarks.md "Basic authentication"). A bad line (MD5,
   DES, ` + "`{SHA}`" + `, plain text, a malformed hash, a user name outside
   ` + "`[A-Za-z0-9._@+-]`" + `) leaves the Ingresses that use the Secret out, with a
   rejection naming the Secret and the line; a missing Secret too.

@@ -98,13 +98,13 @@ func TestAuthSecretLines(t *testing.T) {
 	if len(rej) != 1 || !strings.Contains(rej[0].Reason, "lists 101 users, the limit is 100") {
 		t.Errorf("rejections %v", rej)
 	}
-	// bcrypt cost 10 is 32 units: 16 users pass the Secret's limit.
+	// bcrypt cost 10 is 96 units: 4 users pass the Secret's limit.
 	lines = nil
-	for i := range 16 {
+	for i := range 4 {
 		lines = append(lines, fmt.Sprintf("u%d:$2y$10$%s", i, strings.Repeat("b", 53)))
 	}
 	_, rej = buildAuth(t, []*networkingv1.Ingress{authIngress("i", "users", "", "h.example")}, mt.AuthSecret("ns", "users", strings.Join(lines, "\n")))
-	if len(rej) != 1 || !strings.Contains(rej[0].Reason, "cost 512 units") {
+	if len(rej) != 1 || !strings.Contains(rej[0].Reason, "cost 384 units") {
 		t.Errorf("rejections %v", rej)
 	}
 }
@@ -137,11 +137,11 @@ func TestAuthModel(t *testing.T) {
 	if got := cfg.Backends[0].Options.AuthRules; got != "auth_ns_users|Authentication Required\nauth_ns_users|Team B" || !cfg.Backends[0].Options.Policies {
 		t.Errorf("auth rules %q", got)
 	}
-	// Total cost: each Secret 16 bcrypt cost 9 users = 256 units; the
+	// Total cost: each Secret 12 bcrypt cost 8 users = 288 units; the
 	// fourth passes 1000.
 	var lines []string
-	for i := range 16 {
-		lines = append(lines, fmt.Sprintf("u%d:$2y$09$%s", i, strings.Repeat("b", 53)))
+	for i := range 12 {
+		lines = append(lines, fmt.Sprintf("u%d:$2y$08$%s", i, strings.Repeat("b", 53)))
 	}
 	var ings []*networkingv1.Ingress
 	var secrets []*corev1.Secret
