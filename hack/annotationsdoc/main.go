@@ -119,6 +119,10 @@ characters cannot take a request past its route's policy).
 - **` + "`rewrite-target`" + `** applies to Prefix paths of at most 16 segments (a
   deeper path with the option is refused) and to Exact paths, not to an
   Ingress's default backend.
+- **The catch-all default backend** (` + "`spec.defaultBackend`" + ` of an Ingress
+  whose rules name no host) runs no policy: requests that match no route
+  carry no Ingress. An Ingress with a policy does not get it (a rejection of
+  ` + "`spec.defaultBackend`" + `); its rules serve, with the policy.
 - **Basic authentication** (` + "`auth-type: basic`" + `, ` + "`auth-secret`" + `, ` + "`auth-realm`" + `).
   The Secret is of type Opaque in the Ingress's namespace, with htpasswd lines
   under the key ` + "`auth`" + ` (Bollard watches Opaque Secrets for this key only and

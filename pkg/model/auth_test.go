@@ -170,3 +170,17 @@ func TestAuthOptionsTogether(t *testing.T) {
 		t.Errorf("served %v, rejections %v", cfg.Served, rej)
 	}
 }
+
+// The catch-all default backend runs no route policy: an Ingress with
+// auth does not get it (its rules still serve, with auth).
+func TestAuthRefusesCatchAllDefault(t *testing.T) {
+	ing := mt.Ingress("ns", "i", mt.Annotation("bollard.io/auth-type", "basic"), mt.Annotation("bollard.io/auth-secret", "users"),
+		mt.DefaultBackend("svc", 80), mt.Rule("", mt.Path("Prefix", "/x", "svc", 80)))
+	cfg, rej := buildAuth(t, []*networkingv1.Ingress{ing}, mt.AuthSecret("ns", "users", "alice:"+mt.HashSHA512))
+	if cfg.DefaultBackend != "" || len(rej) != 1 || rej[0].Field != "spec.defaultBackend" || !strings.Contains(rej[0].Reason, "catch-all") {
+		t.Errorf("default backend %q, rejections %v", cfg.DefaultBackend, rej)
+	}
+	if len(cfg.Served) != 1 || len(cfg.Maps.Policy.Auth) != 1 || len(cfg.Maps.Policy.PolicyPrefix) != 1 {
+		t.Errorf("served %v, auth map %v, policy prefixes %v", cfg.Served, cfg.Maps.Policy.Auth, cfg.Maps.Policy.PolicyPrefix)
+	}
+}

@@ -122,6 +122,13 @@ func (b *builder) addIngressDefault(ing *networkingv1.Ingress, hostKeys map[stri
 		return ""
 	}
 	if !specificHosts {
+		if policy != "" {
+			// Requests that match no route carry no policy key: the
+			// policy (an auth rule, an allow-list) would not apply.
+			b.reject("Ingress", ing.Namespace, ing.Name, "spec.defaultBackend",
+				"the route policies of the Ingress (auth, allow-list and the others) do not apply to the catch-all default backend; name hosts in its rules")
+			return ""
+		}
 		if b.defaultFrom != "" {
 			b.reject("Ingress", ing.Namespace, ing.Name, "spec.defaultBackend",
 				"the catch-all default backend is already set by the older Ingress "+b.defaultFrom)
