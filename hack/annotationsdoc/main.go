@@ -120,6 +120,28 @@ characters cannot take a request past its route's policy).
 - **` + "`rewrite-target`" + `** applies to Prefix paths of at most 16 segments (a
   deeper path with the option is refused) and to Exact paths, not to an
   Ingress's default backend.
+- **Basic authentication** (` + "`auth-type: basic`" + `, ` + "`auth-secret`" + `, ` + "`auth-realm`" + `).
+  The Secret is of type Opaque in the Ingress's namespace, with htpasswd lines
+  under the key ` + "`auth`" + ` (Bollard watches Opaque Secrets for this key only and
+  caches nothing else of them). Each Secret in use is one ` + "`userlist`" + `; each
+  backend checks, per request, the userlist and realm that the request's
+  Ingress names in ` + "`maps/policy-auth.map`" + `. A new Secret, a changed Secret or a
+  new realm on a backend is one reload; moving an Ingress to a Secret and realm
+  its backends already check is a map update. Deny lists, limits, redirects
+  and CORS preflights are answered before authentication, as in ingress-nginx;
+  the ` + "`Authorization`" + ` header is forwarded to the backend.
+  HAProxy verifies a password with crypt(3) when it loads the config (every
+  ` + "`haproxy -c`" + ` and reload) and again on every request, without a cache, so the
+  hashes are bounded: bcrypt cost 4–10 (cost 10 is about 85 ms per request
+  and per reload), SHA-crypt rounds 1000–20000, at most 100 users and 300 cost
+  units per Secret, and 1000 units for all Secrets. A unit is one SHA-crypt
+  hash of 5000 rounds (about 1.2 ms); bcrypt is 3 units at cost 5 and doubles
+  per cost (96 at cost 10), so a Secret holds 100 SHA-crypt or bcrypt cost 5
+  users but 3 of cost 10. An Ingress whose Secret would pass the total is
+  left out, youngest first (docs/benchmarks.md "Basic authentication"). A bad line (MD5,
+  DES, ` + "`{SHA}`" + `, plain text, a malformed hash, a user name outside
+  ` + "`[A-Za-z0-9._@+-]`" + `) leaves the Ingresses that use the Secret out, with a
+  rejection naming the Secret and the line; a missing Secret too.
 
 ## Client certificates
 

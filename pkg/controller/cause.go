@@ -18,7 +18,7 @@ const (
 	causeResyncFailed                  // the running state could not be read back
 	causeCheckAfterRuntime             // the files of a runtime update failed haproxy -c
 	causeBackendRetiring               // a backend wanted again while it is being deleted
-	causeBackendOptions                // a backend's directives (options) or CA files changed
+	causeBackendOptions                // a backend's directives (options), CA files or userlists changed
 	causeUnclassified                  // a difference no runtime command covers (fail closed)
 	causeRoutePolicies                 // a backend starts or stops running route policies, or a header name is new
 	numCauses

@@ -81,6 +81,7 @@ func newFixture(t *testing.T) *fixture {
 					AffinityCookie:      "route",
 					Policies:            true,
 					RequestHeaders:      "x-a",
+					AuthRules:           "auth_ns_users|Realm",
 					ResponseHeaders:     "x-b",
 				},
 			},
@@ -125,6 +126,7 @@ func newFixture(t *testing.T) *fixture {
 				Redirects:        []model.MapEntry{e("ns/api", "301|https%3A%2F%2Fb.example%2F")},
 				Features:         []model.MapEntry{e("ns/api", "alrpcwhqst")},
 				ClientCert:       []model.MapEntry{e("ns/api", "on")},
+				Auth:             []model.MapEntry{e("ns/api", "auth_ns_users.0123456789ab")},
 			},
 		},
 		Certificates: []model.Certificate{
@@ -136,7 +138,9 @@ func newFixture(t *testing.T) *fixture {
 		Global:             model.DefaultGlobal(),
 		BackendCAs:         []model.CAFile{{FileName: "ns_ca.pem", Secret: "ns/ca", PEM: ca.CertPEM}},
 		ClientCAs:          []model.CAFile{{FileName: "ns_ca.pem", Secret: "ns/ca", PEM: ca.CertPEM}},
-		Served:             []string{"ns/api", "ns/web"},
+		Userlists: []model.Userlist{{Name: "auth_ns_users", Secret: "ns/users", Cost: 1,
+			Users: []model.User{{Name: "alice", Hash: "$5$saltsalt$0IyaXrmV7.sGNS6tirgqHLqX/G.FBvgkYA.lpPdS5sA"}}}},
+		Served: []string{"ns/api", "ns/web"},
 	}
 	return &fixture{base: cfg, altPEM: pair("alt.example"), extraPEM: pair("new.example")}
 }

@@ -44,17 +44,22 @@ func newQuarantine() *quarantine {
 
 // readIndex finds the objects an Ingress's fingerprint reads.
 type readIndex struct {
-	secrets  map[string]*corev1.Secret  // "namespace/name"
-	services map[string]*corev1.Service // "namespace/name"
+	secrets     map[string]*corev1.Secret  // "namespace/name"
+	authSecrets map[string]*corev1.Secret  // "namespace/name"
+	services    map[string]*corev1.Service // "namespace/name"
 }
 
 func indexReads(snap *model.Snapshot) readIndex {
 	idx := readIndex{
-		secrets:  make(map[string]*corev1.Secret, len(snap.Secrets)),
-		services: make(map[string]*corev1.Service, len(snap.Services)),
+		secrets:     make(map[string]*corev1.Secret, len(snap.Secrets)),
+		authSecrets: make(map[string]*corev1.Secret, len(snap.AuthSecrets)),
+		services:    make(map[string]*corev1.Service, len(snap.Services)),
 	}
 	for _, s := range snap.Secrets {
 		idx.secrets[s.Namespace+"/"+s.Name] = s
+	}
+	for _, s := range snap.AuthSecrets {
+		idx.authSecrets[s.Namespace+"/"+s.Name] = s
 	}
 	for _, s := range snap.Services {
 		idx.services[s.Namespace+"/"+s.Name] = s
@@ -64,7 +69,7 @@ func indexReads(snap *model.Snapshot) readIndex {
 
 // fingerprint changes whenever what the model reads for an Ingress
 // changes: its spec (generation), its annotations, the Secrets it names
-// (TLS, backend-ca-secret, auth-tls-secret) and the backend options of the Services it
+// (TLS, backend-ca-secret, auth-tls-secret, auth-secret) and the backend options of the Services it
 // routes to, with their CA Secrets. Status writes do not change it. A
 // Service option that HAProxy refuses thus makes its Ingresses suspects,
 // and a fixed Service releases them.
@@ -93,6 +98,13 @@ func fingerprint(ing *networkingv1.Ingress, idx readIndex) string {
 			secret(name)
 		}
 	}
+	if name, ok := ing.Annotations[authSecretAnnotation]; ok {
+		rv := "-"
+		if s, ok := idx.authSecrets[ing.Namespace+"/"+name]; ok {
+			rv = s.ResourceVersion
+		}
+		fmt.Fprintf(h, "\x00auth:%s@%s", name, rv)
+	}
 	for _, name := range ingressServices(ing) {
 		svc, ok := idx.services[ing.Namespace+"/"+name]
 		if !ok {
@@ -111,10 +123,12 @@ func fingerprint(ing *networkingv1.Ingress, idx readIndex) string {
 }
 
 // caSecretAnnotation and clientCASecretAnnotation name the CA Secrets of
-// backend-ca-secret and auth-tls-secret.
+// backend-ca-secret and auth-tls-secret, authSecretAnnotation the htpasswd
+// Secret of auth-secret.
 const (
 	caSecretAnnotation       = model.AnnotationPrefix + "backend-ca-secret"
 	clientCASecretAnnotation = model.AnnotationPrefix + "auth-tls-secret"
+	authSecretAnnotation     = model.AnnotationPrefix + "auth-secret"
 )
 
 // ingressServices lists, sorted and once each, the Services an Ingress

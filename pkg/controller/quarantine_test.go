@@ -237,3 +237,36 @@ func TestFingerprintReadsServiceOptionsAndCASecrets(t *testing.T) {
 		t.Errorf("still refused after its CA Secret changed: %v", got)
 	}
 }
+
+// An Ingress's auth Secret is part of its fingerprint: a new version of it
+// makes the Ingress a suspect, and releases it from quarantine; a TLS
+// Secret of the same name does not.
+func TestFingerprintReadsAuthSecret(t *testing.T) {
+	ing := mt.Ingress("team", "web", mt.Annotation("bollard.io/auth-type", "basic"), mt.Annotation("bollard.io/auth-secret", "users"),
+		mt.Rule("a.test", mt.Path("Prefix", "/", "svc", 80)))
+	ing.Generation = 1
+	users := mt.AuthSecret("team", "users", "alice:"+mt.HashSHA512)
+	users.ResourceVersion = "1"
+	tls := &corev1.Secret{}
+	tls.Namespace, tls.Name, tls.ResourceVersion = "team", "users", "1"
+	snap := &model.Snapshot{Ingresses: []*networkingv1.Ingress{ing}, Secrets: []*corev1.Secret{tls}, AuthSecrets: []*corev1.Secret{users}}
+	cfg := &model.Config{Served: []string{"team/web"}}
+	q := newQuarantine()
+	q.accepted(snap, cfg)
+	tls.ResourceVersion = "2"
+	if got := q.suspects(snap, cfg); len(got) != 0 {
+		t.Errorf("a TLS Secret of the same name made suspects %v", got)
+	}
+	users.ResourceVersion = "2"
+	if got := q.suspects(snap, cfg); !slices.Equal(got, []string{"team/web"}) {
+		t.Errorf("suspects %v after the auth Secret changed", got)
+	}
+	q.refuse(snap, []string{"team/web"}, "refused")
+	if got := q.current(snap); len(got) != 1 {
+		t.Fatalf("refused %v", got)
+	}
+	users.ResourceVersion = "3"
+	if got := q.current(snap); len(got) != 0 {
+		t.Errorf("still refused after its auth Secret changed: %v", got)
+	}
+}

@@ -120,3 +120,35 @@ func TestDiffNewCertificateAtRunTime(t *testing.T) {
 		t.Errorf("a new TLS host on an existing Service needs no reload, got %q", u.reload)
 	}
 }
+
+// A route with an auth policy joins a backend that already checks its
+// userlist: the policy entries are added before the route, and removed
+// after it, so no request reaches the route without the check.
+func TestDiffPolicyBeforeRoute(t *testing.T) {
+	users := mt.AuthSecret("ns", "users", "alice:"+mt.HashSHA512)
+	auth := func(name, path string) *networkingv1.Ingress {
+		return mt.Ingress("ns", name, mt.Annotation("bollard.io/auth-type", "basic"), mt.Annotation("bollard.io/auth-secret", "users"),
+			mt.Rule("web.example", mt.Path("Exact", path, "web", 80)))
+	}
+	before := baseSnapshot(auth("a", "/a"))
+	before.AuthSecrets = []*corev1.Secret{users}
+	after := baseSnapshot(auth("a", "/a"), auth("b", "/b"))
+	after.AuthSecrets = before.AuthSecrets
+	r := newRunning(build(t, before))
+	u := r.diff(build(t, after), relRefs{}, haproxy.Features{})
+	if u.reload != "" {
+		t.Fatalf("want a runtime update, got reload %q", u.reload)
+	}
+	got := commandLines(u)
+	auth1, route := strings.Index(got, "add map maps/policy-auth.map ns/b "), strings.Index(got, "add map maps/paths-exact.map web.example/b ")
+	if auth1 < 0 || route < 0 || auth1 > route || strings.Index(got, "add map maps/policy-exact.map web.example/b ns/b") > route {
+		t.Errorf("commands:\n%s\nwant the policy entries before the route", got)
+	}
+	r = newRunning(build(t, after))
+	u = r.diff(build(t, before), relRefs{}, haproxy.Features{})
+	got = commandLines(u)
+	auth1, route = strings.Index(got, "del map maps/policy-auth.map ns/b"), strings.Index(got, "del map maps/paths-exact.map web.example/b")
+	if u.reload != "" || auth1 < 0 || route < 0 || auth1 < route {
+		t.Errorf("reload %q, commands:\n%s\nwant the route deleted before the policy entries", u.reload, got)
+	}
+}

@@ -28,6 +28,8 @@ func staticChange(have, want *model.Config) (reloadCause, string, bool) {
 		return causeBackendOptions, "backend CA files changed", true
 	case !slices.EqualFunc(have.ClientCAs, want.ClientCAs, func(a, b model.CAFile) bool { return reflect.DeepEqual(a, b) }):
 		return causeCertificates, "client CA files changed", true
+	case !reflect.DeepEqual(have.Userlists, want.Userlists):
+		return causeBackendOptions, "userlists (auth Secrets) changed", true
 	case !reflect.DeepEqual(staticPart(have), staticPart(want)):
 		return causeUnclassified, "the config changed in a way no runtime command covers", true
 	case mapEntriesChanged(&have.Maps, &want.Maps):

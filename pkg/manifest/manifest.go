@@ -162,7 +162,13 @@ func (r *Result) add(source string, raw json.RawMessage) error {
 	case "v1/Secret":
 		snap.Secrets, err = decodeInto(raw, snap.Secrets, rule, func(o *corev1.Secret) *metav1.ObjectMeta { return &o.ObjectMeta })
 		if err == nil {
-			mergeStringData(snap.Secrets[len(snap.Secrets)-1])
+			last := snap.Secrets[len(snap.Secrets)-1]
+			mergeStringData(last)
+			// Opaque Secrets (the default type) serve as auth Secrets
+			// too; the TLS side reads every Secret, as it always did.
+			if last.Type == "" || last.Type == corev1.SecretTypeOpaque {
+				snap.AuthSecrets = append(snap.AuthSecrets, last)
+			}
 		}
 	case "v1/ConfigMap":
 		snap.ConfigMaps, err = decodeInto(raw, snap.ConfigMaps, rule, func(o *corev1.ConfigMap) *metav1.ObjectMeta { return &o.ObjectMeta })

@@ -36,6 +36,10 @@ type BackendOptions struct {
 	HealthCheckInterval time.Duration
 	// AffinityCookie is the name of the affinity cookie, "" for none.
 	AffinityCookie string
+	// AuthRules are the basic-auth rules of the policies routed here,
+	// sorted and joined by "\n": each is "USERLIST|REALM", a rule of the
+	// backend (AuthRuleKey).
+	AuthRules string
 	// Policies is set when a route to the backend has a route policy: the
 	// backend then runs the policy rules (render.PolicyDefaultsName).
 	Policies bool
@@ -146,6 +150,11 @@ func (b *builder) readAnnotations(namespace string, annotations map[string]strin
 			values = optionValues{}
 		}
 		values[opt.Name] = v
+	}
+	if p := &route.Policy; p.AuthType != "" && p.AuthSecret != "" {
+		if res := b.authUserlist(namespace, p.AuthSecret); res.problem != "" {
+			errs = append(errs, fieldError{field: annotationField(AnnotationPrefix + "auth-secret"), reason: res.problem, missing: res.missing})
+		}
 	}
 	var warnings []fieldError
 	if routeSet != nil && len(errs) == 0 {

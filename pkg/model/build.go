@@ -51,6 +51,11 @@ type builder struct {
 	parsedCAs        map[string]caResult               // "ns/name" of the Secret
 	clientCAs        map[string]CAFile                 // by FileName
 	clientAuth       map[string]clientAuthClaim        // SNI host -> claim
+
+	authSecrets map[string]*corev1.Secret // "ns/name"
+	parsedAuth  map[string]authResult     // "ns/name"
+	userlists   map[string]*Userlist      // by Name, the ones served
+	authCost    int                       // of userlists
 }
 
 // validation is the outcome of validateIngress.
@@ -102,6 +107,9 @@ func Build(snap Snapshot, opts Options) (Config, []Rejection) {
 		parsedCAs:         map[string]caResult{},
 		clientCAs:         map[string]CAFile{},
 		clientAuth:        map[string]clientAuthClaim{},
+		authSecrets:       map[string]*corev1.Secret{},
+		parsedAuth:        map[string]authResult{},
+		userlists:         map[string]*Userlist{},
 	}
 	b.optionIndex = make(optionIndex, len(b.optionTable))
 	for i := range b.optionTable {
@@ -145,6 +153,11 @@ func (b *builder) index(snap Snapshot) {
 			continue
 		}
 		b.secrets[s.Namespace+"/"+s.Name] = s
+	}
+	for _, s := range snap.AuthSecrets {
+		if b.indexable("Secret", s.Namespace, s.Name, validateObjectName) {
+			b.authSecrets[s.Namespace+"/"+s.Name] = s
+		}
 	}
 	for _, c := range snap.ConfigMaps {
 		if !b.indexable("ConfigMap", c.Namespace, c.Name, validateObjectName) {
@@ -201,6 +214,10 @@ func (b *builder) finish() {
 	slices.SortFunc(c.Certificates, func(x, y Certificate) int { return cmp.Compare(x.FileName, y.FileName) })
 	b.finishClientAuth()
 	slices.Sort(c.Served)
+	for _, u := range b.userlists {
+		c.Userlists = append(c.Userlists, *u)
+	}
+	slices.SortFunc(c.Userlists, func(x, y Userlist) int { return cmp.Compare(x.Name, y.Name) })
 
 	m := &c.Maps
 	for key := range b.hostKeys {

@@ -25,6 +25,9 @@ type Config struct {
 	// (Certificate.ClientAuth), sorted by FileName. A Secret that is both
 	// kinds of CA is one file.
 	ClientCAs []CAFile
+	// Userlists are the users of the auth Secrets that served Ingresses
+	// use, sorted by Name.
+	Userlists []Userlist
 	// Served lists the Ingresses ("namespace/name") that passed validation,
 	// sorted: the ones whose status shows the published address.
 	Served []string

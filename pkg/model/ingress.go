@@ -42,6 +42,12 @@ func (b *builder) addIngress(ing *networkingv1.Ingress) {
 		}
 		return
 	}
+	if p := &v.route.Policy; p.AuthType != "" {
+		if err := b.useUserlist(ing.Namespace, p.AuthSecret); err != nil {
+			b.reject("Ingress", ing.Namespace, ing.Name, annotationField(AnnotationPrefix+"auth-secret"), err.Error())
+			return
+		}
+	}
 	b.config.Served = append(b.config.Served, id)
 	policy := ""
 	if v.route.Policy.Active() {

@@ -426,6 +426,9 @@ func TestHostileOptionValues(t *testing.T) {
 		"temporal-redirect":       urls,
 		"auth-tls-secret":         {"../ca", "CA", "ca_secret", "-ca", "missing", strings.Repeat("a", 254), "ns/ca"},
 		"auth-tls-verify-client":  {"On", "required", "optional_no_ca", "1", "off ", "true"},
+		"auth-type":               {"Basic", "digest", "basic ", "none", "basic\n"},
+		"auth-secret":             {"../users", "Users", "users_1", "-users", "missing", "broken", "empty"},
+		"auth-realm":              {"a\tb", "x\x7f", "x\x1b[31m", strings.Repeat("r", 65), "a\"b", "100%", "caf\u00e9"},
 		"proxy-body-size":         {"-1", "-1k", "1.5m", "1t", "k", "8 m", "99999999999999999999", "1048577g", "1125899906842625", "9223372036854775807", "0x10", "+5"},
 	}
 	healthy := func() *networkingv1.Ingress {
@@ -440,9 +443,14 @@ func TestHostileOptionValues(t *testing.T) {
 		}
 		return files
 	}
+	authSecrets := []*corev1.Secret{
+		mt.AuthSecret("ns", "users", "alice:"+mt.HashSHA512+"\n"),
+		mt.AuthSecret("ns", "broken", "alice:"+mt.HashSHA512+"\nbob:"+mt.HashAPR1+"\n"),
+		mt.AuthSecret("ns", "empty", "\n"),
+	}
 	opts := options()
 	opts.FallbackCertificate = fallbackCombined(t)
-	baseCfg, _ := model.Build(model.Snapshot{Ingresses: []*networkingv1.Ingress{healthy()}, Services: services}, opts)
+	baseCfg, _ := model.Build(model.Snapshot{Ingresses: []*networkingv1.Ingress{healthy()}, Services: services, AuthSecrets: authSecrets}, opts)
 	baseline := renderAll(t, &baseCfg)
 	for _, opt := range model.OptionTable() {
 		if opt.Annotation() == "" {
@@ -453,10 +461,15 @@ func TestHostileOptionValues(t *testing.T) {
 			t.Errorf("no hostile values of the type of %s", opt.Name)
 		}
 		for _, value := range values {
+			if opt.Name == "auth-realm" && value == "a b" {
+				continue // a valid realm
+			}
 			t.Run(opt.Name+" "+strconv.Quote(value), func(t *testing.T) {
 				ing := mt.Ingress("ns", "hostile", mt.Annotation("bollard.io/backend-protocol", "HTTPS"), mt.Annotation("bollard.io/affinity", "cookie"),
+					// The auth options are checked with the others set.
+					mt.Annotation("bollard.io/auth-type", "basic"), mt.Annotation("bollard.io/auth-secret", "users"),
 					mt.Annotation(opt.Annotation(), value), mt.Rule("h.example", mt.Path("Prefix", "/", "svc", 80)))
-				cfg, rejections := model.Build(model.Snapshot{Ingresses: []*networkingv1.Ingress{healthy(), ing}, Services: services}, opts)
+				cfg, rejections := model.Build(model.Snapshot{Ingresses: []*networkingv1.Ingress{healthy(), ing}, Services: services, AuthSecrets: authSecrets}, opts)
 				var found bool
 				for _, r := range rejections {
 					if r.Kind != "Ingress" || r.Name != "hostile" || r.Warning {

@@ -41,6 +41,11 @@ type RoutePolicy struct {
 	PermanentRedirectCode int
 	TemporalRedirect      string
 
+	// AuthType is "" or AuthBasic; AuthSecret a Secret of the Ingress's
+	// namespace; AuthRealm the realm of the 401 answers.
+	AuthType   string
+	AuthSecret string
+	AuthRealm  string
 	// ClientCAFile names, under the CA directory, the bundle that verifies
 	// client certificates (auth-tls-secret); ClientCertVerify is
 	// ClientCertOn, ClientCertOptional or ClientCertOff.
@@ -95,6 +100,7 @@ func defaultRoutePolicy() RoutePolicy {
 		HSTSIncludeSubdomains: true,
 		PermanentRedirectCode: DefaultPermanentRedirectCode,
 		ClientCertVerify:      ClientCertOn,
+		AuthRealm:             DefaultAuthRealm,
 	}
 }
 
@@ -104,7 +110,7 @@ func (p *RoutePolicy) Active() bool {
 	return len(p.AllowList) > 0 || len(p.DenyList) > 0 || p.LimitRPS > 0 || p.LimitConnections > 0 ||
 		p.CORS || p.HSTS || len(p.RequestHeaders) > 0 || len(p.ResponseHeaders) > 0 ||
 		p.RewriteTarget != "" || p.AppRoot != "" || p.PermanentRedirect != "" || p.TemporalRedirect != "" ||
-		p.ClientCert() != ""
+		p.ClientCert() != "" || p.AuthType != ""
 }
 
 // Equal reports whether two policies are the same.
@@ -120,7 +126,8 @@ func (p *RoutePolicy) Equal(q *RoutePolicy) bool {
 		p.RewriteTarget == q.RewriteTarget && p.AppRoot == q.AppRoot &&
 		p.PermanentRedirect == q.PermanentRedirect && p.PermanentRedirectCode == q.PermanentRedirectCode &&
 		p.TemporalRedirect == q.TemporalRedirect &&
-		p.ClientCAFile == q.ClientCAFile && p.ClientCertVerify == q.ClientCertVerify
+		p.ClientCAFile == q.ClientCAFile && p.ClientCertVerify == q.ClientCertVerify &&
+		p.AuthType == q.AuthType && p.AuthSecret == q.AuthSecret && p.AuthRealm == q.AuthRealm
 }
 
 // checkPolicy looks at the policy options together. Errors are
@@ -141,6 +148,14 @@ func checkPolicy(p *RoutePolicy, set map[string]bool) (errs, warnings []fieldErr
 	}
 	if set["permanent-redirect-code"] && p.PermanentRedirect == "" {
 		at(&warnings, "permanent-redirect-code", "has no effect: permanent-redirect is not set")
+	}
+	if p.AuthType != "" && p.AuthSecret == "" {
+		at(&errs, "auth-type", "auth-secret is not set: basic authentication needs the Secret of its users")
+	}
+	for _, name := range []string{"auth-secret", "auth-realm"} {
+		if set[name] && p.AuthType == "" {
+			at(&warnings, name, "has no effect: auth-type is not set")
+		}
 	}
 	for _, name := range []string{"cors-allow-origin", "cors-allow-methods", "cors-allow-headers", "cors-allow-credentials", "cors-max-age"} {
 		if set[name] && !p.CORS {

@@ -58,6 +58,8 @@ type PolicyMaps struct {
 	// (PolicyFeature*): HAProxy looks up a feature's maps only when its
 	// letter is there, so a policy pays for what it sets.
 	Features []MapEntry
+	// Auth maps a policy key to the AuthRuleKey of its userlist and realm.
+	Auth []MapEntry
 }
 
 // The letters of PolicyMaps.Features.
@@ -81,7 +83,7 @@ func (m *PolicyMaps) Lists() []*[]MapEntry {
 	return []*[]MapEntry{&m.CIDRMembers, &m.CIDRs, &m.Access,
 		&m.LimitRPS, &m.LimitConnections, &m.CORS, &m.CORSOrigins, &m.CORSMethods, &m.CORSHeaders, &m.CORSMaxAge,
 		&m.CORSCredentials, &m.HSTS, &m.RequestHeaders, &m.ResponseHeaders, &m.RewriteExact, &m.RewritePrefix,
-		&m.AppRoot, &m.Redirects, &m.ClientCert, &m.Features, &m.PolicyExact, &m.PolicyPrefix, &m.PolicyHost}
+		&m.AppRoot, &m.Redirects, &m.ClientCert, &m.Auth, &m.Features, &m.PolicyExact, &m.PolicyPrefix, &m.PolicyHost}
 }
 
 // NoPolicy is the policy key of a route without a policy.
@@ -144,7 +146,7 @@ func (b *builder) addPolicyMaps() {
 	if b.defaultPolicy != "" && b.config.DefaultBackend != "" {
 		routes = append(routes, policyRoute{key: CatchAllKey, policy: b.defaultPolicy, backend: b.config.DefaultBackend, pathLen: -1})
 	}
-	requestHeaders, responseHeaders := map[string]map[string]bool{}, map[string]map[string]bool{}
+	requestHeaders, responseHeaders, authRules := map[string]map[string]bool{}, map[string]map[string]bool{}, map[string]map[string]bool{}
 	addNames := func(to map[string]map[string]bool, backend string, headers []Header) {
 		for _, h := range headers {
 			if to[backend] == nil {
@@ -158,6 +160,12 @@ func (b *builder) addPolicyMaps() {
 			withPolicy[r.backend] = true
 			addNames(requestHeaders, r.backend, b.policies[r.policy].RequestHeaders)
 			addNames(responseHeaders, r.backend, b.policies[r.policy].ResponseHeaders)
+			if p := b.policies[r.policy]; p.AuthType != "" {
+				if authRules[r.backend] == nil {
+					authRules[r.backend] = map[string]bool{}
+				}
+				authRules[r.backend][authUserlistOf(r.policy, p)+"|"+p.AuthRealm] = true
+			}
 		}
 	}
 	for _, r := range routes {
@@ -199,6 +207,7 @@ func (b *builder) addPolicyMaps() {
 		o.Policies = withPolicy[name]
 		o.RequestHeaders = joinSorted(requestHeaders[name])
 		o.ResponseHeaders = joinSorted(responseHeaders[name])
+		o.AuthRules = joinSortedBy(authRules[name], "\n")
 	}
 	var cidrs []netip.Prefix
 	for _, p := range b.policies {
@@ -286,6 +295,9 @@ func (b *builder) addPolicyEntries(id string, p *RoutePolicy, cidrs []netip.Pref
 	if f := features(p); f != "" {
 		add(&m.Features, id, f)
 	}
+	if p.AuthType != "" {
+		add(&m.Auth, id, AuthRuleKey(authUserlistOf(id, p), p.AuthRealm))
+	}
 	switch {
 	case p.TemporalRedirect != "":
 		add(&m.Redirects, id, "302|"+PolicyValue(p.TemporalRedirect))
@@ -332,11 +344,20 @@ func inside(sorted []netip.Prefix, c netip.Prefix) []netip.Prefix {
 	return out
 }
 
-func joinSorted(set map[string]bool) string {
+// authUserlistOf is the userlist of a policy's auth Secret, which is in
+// the namespace of the policy key's Ingress.
+func authUserlistOf(policyKey string, p *RoutePolicy) string {
+	namespace, _, _ := strings.Cut(policyKey, "/")
+	return AuthUserlistName(namespace, p.AuthSecret)
+}
+
+func joinSorted(set map[string]bool) string { return joinSortedBy(set, ",") }
+
+func joinSortedBy(set map[string]bool, sep string) string {
 	names := make([]string, 0, len(set))
 	for name := range set {
 		names = append(names, name)
 	}
 	slices.Sort(names)
-	return strings.Join(names, ",")
+	return strings.Join(names, sep)
 }

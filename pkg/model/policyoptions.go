@@ -1,6 +1,9 @@
 package model
 
-import "net/netip"
+import (
+	"fmt"
+	"net/netip"
+)
 
 // ChangeRuntimeNewHeader is the change of the header options: the values
 // are map entries, but each header name is a rule of haproxy.cfg.
@@ -13,6 +16,11 @@ const ChangeClientCA Change = "reload (the CA file and the crt-list lines of the
 // ChangeClientVerify is the change of auth-tls-verify-client: "off" adds
 // or removes the crt-list lines' request for a certificate.
 const ChangeClientVerify Change = "runtime (map) between `on` and `optional`; to or from `off`: one reload"
+
+// ChangeRuntimeAuth is the change of the auth options: moving an Ingress
+// between the userlists and realms its backends already check is a map
+// entry; a new userlist, a new realm or a changed Secret is a reload.
+const ChangeRuntimeAuth Change = "runtime (map) between userlists a backend already checks; a new userlist, realm or changed Secret: one reload"
 
 // policyOptions are the route policies (RoutePolicy). Their values reach
 // HAProxy through maps keyed by the Ingress (render.PolicyMaps).
@@ -141,6 +149,26 @@ func policyOptions() []Option {
 			HAProxy: "`maps/policy-client-cert.map`", Effect: "`on`: a request without a verified client certificate (for the request's host) gets 403; `optional`: it passes, and the backend gets `ssl-client-verify` (`SUCCESS`, `FAILED` or `NONE`), `ssl-client-subject-dn`, `ssl-client-issuer-dn` and `ssl-client-cert`; `off`: no client certificate is asked for",
 			parse: parseEnum(ClientCertOn, ClientCertOptional, ClientCertOff),
 			route: policy(func(p *RoutePolicy, v any) { p.ClientCertVerify = v.(string) }),
+		},
+		{
+			Name: "auth-type", Scope: ScopeRoute, Type: "`basic`", Default: "none", Change: ChangeRuntimeAuth,
+			HAProxy: "`maps/policy-auth.map`; one `userlist` per Secret, one `http-request auth` rule per userlist and realm in the backends", Effect: "requests without valid credentials get 401 with `WWW-Authenticate: Basic realm=\"REALM\"`; the Authorization header is forwarded to the backend, as ingress-nginx does",
+			parse: parseAuthType,
+			route: policy(func(p *RoutePolicy, v any) { p.AuthType = v.(string) }),
+		},
+		{
+			Name: "auth-secret", Scope: ScopeRoute, Type: "Secret name (the Ingress's namespace), type Opaque, key `auth`: htpasswd lines `user:hash`", Default: "none", Change: ChangeRuntimeAuth,
+			HAProxy: "`userlist` section",
+			Effect: fmt.Sprintf("the users; hashes SHA-512 or SHA-256 crypt (`$6$`, `$5$`; rounds %d–%d) or bcrypt (`$2a$`, `$2b$`, `$2y$`; cost %d–%d); MD5 (`$apr1$`, `$1$`), DES, `{SHA}` and plain text are refused. At most %d users per Secret; verification cost is limited per Secret and in total (docs/benchmarks.md)",
+				MinSHACryptRounds, MaxSHACryptRounds, MinBcryptCost, MaxBcryptCost, MaxAuthUsersPerSecret),
+			parse: parseSecretName,
+			route: policy(func(p *RoutePolicy, v any) { p.AuthSecret = v.(string) }),
+		},
+		{
+			Name: "auth-realm", Scope: ScopeRoute, Type: fmt.Sprintf("printable ASCII without `\"` `\\` `'` `#` `$` `%%` (1 to %d characters)", MaxAuthRealm), Default: "`" + DefaultAuthRealm + "`", Change: ChangeRuntimeAuth,
+			HAProxy: "`realm` of the backend's `http-request auth` rule", Effect: "the realm the browser shows",
+			parse: parseRealm,
+			route: policy(func(p *RoutePolicy, v any) { p.AuthRealm = v.(string) }),
 		},
 	}
 }

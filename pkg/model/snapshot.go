@@ -18,7 +18,10 @@ type Snapshot struct {
 	Services       []*corev1.Service
 	EndpointSlices []*discoveryv1.EndpointSlice
 	Secrets        []*corev1.Secret
-	ConfigMaps     []*corev1.ConfigMap
+	// AuthSecrets are the Opaque Secrets, trimmed to their AuthSecretKey:
+	// a Secret of another type never serves as an auth Secret.
+	AuthSecrets []*corev1.Secret
+	ConfigMaps  []*corev1.ConfigMap
 }
 
 // Options are the controller-wide settings that shape the model.

@@ -33,11 +33,15 @@ func writeBackend(sb *strings.Builder, be *model.Backend) error {
 	if err != nil {
 		return err
 	}
+	auth, err := authRules(&be.Options)
+	if err != nil {
+		return err
+	}
 	headers, err := headerRules(&be.Options)
 	if err != nil {
 		return err
 	}
-	options = append(options, headers...)
+	options = append(append(options, auth...), headers...)
 	shared := serverOptions(&be.Options)
 	servers := &parsers.Server{}
 	servers.Init()

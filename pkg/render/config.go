@@ -36,10 +36,14 @@ const (
 
 // config renders haproxy.cfg: base, the base template with the
 // deployment's binds and sockets, the global timeouts and default backend
-// (baseSections), then one backend section per Service port.
+// (baseSections), then the userlists of basic auth and one backend section
+// per Service port.
 func config(cfg *model.Config, base string) ([]byte, error) {
 	var sb strings.Builder
 	sb.WriteString(base)
+	if err := writeUserlists(&sb, cfg.Userlists); err != nil {
+		return nil, fmt.Errorf("render: %w", err)
+	}
 	for i := range cfg.Backends {
 		if err := writeBackend(&sb, &cfg.Backends[i]); err != nil {
 			return nil, fmt.Errorf("render backend %s: %w", cfg.Backends[i].Name, err)

@@ -42,14 +42,18 @@ const (
 	PolicyRedirectsMap        = "maps/policy-redirects.map"
 	PolicyClientCertMap       = "maps/policy-client-cert.map"
 	PolicyFeaturesMap         = "maps/policy-features.map"
+	PolicyAuthMap             = "maps/policy-auth.map"
 )
+
+// IsPolicyMap reports whether path is one of the policy maps.
+func IsPolicyMap(path string) bool { return strings.HasPrefix(path, "maps/policy-") }
 
 func policyMapFiles(m *model.PolicyMaps) []MapFile {
 	// The order of model.PolicyMaps.Lists.
 	paths := []string{PolicyCIDRMembersMap, PolicyCIDRsMap, PolicyAccessMap,
 		PolicyLimitRPSMap, PolicyLimitConnectionsMap, PolicyCORSMap, PolicyCORSOriginsMap, PolicyCORSMethodsMap, PolicyCORSHeadersMap,
 		PolicyCORSMaxAgeMap, PolicyCORSCredentialsMap, PolicyHSTSMap, PolicyRequestHeadersMap, PolicyResponseHeadersMap,
-		PolicyRewriteExactMap, PolicyRewritePrefixMap, PolicyAppRootMap, PolicyRedirectsMap, PolicyClientCertMap, PolicyFeaturesMap,
+		PolicyRewriteExactMap, PolicyRewritePrefixMap, PolicyAppRootMap, PolicyRedirectsMap, PolicyClientCertMap, PolicyAuthMap, PolicyFeaturesMap,
 		PolicyExactMap, PolicyPrefixMap, PolicyHostMap}
 	lists := m.Lists()
 	if len(lists) != len(paths) {

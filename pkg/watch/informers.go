@@ -24,14 +24,16 @@ const lastAppliedAnnotation = "kubectl.kubernetes.io/last-applied-configuration"
 
 // Watcher keeps informer caches of everything the model reads.
 type Watcher struct {
-	informers  []cache.SharedIndexInformer
-	synced     []cache.InformerSynced
-	ingresses  cache.SharedIndexInformer
-	classes    cache.SharedIndexInformer
-	services   cache.SharedIndexInformer
-	slices     cache.SharedIndexInformer
-	secrets    cache.SharedIndexInformer
-	configMaps cache.SharedIndexInformer // nil without a global ConfigMap
+	informers []cache.SharedIndexInformer
+	synced    []cache.InformerSynced
+	ingresses cache.SharedIndexInformer
+	classes   cache.SharedIndexInformer
+	services  cache.SharedIndexInformer
+	slices    cache.SharedIndexInformer
+	secrets   cache.SharedIndexInformer
+	// authSecrets are the Opaque Secrets (auth-secret), trimmed.
+	authSecrets cache.SharedIndexInformer
+	configMaps  cache.SharedIndexInformer // nil without a global ConfigMap
 }
 
 // New builds informers for scope that call onChange after every add,
@@ -48,9 +50,11 @@ func New(client kubernetes.Interface, scope Scope, onChange func(kind string)) (
 	secrets := core.Secrets(namespace)
 	listFn, watchFn := selected(scope.secretSelector(), secrets.List, secrets.Watch)
 	w.secrets = newInformer(client, &corev1.Secret{}, listFn, watchFn)
+	listFn, watchFn = selected(scope.authSecretSelector(), secrets.List, secrets.Watch)
+	w.authSecrets = newInformer(client, &corev1.Secret{}, listFn, watchFn)
 	kinds := map[string]cache.SharedIndexInformer{
 		"Ingress": w.ingresses, "IngressClass": w.classes, "Service": w.services,
-		"EndpointSlice": w.slices, "Secret": w.secrets,
+		"EndpointSlice": w.slices, "Secret": w.secrets, "AuthSecret": w.authSecrets,
 	}
 	if cmNamespace, selector, ok := scope.configMap(); ok {
 		configMaps := core.ConfigMaps(cmNamespace)
@@ -60,7 +64,10 @@ func New(client kubernetes.Interface, scope Scope, onChange func(kind string)) (
 	}
 	for kind, inf := range kinds {
 		transform := trim
-		if kind == "Secret" {
+		switch kind {
+		case "AuthSecret":
+			transform = trimAuthSecretObject
+		case "Secret":
 			transform = func(obj any) (any, error) {
 				obj, err := trim(obj)
 				if err != nil {
@@ -143,6 +150,7 @@ func (w *Watcher) Snapshot() model.Snapshot {
 		Services:       listAs[*corev1.Service](w.services),
 		EndpointSlices: listAs[*discoveryv1.EndpointSlice](w.slices),
 		Secrets:        listAs[*corev1.Secret](w.secrets),
+		AuthSecrets:    listAs[*corev1.Secret](w.authSecrets),
 		ConfigMaps:     listAs[*corev1.ConfigMap](w.configMaps),
 	}
 }

@@ -54,6 +54,13 @@ func List(ctx context.Context, client kubernetes.Interface, scope Scope) (model.
 		trimSecret(&secrets.Items[i])
 		snap.Secrets = append(snap.Secrets, &secrets.Items[i])
 	}
+	authSecrets, err := client.CoreV1().Secrets(namespace).List(ctx, metav1.ListOptions{FieldSelector: scope.authSecretSelector()})
+	if err != nil {
+		return snap, fmt.Errorf("list opaque secrets: %w", err)
+	}
+	for i := range authSecrets.Items {
+		snap.AuthSecrets = append(snap.AuthSecrets, trimAuthSecret(&authSecrets.Items[i]))
+	}
 	cmNamespace, selector, ok := scope.configMap()
 	if !ok {
 		return snap, nil

@@ -1,9 +1,11 @@
 package watch
 
 import (
+	"bytes"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 
 	"github.com/bollard-io/bollard/pkg/model"
@@ -24,14 +26,18 @@ func ScopeOf(opts model.Options) Scope {
 	return Scope{Namespace: opts.WatchNamespace, ConfigMap: opts.GlobalConfigMap}
 }
 
-// secretSelector selects the Secrets the model reads: kubernetes.io/tls
+// secretSelector selects the TLS Secrets the model reads: kubernetes.io/tls
 // only (the API server indexes Secrets by "type").
-//
-// Opaque Secrets that annotations will reference (route policies) cannot
-// join this selector, which has no "or": they need a second informer of
-// their own, selected as narrowly, with a transform of their own.
 func (s Scope) secretSelector() string {
 	return fields.OneTermEqualSelector("type", string(corev1.SecretTypeTLS)).String()
+}
+
+// authSecretSelector selects the Opaque Secrets, which auth-secret names.
+// A field selector has no "or", hence a second informer; its transform
+// (trimAuthSecret) keeps only the htpasswd key, so what it caches stays
+// small whatever else the namespace's Opaque Secrets hold.
+func (s Scope) authSecretSelector() string {
+	return fields.OneTermEqualSelector("type", string(corev1.SecretTypeOpaque)).String()
 }
 
 // configMap returns the namespace and the field selector of the global
@@ -77,4 +83,34 @@ func kept(key string) bool {
 		return true
 	}
 	return false
+}
+
+// trimAuthSecret returns a Secret with only what the model reads of an
+// auth Secret: its identity and the htpasswd key, cut one byte past the
+// model's limit (which it then refuses). Labels, annotations, owners and
+// managedFields are dropped.
+func trimAuthSecret(secret *corev1.Secret) *corev1.Secret {
+	out := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{
+			Namespace: secret.Namespace, Name: secret.Name, UID: secret.UID,
+			ResourceVersion: secret.ResourceVersion, Generation: secret.Generation,
+			CreationTimestamp: secret.CreationTimestamp, DeletionTimestamp: secret.DeletionTimestamp,
+		},
+		Type: secret.Type,
+	}
+	if data, ok := secret.Data[model.AuthSecretKey]; ok {
+		if len(data) > model.MaxAuthSecretBytes+1 {
+			data = data[:model.MaxAuthSecretBytes+1]
+		}
+		out.Data = map[string][]byte{model.AuthSecretKey: bytes.Clone(data)}
+	}
+	return out
+}
+
+// trimAuthSecretObject is trimAuthSecret as an informer transform.
+func trimAuthSecretObject(obj any) (any, error) {
+	if secret, ok := obj.(*corev1.Secret); ok {
+		return trimAuthSecret(secret), nil
+	}
+	return obj, nil
 }

@@ -2,6 +2,7 @@ package watch
 
 import (
 	"context"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -22,6 +23,16 @@ func secret(namespace, name string, typ corev1.SecretType, keys ...string) *core
 	for _, k := range keys {
 		s.Data[k] = []byte("value of " + k)
 	}
+	return s
+}
+
+// htpasswd is an Opaque auth Secret with more than the model reads.
+func htpasswd(namespace, name string) *corev1.Secret {
+	s := secret(namespace, name, corev1.SecretTypeOpaque, "auth", "other")
+	s.Labels = map[string]string{"l": "v"}
+	s.Annotations = map[string]string{lastAppliedAnnotation: "{}"}
+	s.ManagedFields = []metav1.ManagedFieldsEntry{{Manager: "kubectl"}}
+	s.OwnerReferences = []metav1.OwnerReference{{Name: "owner"}}
 	return s
 }
 
@@ -69,6 +80,7 @@ func objects() []runtime.Object {
 		secret("b", "tls", corev1.SecretTypeTLS, "tls.crt", "tls.key"),
 		secret("a", "opaque", corev1.SecretTypeOpaque, "tls.crt", "tls.key", "big"),
 		secret("a", "token", corev1.SecretTypeServiceAccountToken, "token"),
+		htpasswd("b", "users"),
 		configMap("a", "global"), configMap("a", "other"), configMap("b", "global"),
 	}
 }
@@ -90,15 +102,16 @@ type scopeCase struct {
 	opts       model.Options
 	secrets    []string
 	configMaps []string
+	auth       []string
 }
 
 func scopeCases() []scopeCase {
 	return []scopeCase{
-		{"all namespaces", model.Options{GlobalConfigMap: "a/global"}, []string{"a/tls", "b/tls"}, []string{"a/global"}},
-		{"no configmap", model.Options{}, []string{"a/tls", "b/tls"}, nil},
-		{"one namespace", model.Options{WatchNamespace: "b", GlobalConfigMap: "b/global"}, []string{"b/tls"}, []string{"b/global"}},
-		{"configmap outside the namespace", model.Options{WatchNamespace: "b", GlobalConfigMap: "a/global"}, []string{"b/tls"}, nil},
-		{"malformed configmap", model.Options{GlobalConfigMap: "global"}, []string{"a/tls", "b/tls"}, nil},
+		{"all namespaces", model.Options{GlobalConfigMap: "a/global"}, []string{"a/tls", "b/tls"}, []string{"a/global"}, []string{"a/opaque", "b/users"}},
+		{"no configmap", model.Options{}, []string{"a/tls", "b/tls"}, nil, []string{"a/opaque", "b/users"}},
+		{"one namespace", model.Options{WatchNamespace: "b", GlobalConfigMap: "b/global"}, []string{"b/tls"}, []string{"b/global"}, []string{"b/users"}},
+		{"configmap outside the namespace", model.Options{WatchNamespace: "b", GlobalConfigMap: "a/global"}, []string{"b/tls"}, nil, []string{"b/users"}},
+		{"malformed configmap", model.Options{GlobalConfigMap: "global"}, []string{"a/tls", "b/tls"}, nil, []string{"a/opaque", "b/users"}},
 	}
 }
 
@@ -109,6 +122,19 @@ func checkSnapshot(t *testing.T, c scopeCase, snap model.Snapshot) {
 	}
 	if got := names(snap.ConfigMaps); !slices.Equal(got, c.configMaps) {
 		t.Errorf("configmaps %v, want %v", got, c.configMaps)
+	}
+	if got := names(snap.AuthSecrets); !slices.Equal(got, c.auth) {
+		t.Errorf("auth secrets %v, want %v", got, c.auth)
+	}
+	// An auth Secret keeps its identity and the "auth" key, nothing else.
+	for _, s := range snap.AuthSecrets {
+		want := map[string][]byte{"auth": []byte("value of auth")}
+		if s.Name == "opaque" {
+			want = nil
+		}
+		if !reflect.DeepEqual(s.Data, want) || s.Labels != nil || s.Annotations != nil || s.ManagedFields != nil || s.OwnerReferences != nil {
+			t.Errorf("auth secret %s/%s keeps %+v", s.Namespace, s.Name, s)
+		}
 	}
 	for _, s := range snap.Secrets {
 		var keys []string
@@ -162,7 +188,7 @@ func TestWatcherScope(t *testing.T) {
 				sel := wa.GetWatchRestrictions().Fields.String()
 				switch a.GetResource().Resource {
 				case "secrets":
-					if sel != "type=kubernetes.io/tls" {
+					if sel != "type=kubernetes.io/tls" && sel != "type=Opaque" {
 						t.Errorf("secrets watched with %q", sel)
 					}
 				case "configmaps":
@@ -172,5 +198,15 @@ func TestWatcherScope(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestTrimAuthSecret: an auth key past the model's limit is cut one byte
+// after it, so the model refuses it without the cache holding it all.
+func TestTrimAuthSecret(t *testing.T) {
+	s := secret("a", "big", corev1.SecretTypeOpaque)
+	s.Data["auth"] = make([]byte, 1<<20)
+	if got := len(trimAuthSecret(s).Data["auth"]); got != model.MaxAuthSecretBytes+1 {
+		t.Errorf("kept %d bytes", got)
 	}
 }

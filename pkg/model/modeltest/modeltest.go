@@ -168,3 +168,23 @@ func TLSSecret(namespace, name string, certPEM, keyPEM []byte) *corev1.Secret {
 		Data:       map[string][]byte{corev1.TLSCertKey: certPEM, corev1.TLSPrivateKeyKey: keyPEM},
 	}
 }
+
+// AuthSecret builds an Opaque Secret with htpasswd lines under the key
+// "auth", as the watcher keeps it.
+func AuthSecret(namespace, name, htpasswd string) *corev1.Secret {
+	return &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name},
+		Type:       corev1.SecretTypeOpaque,
+		Data:       map[string][]byte{"auth": []byte(htpasswd)},
+	}
+}
+
+// Password hashes of "secret" for tests: SHA-512 crypt (openssl passwd -6),
+// SHA-256 crypt (openssl passwd -5), bcrypt cost 5 (htpasswd -nbB -C 5),
+// and MD5 (openssl passwd -apr1), which Bollard refuses.
+const (
+	HashSHA512 = "$6$saltsaltsaltsalt$ph0yGsyjzqdeFaon7.gJZo8eAG5/rj9/JdzOu1Rl7dKzBYg3xgvl7T2VQ2Rt81bc5AXkdA54r0p8QvC1omD6R1"
+	HashSHA256 = "$5$saltsalt$0IyaXrmV7.sGNS6tirgqHLqX/G.FBvgkYA.lpPdS5sA"
+	HashBcrypt = "$2y$05$1LA9leAQIVaKE/mgcXo/auuk6yywU53HrZeIX0vGzio0f/iKtl3MC"
+	HashAPR1   = "$apr1$X6x3r/1V$4PRFgbVjXP2xcYsAnq36v1"
+)
