@@ -51,8 +51,8 @@ var suites = []Suite{
 	},
 	{
 		Key: "policies", Title: "route policies e2e",
-		Args: []string{"./e2e/policies/"},
-		Why:  "the bollard.io route policies through the real HAProxy: allow/deny lists on every spelling of a route, limit-rps, limit-connections, headers, rewrite-target, redirects, app-root, CORS, HSTS, a bad value left out; reloads counted",
+		Args: []string{"./e2e/policies/", "./e2e/policyauth/", "./e2e/policymtls/"},
+		Why:  "the bollard.io route policies through the real HAProxy: allow/deny lists on every spelling of a route, limit-rps, limit-connections, headers, rewrite-target, redirects, app-root, CORS, HSTS, basic auth, client certificates (real handshakes), a bad value left out; reloads counted",
 	},
 	{
 		Key: "conformance", Title: "conformance",
