@@ -358,3 +358,23 @@ func freePort(t testing.TB) int {
 	t.Helper()
 	return haproxytest.FreePort(t)
 }
+
+// AssertReloads fails t unless exactly want reloads happened since start,
+// after a pause that lets a late reload show; the failure shows the tail
+// of the controller's log.
+func (b *Bollard) AssertReloads(t testing.TB, start, want int, what string) {
+	t.Helper()
+	time.Sleep(500 * time.Millisecond)
+	if got := b.Reloads(t) - start; got != want {
+		t.Errorf("%s: %d reloads, want %d\nbollard log (tail):\n%s", what, got, want, TailLines(b.Log(), 40))
+	}
+}
+
+// TailLines returns the last n lines of s.
+func TailLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}

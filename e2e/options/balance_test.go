@@ -23,7 +23,7 @@ func TestLeastconn(t *testing.T) {
 	start := b.Reloads(t)
 	cluster.MustApply(t, ns, ingressWith("pool", "pool.example", "pool", map[string]string{"load-balance": "leastconn"}))
 	waitConfig(t, b, "balance leastconn")
-	assertReloads(t, b, start, 1, "load-balance roundrobin → leastconn")
+	b.AssertReloads(t, start, 1, "load-balance roundrobin → leastconn")
 
 	slowPod := make(chan string, 1)
 	go func() {

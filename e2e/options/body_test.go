@@ -62,7 +62,7 @@ func TestProxyBodySize(t *testing.T) {
 	if got := postAnnounced(t, b, "upload.example", 8<<20+1); got != http.StatusRequestEntityTooLarge {
 		t.Errorf("limit 8m, Content-Length 8m+1: status %d, want 413", got)
 	}
-	assertReloads(t, b, start, 0, "proxy-body-size 1k → 8m")
+	b.AssertReloads(t, start, 0, "proxy-body-size 1k → 8m")
 }
 
 // postAnnounced sends a POST head announcing a body of length bytes, and

@@ -42,7 +42,7 @@ func TestTimeoutConnect(t *testing.T) {
 	start := b.Reloads(t)
 	cluster.MustApply(t, ns, ingressWith("void", "void.example", "void", map[string]string{"timeout-connect": "300ms"}))
 	waitConfig(t, b, "timeout connect 300ms")
-	assertReloads(t, b, start, 1, "timeout-connect set")
+	b.AssertReloads(t, start, 1, "timeout-connect set")
 
 	r := b.Request("void.example", "/")
 	r.Timeout = 30 * time.Second

@@ -57,7 +57,7 @@ func TestHealthCheckTakesFailingPodOut(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	assertReloads(t, b, start, 1, "health checks switched on")
+	b.AssertReloads(t, start, 1, "health checks switched on")
 }
 
 // TestTimeoutTunnelChangesWithoutReload: an idle WebSocket is closed after
@@ -78,7 +78,7 @@ func TestTimeoutTunnelChangesWithoutReload(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	assertReloads(t, b, start, 0, "timeout-tunnel 1s → 10s")
+	b.AssertReloads(t, start, 0, "timeout-tunnel 1s → 10s")
 }
 
 // idleWebSocket opens a WebSocket to /ws, sends nothing, and returns how

@@ -86,21 +86,3 @@ func status(t *testing.T, r framework.Request) int {
 	}
 	return resp.Status
 }
-
-// assertReloads fails unless exactly want reloads happened since start,
-// after a pause that lets a late reload show.
-func assertReloads(t *testing.T, b *framework.Bollard, start, want int, what string) {
-	t.Helper()
-	time.Sleep(500 * time.Millisecond)
-	if got := b.Reloads(t) - start; got != want {
-		t.Errorf("%s: %d reloads, want %d\nbollard log (tail):\n%s", what, got, want, tailLines(b.Log(), 40))
-	}
-}
-
-func tailLines(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
-}

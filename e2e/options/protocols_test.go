@@ -27,7 +27,7 @@ func TestBackendProtocolH2CIsOneReload(t *testing.T) {
 	start := b.Reloads(t)
 	cluster.MustApply(t, ns, ingressWith("api", "h2c.example", "api", map[string]string{"backend-protocol": "H2C"}))
 	waitProto(t, b, b.Request("h2c.example", "/"), "HTTP/2.0")
-	assertReloads(t, b, start, 1, "backend-protocol HTTP → H2C")
+	b.AssertReloads(t, start, 1, "backend-protocol HTTP → H2C")
 }
 
 // TestGRPC: a gRPC client reaches a gRPC backend through HAProxy (TLS and
@@ -99,7 +99,7 @@ func TestHTTPSBackend(t *testing.T) {
 	start := b.Reloads(t)
 	cluster.MustApply(t, ns, ingressWith("app", "tls.example", "app", map[string]string{"backend-protocol": "HTTPS", "backend-ca-secret": "good-ca", "backend-sni": "app.internal"}))
 	waitEcho(t, r, func(e *framework.Echo) bool { return e.TLS && e.SNI == "app.internal" })
-	assertReloads(t, b, start, 1, "backend-ca-secret and backend-sni added")
+	b.AssertReloads(t, start, 1, "backend-ca-secret and backend-sni added")
 
 	cluster.MustApply(t, ns, ingressWith("app", "tls.example", "app", map[string]string{"backend-protocol": "HTTPS", "backend-ca-secret": "good-ca", "backend-sni": "host"}))
 	waitEcho(t, r, func(e *framework.Echo) bool { return e.TLS && e.SNI == "tls.example" })

@@ -33,13 +33,13 @@ func TestTimeoutServerChangesWithoutReload(t *testing.T) {
 
 	cluster.MustApply(t, ns, ingressWith("slow", "slow.example", "slow", map[string]string{"timeout-server": "5s"}))
 	waitStatus(t, slow, http.StatusOK, 20*time.Second)
-	assertReloads(t, b, start, 0, "timeout-server 1s → 5s on the Ingress")
+	b.AssertReloads(t, start, 0, "timeout-server 1s → 5s on the Ingress")
 
 	// On the Service instead: the Ingress no longer sets it.
 	cluster.MustApply(t, ns, serviceWith("slow", map[string]string{"timeout-server": "1s"}))
 	cluster.MustApply(t, ns, ingressWith("slow", "slow.example", "slow", nil))
 	waitStatus(t, slow, http.StatusGatewayTimeout, 20*time.Second)
-	assertReloads(t, b, start, 0, "timeout-server moved to the Service")
+	b.AssertReloads(t, start, 0, "timeout-server moved to the Service")
 }
 
 // TestConflictingValuesOldestWins: two Ingresses route to one Service and
@@ -90,5 +90,5 @@ func TestBrokenServiceAnnotationKeepsLastGood(t *testing.T) {
 	if got := status(t, slow); got != http.StatusGatewayTimeout {
 		t.Errorf("the last good version's timeout-server no longer applies: status %d, want 504", got)
 	}
-	assertReloads(t, b, start, 0, "a broken Service annotation")
+	b.AssertReloads(t, start, 0, "a broken Service annotation")
 }

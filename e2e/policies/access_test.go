@@ -47,7 +47,7 @@ func TestAllowListOnAdminNormalisation(t *testing.T) {
 	if got := do(t, b.Request("p.example.", "//admin/x")).Status; got != http.StatusOK {
 		t.Errorf("allow-list with 127.0.0.0/8, //admin/x: status %d, want 200", got)
 	}
-	assertReloads(t, b, start, 0, "allow-list 10.0.0.0/8 → 10.0.0.0/8, 127.0.0.0/8")
+	b.AssertReloads(t, start, 0, "allow-list 10.0.0.0/8 → 10.0.0.0/8, 127.0.0.0/8")
 
 	cluster.MustApply(t, ns, ingress("admin", "p.example", map[string]string{"allow-list": "10.0.0.0/8, 127.0.0.0/8", "deny-list": "127.0.0.1"},
 		framework.Path{Path: "/admin", Type: "Prefix", Service: "app"}))
@@ -58,7 +58,7 @@ func TestAllowListOnAdminNormalisation(t *testing.T) {
 	if got := do(t, b.Request("p.example", "/")).Status; got != http.StatusOK {
 		t.Errorf("deny-list on /admin only, /: status %d, want 200", got)
 	}
-	assertReloads(t, b, start, 0, "deny-list 127.0.0.1 added")
+	b.AssertReloads(t, start, 0, "deny-list 127.0.0.1 added")
 
 	// IPv6 entries are accepted; this IPv4 client matches none of them.
 	cluster.MustApply(t, ns, ingress("admin", "p.example", map[string]string{"allow-list": "2001:db8::/32, ::1, 127.0.0.0/8", "deny-list": "fd00::/8"},
@@ -67,7 +67,7 @@ func TestAllowListOnAdminNormalisation(t *testing.T) {
 	cluster.MustApply(t, ns, ingress("admin", "p.example", map[string]string{"allow-list": "2001:db8::/32, ::1"},
 		framework.Path{Path: "/admin", Type: "Prefix", Service: "app"}))
 	waitStatus(t, b.Request("p.example", "/admin"), http.StatusForbidden)
-	assertReloads(t, b, start, 0, "allow-lists with IPv6 entries")
+	b.AssertReloads(t, start, 0, "allow-lists with IPv6 entries")
 
 	// Routes added while the backend runs the policy rules are map
 	// updates: a longer path without a policy stops the policy lookup at
@@ -84,7 +84,7 @@ func TestAllowListOnAdminNormalisation(t *testing.T) {
 			t.Errorf("after routes were added at run time, %s: status %d, want %d", c.path, got, c.want)
 		}
 	}
-	assertReloads(t, b, start, 0, "routes added to a backend that runs the policy rules")
+	b.AssertReloads(t, start, 0, "routes added to a backend that runs the policy rules")
 }
 
 // TestBadPolicyLeftOut: a bad policy value leaves only that Ingress out,

@@ -76,5 +76,5 @@ func TestCORS(t *testing.T) {
 	if got := do(t, get("https://b.example")).Header.Get("Access-Control-Allow-Origin"); got != "https://b.example" {
 		t.Errorf("GET with the new origin: Access-Control-Allow-Origin %q, want https://b.example", got)
 	}
-	assertReloads(t, b, start, 0, "cors-allow-origin https://a.example → https://b.example")
+	b.AssertReloads(t, start, 0, "cors-allow-origin https://a.example → https://b.example")
 }

@@ -40,7 +40,7 @@ func TestDefaultBackendPolicy(t *testing.T) {
 	if got := do(t, b.Request("hosted.example", "/x")).Status; got != http.StatusForbidden {
 		t.Errorf("the host default backend with deny-list 127.0.0.0/8 after the catch-all changed: status %d, want 403", got)
 	}
-	assertReloads(t, b, start, 1, "allow-list changed and a response header name new to the backend")
+	b.AssertReloads(t, start, 1, "allow-list changed and a response header name new to the backend")
 }
 
 // defaultBackendIngress renders an Ingress with only spec.defaultBackend →

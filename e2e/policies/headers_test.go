@@ -45,7 +45,7 @@ func TestHeaders(t *testing.T) {
 		e, err := r.Echo()
 		return err == nil && e.Header("X-Team") == "green" && r.Header.Get("Cache-Control") == "private, max-age=5"
 	})
-	assertReloads(t, b, start, 0, "header values changed")
+	b.AssertReloads(t, start, 0, "header values changed")
 
 	start = b.Reloads(t)
 	cluster.MustApply(t, ns, ingress("h", "h.example", headers("X-Tricky: "+tricky+"\nX-Team: green\nX-Region: eu", "Cache-Control: private, max-age=5"), root("app")))
@@ -56,7 +56,7 @@ func TestHeaders(t *testing.T) {
 	if e.Header("X-Tricky") != tricky || e.Header("X-Team") != "green" {
 		t.Errorf("after adding X-Region: X-Tricky %q X-Team %q, want them unchanged", e.Header("X-Tricky"), e.Header("X-Team"))
 	}
-	assertReloads(t, b, start, 1, "a request header name new to the backend")
+	b.AssertReloads(t, start, 1, "a request header name new to the backend")
 }
 
 // TestHSTS: hsts adds Strict-Transport-Security to HTTPS answers only; a
@@ -89,7 +89,7 @@ func TestHSTS(t *testing.T) {
 	if got := do(t, b.Request("s.example", "/x")).Header.Values("Strict-Transport-Security"); len(got) != 0 {
 		t.Errorf("plain HTTP answer after the change: Strict-Transport-Security %q, want none", got)
 	}
-	assertReloads(t, b, start, 0, "hsts-max-age 31536000 → 600")
+	b.AssertReloads(t, start, 0, "hsts-max-age 31536000 → 600")
 }
 
 // TestFirstPolicyReloadsOnce: the first policy on a route to a Service is
@@ -112,7 +112,7 @@ func TestFirstPolicyReloadsOnce(t *testing.T) {
 	if got := do(t, b.Request("two.example", "/")); got.Status != http.StatusOK || got.Header.Get("X-Policy") != "" {
 		t.Errorf("the Ingress without a policy: status %d X-Policy %q, want 200 and none", got.Status, got.Header.Get("X-Policy"))
 	}
-	assertReloads(t, b, start, 1, "the first policy on a route to the Service")
+	b.AssertReloads(t, start, 1, "the first policy on a route to the Service")
 
 	start = b.Reloads(t)
 	cluster.MustApply(t, ns, ingress("two", "two.example", map[string]string{"response-set-headers": "X-Policy: two", "allow-list": "127.0.0.0/8"}, root("app")))
@@ -120,16 +120,16 @@ func TestFirstPolicyReloadsOnce(t *testing.T) {
 	if got := do(t, b.Request("one.example", "/")).Header.Get("X-Policy"); got != "one" {
 		t.Errorf("the first Ingress after the second got a policy: X-Policy %q, want one", got)
 	}
-	assertReloads(t, b, start, 0, "a policy on a second Ingress to the same Service")
+	b.AssertReloads(t, start, 0, "a policy on a second Ingress to the same Service")
 
 	// Removing a policy while another remains is a map update; removing
 	// the last one returns the backend to the plain rules: one reload.
 	start = b.Reloads(t)
 	cluster.MustApply(t, ns, ingress("two", "two.example", nil, root("app")))
 	waitFor(t, b.Request("two.example", "/"), "no X-Policy", func(r *framework.Response) bool { return r.Status == 200 && r.Header.Get("X-Policy") == "" })
-	assertReloads(t, b, start, 0, "the policy of the second Ingress removed")
+	b.AssertReloads(t, start, 0, "the policy of the second Ingress removed")
 	start = b.Reloads(t)
 	cluster.MustApply(t, ns, ingress("one", "one.example", nil, root("app")))
 	waitFor(t, b.Request("one.example", "/"), "no X-Policy", func(r *framework.Response) bool { return r.Status == 200 && r.Header.Get("X-Policy") == "" })
-	assertReloads(t, b, start, 1, "the last policy on a route to the Service removed")
+	b.AssertReloads(t, start, 1, "the last policy on a route to the Service removed")
 }

@@ -53,7 +53,7 @@ func TestLimitRPS(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v (last burst %v)", err, last)
 	}
-	assertReloads(t, b, start, 0, "limit-rps 5 → 1000")
+	b.AssertReloads(t, start, 0, "limit-rps 5 → 1000")
 }
 
 // burst sends n GET / to host back to back on one keep-alive connection
@@ -119,7 +119,7 @@ func TestLimitConnections(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v (last %v)", err, last)
 	}
-	assertReloads(t, b, start, 0, "limit-connections 2 → 5")
+	b.AssertReloads(t, start, 0, "limit-connections 2 → 5")
 }
 
 // concurrent sends n requests that take 2 s at the backend at once, each

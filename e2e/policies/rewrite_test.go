@@ -55,7 +55,7 @@ func TestRewriteTarget(t *testing.T) {
 			t.Errorf("rewrite-target /v2 on Prefix /api: %s reached the backend as %q, want %q", c.path, got, c.want)
 		}
 	}
-	assertReloads(t, b, start, 0, "rewrite-target / → /v2")
+	b.AssertReloads(t, start, 0, "rewrite-target / → /v2")
 }
 
 // TestRedirects: permanent-redirect (with its code), temporal-redirect and
@@ -92,5 +92,5 @@ func TestRedirects(t *testing.T) {
 	redirect("away.example", "/b", http.StatusFound, "http://other.example:8080/")
 	cluster.MustApply(t, ns, ingress("portal", "portal.example", map[string]string{"app-root": "/home?tab=1"}, root("app")))
 	redirect("portal.example", "/", http.StatusFound, "/home?tab=1")
-	assertReloads(t, b, start, 0, "redirect code, redirect URL and app-root changed")
+	b.AssertReloads(t, start, 0, "redirect code, redirect URL and app-root changed")
 }

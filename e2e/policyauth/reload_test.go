@@ -29,7 +29,7 @@ func TestAuthChanges(t *testing.T) {
 	if got := get(t, b, "move.example", "/a", "ann", "ann-pw").Status; got != http.StatusUnauthorized {
 		t.Errorf("ann on /a after the move to Secret two: status %d, want 401", got)
 	}
-	assertReloads(t, b, start, 0, "moving an Ingress between userlists its backend checks")
+	b.AssertReloads(t, start, 0, "moving an Ingress between userlists its backend checks")
 
 	start = b.Reloads(t)
 	putSecret(t, ns, "two", "ben:"+opensslHash(t, "-6", "ben-new"))
@@ -42,15 +42,5 @@ func TestAuthChanges(t *testing.T) {
 	if got := get(t, b, "move.example", "/c", "ann", "ann-pw").Status; got != http.StatusOK {
 		t.Errorf("ann on /c: status %d, want 200", got)
 	}
-	assertReloads(t, b, start, 1, "a changed auth Secret")
-}
-
-// assertReloads fails unless exactly want reloads happened since start,
-// after a pause that lets a late reload show.
-func assertReloads(t *testing.T, b interface{ Reloads(testing.TB) int }, start, want int, what string) {
-	t.Helper()
-	time.Sleep(500 * time.Millisecond)
-	if got := b.Reloads(t) - start; got != want {
-		t.Errorf("%s: %d reloads, want %d", what, got, want)
-	}
+	b.AssertReloads(t, start, 1, "a changed auth Secret")
 }

@@ -138,9 +138,9 @@ func (s *setup) waitStatus(t *testing.T, r framework.Request, status int) *frame
 	})
 	if err != nil {
 		if last != nil {
-			t.Fatalf("%v (last status %d, body %.300q)\nbollard log (tail):\n%s", err, last.Status, last.Body, tailLines(s.b.Log(), 30))
+			t.Fatalf("%v (last status %d, body %.300q)\nbollard log (tail):\n%s", err, last.Status, last.Body, framework.TailLines(s.b.Log(), 30))
 		}
-		t.Fatalf("%v (last error %v)\nbollard log (tail):\n%s", err, lastErr, tailLines(s.b.Log(), 30))
+		t.Fatalf("%v (last error %v)\nbollard log (tail):\n%s", err, lastErr, framework.TailLines(s.b.Log(), 30))
 	}
 	return last
 }
@@ -188,14 +188,6 @@ func asksForCertificate(t *testing.T, addr, sni string, roots *x509.CertPool) bo
 	}
 	_ = conn.Close()
 	return asked
-}
-
-func tailLines(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }
 
 // certHeader decodes ssl-client-cert (URL-encoded PEM) to DER.

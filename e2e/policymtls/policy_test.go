@@ -108,13 +108,13 @@ func TestClientCertificates(t *testing.T) {
 			t.Errorf("served by %s, want open", e.Service)
 		}
 	})
-	assertReloads(t, s.b, s.startReloads, 0, "requests only")
+	s.b.AssertReloads(t, s.startReloads, 0, "requests only")
 
 	t.Run("on → optional is a map update", func(t *testing.T) {
 		start := s.b.Reloads(t)
 		cluster.MustApply(t, s.ns, ingressYAML("secure", secureHost, "app", map[string]string{"auth-tls-secret": "client-ca", "ssl-redirect": "false", "auth-tls-verify-client": "optional"}))
 		s.waitStatus(t, s.request(secureHost, "", nil), http.StatusOK)
-		assertReloads(t, s.b, start, 0, "auth-tls-verify-client on → optional")
+		s.b.AssertReloads(t, start, 0, "auth-tls-verify-client on → optional")
 	})
 	t.Run("a new CA is one reload", func(t *testing.T) {
 		start := s.b.Reloads(t)
@@ -141,16 +141,6 @@ func TestClientCertificates(t *testing.T) {
 		if got, err := forcedStatus(addr, partnerHost, s.serverCA, s.alice); err == nil {
 			t.Errorf("alice's certificate of the old CA: status %d, want a TLS failure", got)
 		}
-		assertReloads(t, s.b, start, 1, "ca.crt of the CA Secret changed")
+		s.b.AssertReloads(t, start, 1, "ca.crt of the CA Secret changed")
 	})
-}
-
-// assertReloads fails unless exactly want reloads happened since start,
-// after a pause that lets a late reload show.
-func assertReloads(t *testing.T, b *framework.Bollard, start, want int, what string) {
-	t.Helper()
-	time.Sleep(500 * time.Millisecond)
-	if got := b.Reloads(t) - start; got != want {
-		t.Errorf("%s: %d reloads, want %d\nbollard log (tail):\n%s", what, got, want, tailLines(b.Log(), 40))
-	}
 }
