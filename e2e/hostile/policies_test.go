@@ -109,5 +109,24 @@ func policyCases() []optCase {
 	} {
 		add("policy: CORS and HSTS", c.name, c.option, c.value, c.reason)
 	}
+	for _, c := range []struct{ name, option, value, reason string }{
+		{"auth-type-digest", "auth-type", "digest", `is not "basic"`},
+		{"auth-type-upper", "auth-type", "Basic", `is not "basic"`},
+		{"auth-type-lf", "auth-type", "basic\n  http-request deny", `is not "basic"`},
+		{"auth-secret-path", "auth-secret", "../users", "is not a Secret name"},
+		{"auth-secret-env", "auth-secret", "${HOME}", "is not a Secret name"},
+		{"auth-realm-quote", "auth-realm", `a"b`, "a realm is printable ASCII"},
+		{"auth-realm-fetch", "auth-realm", "%[env(HOME)]", "a realm is printable ASCII"},
+		{"auth-realm-env", "auth-realm", "${HOME}", "a realm is printable ASCII"},
+		{"auth-realm-hash", "auth-realm", "a#b", "a realm is printable ASCII"},
+		{"auth-realm-lf", "auth-realm", "a\nb", "a realm is printable ASCII"},
+		{"auth-realm-long", "auth-realm", strings.Repeat("r", 65), "is not 1 to 64 characters"},
+		{"tls-secret-path", "auth-tls-secret", "../ca", "is not a Secret name"},
+		{"tls-secret-fetch", "auth-tls-secret", "%[env(HOME)]", "is not a Secret name"},
+		{"tls-verify-upper", "auth-tls-verify-client", "On", "is not one of on, optional, off"},
+		{"tls-verify-word", "auth-tls-verify-client", "required", "is not one of on, optional, off"},
+	} {
+		add("policy: basic auth and client certificates", c.name, c.option, c.value, c.reason)
+	}
 	return cases
 }
