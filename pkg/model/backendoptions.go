@@ -90,7 +90,7 @@ type serviceOptions struct {
 // readAnnotations parses the bollard.io annotations of an object. Route
 // options are refused on a Service.
 func (b *builder) readAnnotations(namespace string, annotations map[string]string, onService bool) (RouteSettings, optionValues, []fieldError, []fieldError) {
-	route := RouteSettings{SSLRedirect: b.config.Global.SSLRedirect, Policy: defaultRoutePolicy()}
+	route := RouteSettings{SSLRedirect: b.config.Global.SSLRedirect}
 	var values optionValues
 	var errs []fieldError
 	var routeSet map[string]bool
@@ -151,14 +151,14 @@ func (b *builder) readAnnotations(namespace string, annotations map[string]strin
 		}
 		values[opt.Name] = v
 	}
-	if p := &route.Policy; p.AuthType != "" && p.AuthSecret != "" {
+	if p := route.Policy; p != nil && p.AuthType != "" && p.AuthSecret != "" {
 		if res := b.authUserlist(namespace, p.AuthSecret); res.problem != "" {
 			errs = append(errs, fieldError{field: annotationField(AnnotationPrefix + "auth-secret"), reason: res.problem, missing: res.missing})
 		}
 	}
 	var warnings []fieldError
-	if routeSet != nil && len(errs) == 0 {
-		policyErrs, policyWarnings := checkPolicy(&route.Policy, routeSet)
+	if route.Policy != nil && len(errs) == 0 {
+		policyErrs, policyWarnings := checkPolicy(route.Policy, routeSet)
 		errs = append(errs, policyErrs...)
 		warnings = policyWarnings
 	}

@@ -42,7 +42,7 @@ func (b *builder) addIngress(ing *networkingv1.Ingress) {
 		}
 		return
 	}
-	if p := &v.route.Policy; p.AuthType != "" {
+	if p := v.route.Policy; p != nil && p.AuthType != "" {
 		if err := b.useUserlist(ing.Namespace, p.AuthSecret); err != nil {
 			b.reject("Ingress", ing.Namespace, ing.Name, annotationField(AnnotationPrefix+"auth-secret"), err.Error())
 			return
@@ -52,7 +52,7 @@ func (b *builder) addIngress(ing *networkingv1.Ingress) {
 	policy := ""
 	if v.route.Policy.Active() {
 		policy = id
-		b.policies[id] = &v.route.Policy
+		b.policies[id] = v.route.Policy
 	}
 	ingressHostKeys := map[string]bool{}
 	specificHosts := false
@@ -79,7 +79,7 @@ func (b *builder) addIngress(ing *networkingv1.Ingress) {
 				continue
 			}
 			exact, path := normalizePath(p)
-			if v.route.Policy.RewriteTarget != "" && !exact && strings.Count(path, "/") > MaxRewriteDepth {
+			if v.route.Policy != nil && v.route.Policy.RewriteTarget != "" && !exact && strings.Count(path, "/") > MaxRewriteDepth {
 				b.reject("Ingress", ing.Namespace, ing.Name, field+".path", fmt.Sprintf(
 					"rewrite-target replaces Prefix paths of at most %d segments; this one has %d", MaxRewriteDepth, strings.Count(path, "/")))
 				continue

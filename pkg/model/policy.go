@@ -63,7 +63,7 @@ const (
 // ClientCert is what the policy asks of client certificates: ClientCertOn,
 // ClientCertOptional, or "" when it asks nothing.
 func (p *RoutePolicy) ClientCert() string {
-	if p.ClientCAFile == "" || p.ClientCertVerify == ClientCertOff {
+	if p == nil || p.ClientCAFile == "" || p.ClientCertVerify == ClientCertOff {
 		return ""
 	}
 	return p.ClientCertVerify
@@ -107,10 +107,10 @@ func defaultRoutePolicy() RoutePolicy {
 // Active reports whether the policy asks anything of a request: an
 // Ingress whose policy is not active costs its requests nothing.
 func (p *RoutePolicy) Active() bool {
-	return len(p.AllowList) > 0 || len(p.DenyList) > 0 || p.LimitRPS > 0 || p.LimitConnections > 0 ||
+	return p != nil && (len(p.AllowList) > 0 || len(p.DenyList) > 0 || p.LimitRPS > 0 || p.LimitConnections > 0 ||
 		p.CORS || p.HSTS || len(p.RequestHeaders) > 0 || len(p.ResponseHeaders) > 0 ||
 		p.RewriteTarget != "" || p.AppRoot != "" || p.PermanentRedirect != "" || p.TemporalRedirect != "" ||
-		p.ClientCert() != "" || p.AuthType != ""
+		p.ClientCert() != "" || p.AuthType != "")
 }
 
 // Equal reports whether two policies are the same.

@@ -26,7 +26,7 @@ const ChangeRuntimeAuth Change = "runtime (map) between userlists a backend alre
 // HAProxy through maps keyed by the Ingress (render.PolicyMaps).
 func policyOptions() []Option {
 	policy := func(set func(*RoutePolicy, any)) func(*RouteSettings, any) {
-		return func(r *RouteSettings, v any) { set(&r.Policy, v) }
+		return func(r *RouteSettings, v any) { set(r.policy(), v) }
 	}
 	boolOpt := func(name, def, effect string, set func(*RoutePolicy, bool)) Option {
 		return Option{Name: name, Scope: ScopeRoute, Type: "bool", Default: def, Change: ChangeRuntime,
