@@ -83,13 +83,14 @@ func fingerprint(ing *networkingv1.Ingress, idx readIndex) string {
 	for _, k := range slices.Sorted(maps.Keys(ing.Annotations)) {
 		fmt.Fprintf(h, "\x00%s=%s", k, ing.Annotations[k])
 	}
-	secret := func(name string) {
+	secretIn := func(from map[string]*corev1.Secret, tag, name string) {
 		rv := "-"
-		if s, ok := idx.secrets[ing.Namespace+"/"+name]; ok {
+		if s, ok := from[ing.Namespace+"/"+name]; ok {
 			rv = s.ResourceVersion
 		}
-		fmt.Fprintf(h, "\x00%s@%s", name, rv)
+		fmt.Fprintf(h, "\x00%s%s@%s", tag, name, rv)
 	}
+	secret := func(name string) { secretIn(idx.secrets, "", name) }
 	for _, tls := range ing.Spec.TLS {
 		secret(tls.SecretName)
 	}
@@ -99,11 +100,7 @@ func fingerprint(ing *networkingv1.Ingress, idx readIndex) string {
 		}
 	}
 	if name, ok := ing.Annotations[authSecretAnnotation]; ok {
-		rv := "-"
-		if s, ok := idx.authSecrets[ing.Namespace+"/"+name]; ok {
-			rv = s.ResourceVersion
-		}
-		fmt.Fprintf(h, "\x00auth:%s@%s", name, rv)
+		secretIn(idx.authSecrets, "auth:", name)
 	}
 	for _, name := range ingressServices(ing) {
 		svc, ok := idx.services[ing.Namespace+"/"+name]

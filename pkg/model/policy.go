@@ -107,10 +107,8 @@ func defaultRoutePolicy() RoutePolicy {
 // Active reports whether the policy asks anything of a request: an
 // Ingress whose policy is not active costs its requests nothing.
 func (p *RoutePolicy) Active() bool {
-	return p != nil && (len(p.AllowList) > 0 || len(p.DenyList) > 0 || p.LimitRPS > 0 || p.LimitConnections > 0 ||
-		p.CORS || p.HSTS || len(p.RequestHeaders) > 0 || len(p.ResponseHeaders) > 0 ||
-		p.RewriteTarget != "" || p.AppRoot != "" || p.PermanentRedirect != "" || p.TemporalRedirect != "" ||
-		p.ClientCert() != "" || p.AuthType != "")
+	// Auth has no feature letter: its rules are chosen by their own map.
+	return p != nil && (features(p) != "" || p.AuthType != "")
 }
 
 // Equal reports whether two policies are the same.

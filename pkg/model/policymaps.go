@@ -118,11 +118,11 @@ type policyRoute struct {
 	key     string // the routing map key
 	policy  string
 	backend string
-	// pathLen is the length of the matched path; -1 for a host default.
-	pathLen int
-	// depth is the number of segments of a Prefix path.
-	depth int
-	exact bool
+	// hostDefault routes have no path; depth is the number of segments of
+	// a Prefix path.
+	hostDefault bool
+	depth       int
+	exact       bool
 }
 
 // addPolicyMaps fills the policy maps from the served routes.
@@ -138,34 +138,36 @@ func (b *builder) addPolicyMaps() {
 		if !rk.exact {
 			key = PrefixKey(rk.hostKey, rk.path)
 		}
-		routes = append(routes, policyRoute{key: key, policy: owner.policy, backend: owner.backend, pathLen: len(rk.path), depth: strings.Count(rk.path, "/"), exact: rk.exact})
+		routes = append(routes, policyRoute{key: key, policy: owner.policy, backend: owner.backend, depth: strings.Count(rk.path, "/"), exact: rk.exact})
 	}
 	for key, backend := range b.hostDefaults {
-		routes = append(routes, policyRoute{key: key, policy: b.hostDefaultPolicy[key], backend: backend, pathLen: -1})
+		routes = append(routes, policyRoute{key: key, policy: b.hostDefaultPolicy[key], backend: backend, hostDefault: true})
 	}
 	if b.defaultPolicy != "" && b.config.DefaultBackend != "" {
-		routes = append(routes, policyRoute{key: CatchAllKey, policy: b.defaultPolicy, backend: b.config.DefaultBackend, pathLen: -1})
+		routes = append(routes, policyRoute{key: CatchAllKey, policy: b.defaultPolicy, backend: b.config.DefaultBackend, hostDefault: true})
 	}
+	// The names of the rules each backend needs: headers, userlist|realm.
 	requestHeaders, responseHeaders, authRules := map[string]map[string]bool{}, map[string]map[string]bool{}, map[string]map[string]bool{}
-	addNames := func(to map[string]map[string]bool, backend string, headers []Header) {
-		for _, h := range headers {
-			if to[backend] == nil {
-				to[backend] = map[string]bool{}
-			}
-			to[backend][h.Name] = true
+	addName := func(to map[string]map[string]bool, backend, name string) {
+		if to[backend] == nil {
+			to[backend] = map[string]bool{}
 		}
+		to[backend][name] = true
 	}
 	for _, r := range routes {
-		if r.policy != "" {
-			withPolicy[r.backend] = true
-			addNames(requestHeaders, r.backend, b.policies[r.policy].RequestHeaders)
-			addNames(responseHeaders, r.backend, b.policies[r.policy].ResponseHeaders)
-			if p := b.policies[r.policy]; p.AuthType != "" {
-				if authRules[r.backend] == nil {
-					authRules[r.backend] = map[string]bool{}
-				}
-				authRules[r.backend][authUserlistOf(r.policy, p)+"|"+p.AuthRealm] = true
-			}
+		p := b.policies[r.policy]
+		if p == nil {
+			continue
+		}
+		withPolicy[r.backend] = true
+		for _, h := range p.RequestHeaders {
+			addName(requestHeaders, r.backend, h.Name)
+		}
+		for _, h := range p.ResponseHeaders {
+			addName(responseHeaders, r.backend, h.Name)
+		}
+		if p.AuthType != "" {
+			addName(authRules, r.backend, authUserlistOf(r.policy, p)+"|"+p.AuthRealm)
 		}
 	}
 	for _, r := range routes {
@@ -178,14 +180,14 @@ func (b *builder) addPolicyMaps() {
 		}
 		entry := MapEntry{Key: r.key, Value: value}
 		switch {
-		case r.pathLen < 0:
+		case r.hostDefault:
 			m.PolicyHost = append(m.PolicyHost, entry)
 		case r.exact:
 			m.PolicyExact = append(m.PolicyExact, entry)
 		default:
 			m.PolicyPrefix = append(m.PolicyPrefix, entry)
 		}
-		if r.policy == "" || r.pathLen < 0 {
+		if r.policy == "" || r.hostDefault {
 			continue
 		}
 		if target := b.policies[r.policy].RewriteTarget; target != "" {

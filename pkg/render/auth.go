@@ -51,6 +51,7 @@ func writeUserlists(sb *strings.Builder, lists []model.Userlist) error {
 	return nil
 }
 
+// writeLines writes the lines of one keyword parser, indented.
 func writeLines(sb *strings.Builder, p parser.ParserInterface) error {
 	result, _, err := p.ResultAll()
 	if err != nil {

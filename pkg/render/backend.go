@@ -91,15 +91,7 @@ func writeBackend(sb *strings.Builder, be *model.Backend) error {
 	}
 	sb.WriteByte('\n')
 	for _, p := range lines {
-		result, _, err := p.ResultAll()
-		if err != nil {
-			continue // nothing set
-		}
-		for _, line := range result {
-			sb.WriteString("  ")
-			sb.WriteString(line.Data)
-			sb.WriteByte('\n')
-		}
+		_ = writeLines(sb, p) // an error is a parser with nothing set
 	}
 	return nil
 }
