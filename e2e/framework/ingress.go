@@ -3,6 +3,7 @@ package framework
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -148,4 +149,26 @@ func (c *Cluster) WaitWarningReason(ctx context.Context, namespace, object, reas
 		return "", fmt.Errorf("%w\nevents seen:\n%s", err, seen)
 	}
 	return msg, nil
+}
+
+// BollardAnnotations renders options (names without the bollard.io/
+// prefix) as the inside of a YAML flow mapping, sorted by name.
+func BollardAnnotations(options map[string]string) string {
+	keys := make([]string, 0, len(options))
+	for k := range options {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		// %q is a valid YAML double-quoted scalar for these values.
+		parts[i] = fmt.Sprintf("bollard.io/%s: %q", k, options[k])
+	}
+	return strings.Join(parts, ", ")
+}
+
+// WithAnnotations adds options as bollard.io annotations to the manifest y
+// of the object name, whose metadata is "{name: NAME}".
+func WithAnnotations(y, name string, options map[string]string) string {
+	return strings.Replace(y, "metadata: {name: "+name+"}", "metadata: {name: "+name+", annotations: {"+BollardAnnotations(options)+"}}", 1)
 }

@@ -9,8 +9,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"sort"
-	"strings"
 	"testing"
 	"time"
 
@@ -28,7 +26,7 @@ func TestMain(m *testing.M) {
 // port 80 with the given bollard.io annotations (names without the prefix).
 func ingressWith(name, host, service string, options map[string]string) string {
 	y := framework.IngressYAML(name, host, framework.Path{Path: "/", Type: "Prefix", Service: service})
-	return strings.Replace(y, "metadata: {name: "+name+"}", "metadata: {name: "+name+", annotations: {"+annotations(options)+"}}", 1)
+	return framework.WithAnnotations(y, name, options)
 }
 
 // serviceWith renders the echo Service of name (port 80 → 8080) with
@@ -40,20 +38,7 @@ metadata: {name: %s, annotations: {%s}}
 spec:
   selector: {app: %s}
   ports: [{name: http, port: 80, targetPort: %d, protocol: TCP}]
-`, name, annotations(options), name, framework.EchoPort)
-}
-
-func annotations(options map[string]string) string {
-	keys := make([]string, 0, len(options))
-	for k := range options {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = fmt.Sprintf("bollard.io/%s: %q", k, options[k])
-	}
-	return strings.Join(parts, ", ")
+`, name, framework.BollardAnnotations(options), name, framework.EchoPort)
 }
 
 // waitStatus waits until a request answers with status.

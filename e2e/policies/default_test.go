@@ -51,7 +51,7 @@ func defaultBackendIngress(name, host, service string, options map[string]string
 	if host != "" {
 		y += "  rules: [{host: " + host + "}]\n"
 	}
-	return withAnnotations(y, name, options)
+	return framework.WithAnnotations(y, name, options)
 }
 
 // TestWildcardAndHostlessPolicy: policies hold on the routes of a wildcard

@@ -10,8 +10,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"sort"
-	"strings"
 	"testing"
 	"time"
 
@@ -31,7 +29,7 @@ const waitBudget = 30 * time.Second
 // ingress renders an Ingress of one rule for host with paths and the given
 // bollard.io annotations (names without the prefix).
 func ingress(name, host string, options map[string]string, paths ...framework.Path) string {
-	return withAnnotations(framework.IngressYAML(name, host, paths...), name, options)
+	return framework.WithAnnotations(framework.IngressYAML(name, host, paths...), name, options)
 }
 
 // root is a Prefix "/" path to service.
@@ -54,21 +52,7 @@ spec:
       paths:
       - {path: /, pathType: Prefix, backend: {service: {name: %s, port: {number: 80}}}}
 `, name, host, secret, host, service)
-	return withAnnotations(y, name, options)
-}
-
-func withAnnotations(y, name string, options map[string]string) string {
-	keys := make([]string, 0, len(options))
-	for k := range options {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		// %q is a valid YAML double-quoted scalar for these values.
-		parts[i] = fmt.Sprintf("bollard.io/%s: %q", k, options[k])
-	}
-	return strings.Replace(y, "metadata: {name: "+name+"}", "metadata: {name: "+name+", annotations: {"+strings.Join(parts, ", ")+"}}", 1)
+	return framework.WithAnnotations(y, name, options)
 }
 
 // do sends r once, failing the test on a transport error.
