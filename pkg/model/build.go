@@ -83,6 +83,22 @@ type routeOwner struct {
 // Build turns a snapshot into a Config plus the rejections met on the way.
 // The result does not depend on the order of the snapshot's slices.
 func Build(snap Snapshot, opts Options) (Config, []Rejection) {
+	b := newBuilder(opts)
+	b.index(snap)
+	b.config.Global = b.globalOptions()
+	b.defaultCertificate()
+	ours := b.ourIngresses(snap.Ingresses)
+	b.claimHosts(ours)
+	for _, ing := range ours {
+		b.addIngress(ing)
+	}
+	b.controllerDefaultBackend()
+	b.finish()
+	return b.config, sortRejections(b.rejections)
+}
+
+// newBuilder returns a builder with empty indexes.
+func newBuilder(opts Options) *builder {
 	b := &builder{
 		opts:              opts,
 		classes:           map[string]*networkingv1.IngressClass{},
@@ -115,17 +131,7 @@ func Build(snap Snapshot, opts Options) (Config, []Rejection) {
 	for i := range b.optionTable {
 		b.optionIndex[b.optionTable[i].Name] = &b.optionTable[i]
 	}
-	b.index(snap)
-	b.config.Global = b.globalOptions()
-	b.defaultCertificate()
-	ours := b.ourIngresses(snap.Ingresses)
-	b.claimHosts(ours)
-	for _, ing := range ours {
-		b.addIngress(ing)
-	}
-	b.controllerDefaultBackend()
-	b.finish()
-	return b.config, sortRejections(b.rejections)
+	return b
 }
 
 func (b *builder) inScope(namespace string) bool {
@@ -143,9 +149,8 @@ func (b *builder) index(snap Snapshot) {
 	}
 	for _, s := range snap.EndpointSlices {
 		svc := s.Labels[discoveryv1.LabelServiceName]
-		if svc != "" && b.inScope(s.Namespace) && b.indexable("EndpointSlice", s.Namespace, s.Name, validateObjectName) {
-			key := s.Namespace + "/" + svc
-			b.slices[key] = append(b.slices[key], s)
+		if svc != "" {
+			b.indexSlice(s, svc)
 		}
 	}
 	for _, s := range snap.Secrets {

@@ -24,6 +24,9 @@ type Rejection struct {
 	// exist (yet): `kubectl apply -f dir/` creates objects in any order, so
 	// the controller reports it only once it stays missing.
 	Missing bool
+	// service is the Service ("namespace/name") of a rejected EndpointSlice:
+	// PatchEndpoints replaces the rejections of the Services it patches.
+	service string
 }
 
 func (r Rejection) String() string {
@@ -53,6 +56,7 @@ func sortRejections(rs []Rejection) []Rejection {
 			cmp.Compare(a.Name, b.Name),
 			cmp.Compare(a.Field, b.Field),
 			cmp.Compare(a.Reason, b.Reason),
+			cmp.Compare(a.service, b.service),
 		)
 	})
 	return slices.Compact(rs)

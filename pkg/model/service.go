@@ -125,7 +125,7 @@ func (b *builder) sliceEndpoints(slice *discoveryv1.EndpointSlice, portName stri
 			continue
 		}
 		if err := validatePortNumber(*p.Port); err != nil {
-			b.reject("EndpointSlice", slice.Namespace, slice.Name, fmt.Sprintf("ports[%d].port", i), err.Error())
+			b.rejectSlice(slice, fmt.Sprintf("ports[%d].port", i), err.Error())
 			return
 		}
 		port = *p.Port
@@ -145,7 +145,7 @@ func (b *builder) sliceEndpoints(slice *discoveryv1.EndpointSlice, portName stri
 			err = b.checkEndpointRange(addr)
 		}
 		if err != nil {
-			b.reject("EndpointSlice", slice.Namespace, slice.Name, fmt.Sprintf("endpoints[%d].addresses[0]", i), err.Error())
+			b.rejectSlice(slice, fmt.Sprintf("endpoints[%d].addresses[0]", i), err.Error())
 			continue
 		}
 		ap := netip.AddrPortFrom(addr, uint16(port))

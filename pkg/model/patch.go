@@ -1,0 +1,141 @@
+package model
+
+import (
+	"slices"
+	"strconv"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+)
+
+// An EndpointSlice feeds the model only through the endpoints (and slots)
+// of the backends of its Service and through its own rejections, so an
+// endpoint change needs none of the rest of Build: at 10k Ingresses Build
+// takes 150-300 ms, a patch of one Service microseconds.
+
+// ServiceSlices is one Service whose EndpointSlices changed, as the
+// snapshot now holds it.
+type ServiceSlices struct {
+	Namespace, Name string
+	// Service is the Service the previous model was built from (nil: it
+	// had none): a patch only follows endpoint changes.
+	Service *corev1.Service
+	// Slices are the EndpointSlices labelled for the Service, in any order.
+	Slices []*discoveryv1.EndpointSlice
+}
+
+// EndpointPatch is the result of PatchEndpoints.
+type EndpointPatch struct {
+	Config Config
+	// Rejections are the EndpointSlice rejections of the patched Services;
+	// ReplaceSliceRejections merges them into the previous model's.
+	Rejections []Rejection
+	// Backends names the backends whose endpoints changed, sorted.
+	Backends []string
+	// Services are the patched Services ("namespace/name"), sorted.
+	Services []string
+}
+
+// PatchEndpoints returns the model that Build gives for the snapshot prev
+// was built from with the EndpointSlices of the changed Services replaced.
+// prev is not modified and the result shares every unchanged part of it.
+// The Services and everything else must be those prev was built from.
+func PatchEndpoints(prev *Config, changed []ServiceSlices, opts Options) EndpointPatch {
+	b := newBuilder(opts)
+	var out EndpointPatch
+	for _, s := range changed {
+		key := s.Namespace + "/" + s.Name
+		out.Services = append(out.Services, key)
+		// The same indexes Build makes, without its Service rejections,
+		// which prev already holds.
+		if s.Service != nil && b.inScope(s.Namespace) && validateNamespace(s.Namespace) == nil && validateServiceName(s.Name) == nil {
+			b.services[key] = s.Service
+		}
+		for _, slice := range s.Slices {
+			if slice.Namespace == s.Namespace && slice.Labels[discoveryv1.LabelServiceName] == s.Name {
+				b.indexSlice(slice, s.Name)
+			}
+		}
+	}
+	slices.Sort(out.Services)
+	out.Services = slices.Compact(out.Services)
+	out.Config = *prev
+	var backends []Backend // copied on the first change
+	for i := range prev.Backends {
+		be := &prev.Backends[i]
+		if _, ok := slices.BinarySearch(out.Services, be.Namespace+"/"+be.Service); !ok {
+			continue
+		}
+		var eps []Endpoint
+		if svc, sp, problem := b.servicePort(be.Namespace, be.Service, backendPort(be.Port)); problem == "" {
+			eps = b.endpoints(svc, sp)
+		}
+		if slices.Equal(eps, be.Endpoints) && (eps == nil) == (be.Endpoints == nil) {
+			continue
+		}
+		if backends == nil {
+			backends = slices.Clone(prev.Backends)
+		}
+		backends[i].Endpoints = eps
+		backends[i].Slots = SlotsFor(len(eps))
+		out.Backends = append(out.Backends, be.Name)
+	}
+	if backends != nil {
+		out.Config.Backends = backends
+	}
+	for _, r := range b.rejections {
+		if r.Kind == "EndpointSlice" && r.service != "" {
+			out.Rejections = append(out.Rejections, r)
+		}
+	}
+	return out
+}
+
+// ReplaceSliceRejections returns rejections with the EndpointSlice
+// rejections of the patched Services replaced by the patch's, sorted as
+// Build sorts them.
+func ReplaceSliceRejections(rejections []Rejection, p *EndpointPatch) []Rejection {
+	out := make([]Rejection, 0, len(rejections)+len(p.Rejections))
+	for _, r := range rejections {
+		if r.Kind == "EndpointSlice" {
+			if _, patched := slices.BinarySearch(p.Services, r.service); patched {
+				continue
+			}
+		}
+		out = append(out, r)
+	}
+	return sortRejections(append(out, p.Rejections...))
+}
+
+// backendPort is the Ingress's reference to a Service port that Backend.Port
+// spells: a port name always holds a letter (IANA_SVC_NAME).
+func backendPort(port string) networkingv1.ServiceBackendPort {
+	if n, err := strconv.ParseInt(port, 10, 32); err == nil {
+		return networkingv1.ServiceBackendPort{Number: int32(n)}
+	}
+	return networkingv1.ServiceBackendPort{Name: port}
+}
+
+// indexSlice indexes an EndpointSlice of service in its namespace.
+func (b *builder) indexSlice(s *discoveryv1.EndpointSlice, service string) {
+	if !b.inScope(s.Namespace) {
+		return
+	}
+	if err := validateNamespace(s.Namespace); err != nil {
+		b.rejectSlice(s, "metadata.namespace", err.Error())
+		return
+	}
+	if err := validateObjectName(s.Name); err != nil {
+		b.rejectSlice(s, "metadata.name", err.Error())
+		return
+	}
+	key := s.Namespace + "/" + service
+	b.slices[key] = append(b.slices[key], s)
+}
+
+// rejectSlice rejects a part of an EndpointSlice, owned by its Service.
+func (b *builder) rejectSlice(s *discoveryv1.EndpointSlice, field, reason string) {
+	b.rejections = append(b.rejections, Rejection{Kind: "EndpointSlice", Namespace: s.Namespace, Name: s.Name,
+		Field: field, Reason: reason, service: s.Namespace + "/" + s.Labels[discoveryv1.LabelServiceName]})
+}
