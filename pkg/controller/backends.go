@@ -110,8 +110,8 @@ func (c *Controller) collectBackends(ctx context.Context) int {
 		delete(r.retiring, name)
 		c.log.Info("deleted backend", "backend", name)
 	}
-	if len(r.retiring) == 0 && c.written != nil && c.onDisk != nil {
-		c.markStructure(ctx, c.written, c.onDisk)
+	if written, onDisk := c.writtenFiles(); len(r.retiring) == 0 && written != nil && onDisk != nil {
+		c.markStructure(ctx, written, onDisk)
 	}
 	return len(r.retiring)
 }

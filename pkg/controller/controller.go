@@ -10,9 +10,12 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/util/workqueue"
 
@@ -74,14 +77,18 @@ type Controller struct {
 	// Owned by the apply loop.
 	renderer *render.Renderer
 	running  *running
-	written  []render.File // what the config dir holds, when known
+	// files writes the config dir off the loop after runtime updates
+	// (files.go); filesMu guards the config dir and the three fields below.
+	files   *fileWriter
+	filesMu sync.Mutex
+	written []render.File // what the config dir holds, when known
 	// onDisk is the config whose render the config dir holds: what a
 	// restarted HAProxy loads. It lags the running config while the
-	// config dir cannot be written.
+	// config dir cannot be written, and while the file writer waits.
 	onDisk *model.Config
-	// lastWrite is when the config dir last matched a render.
-	lastWrite time.Time
-	lastGood  *lastGood
+	// filesGen counts the loop's own writes (fileWriter.offer).
+	filesGen uint64
+	lastGood *lastGood
 	// quarantine leaves out the Ingresses HAProxy refused.
 	quarantine *quarantine
 	// verifier checks the files of runtime structural changes (verify.go);
@@ -90,6 +97,10 @@ type Controller struct {
 	verifying bool
 	// built is the last model built and what it was built from.
 	built *builtModel
+	// changes is what changed since built (changes.go).
+	changes *changeLog
+	// rememberedSnap is the snapshot lastGood last remembered.
+	rememberedSnap *model.Snapshot
 	// epoch is this controller's marker in maps/epoch.map (epoch.go).
 	epoch string
 	// forceReload, when set, is why the next sync must reload (the running
@@ -137,10 +148,16 @@ func New(client kubernetes.Interface, opts Options) (*Controller, error) {
 		lastGood:    newLastGood(),
 		quarantine:  newQuarantine(),
 		epoch:       newEpochToken(),
+		changes:     newChangeLog(),
 		renderer:    render.NewRenderer(opts.Render),
 	}
+	c.files = newFileWriter(render.NewRenderer(opts.Render), c.writeInBackground, func(err error) {
+		c.log.Warn("writing the config dir failed; retrying with the next change", "err", err)
+		c.queue.AddAfter(syncKey, time.Second)
+	})
 	c.verifier = newVerifier(c.checkWritten, func() { c.queue.Add(verifyFailedKey) }, func() { c.queue.Add(verifiedKey) })
-	w, err := watch.New(client, watch.ScopeOf(opts.Model), func(string) {
+	w, err := watch.New(client, watch.ScopeOf(opts.Model), func(ch watch.Change) {
+		c.noteChange(ch)
 		c.pendingSince.CompareAndSwap(0, time.Now().UnixNano())
 		c.queue.AddAfter(syncKey, opts.SyncDebounce)
 	})
@@ -157,6 +174,12 @@ func (c *Controller) Run(ctx context.Context) error {
 	defer c.runtime.Close()
 	ev, stopEvents := newEvents(c.client, "bollard")
 	defer stopEvents()
+	ev.slice = func(namespace, name string) runtime.Object {
+		if s, ok := c.watcher.EndpointSlice(namespace, name); ok {
+			return s
+		}
+		return nil
+	}
 	c.events = ev
 	c.serveEndpoints(ctx)
 	if err := os.MkdirAll(c.opts.ConfigDir, 0o755); err != nil {
@@ -176,6 +199,9 @@ func (c *Controller) Run(ctx context.Context) error {
 		return err
 	}
 	go c.statusQueue.run(ctx, time.Second, c.writeStatus)
+	filesDone := make(chan struct{})
+	go func() { defer close(filesDone); c.files.run(ctx) }()
+	defer func() { <-filesDone }()
 	go c.tickVerify(ctx)
 	c.ready.Store(true)
 	c.log.Info("first config applied", "after", time.Since(start).Round(time.Millisecond))
@@ -246,16 +272,27 @@ func (c *Controller) processNext(ctx context.Context) bool {
 	return true
 }
 
-// buildModel runs the model on the current caches. An Ingress or TLS
+// buildModel runs the model on the current caches: a patch of the last
+// model when only EndpointSlices changed since it was built, else a full
+// build.
+func (c *Controller) buildModel() (*model.Snapshot, *model.Config) {
+	if snap, cfg, ok := c.patchModel(); ok {
+		return snap, cfg
+	}
+	return c.buildFull()
+}
+
+// buildFull builds the model from the whole snapshot. An Ingress or TLS
 // Secret that an update broke is replaced by its last good version, and
 // the rejection says so.
-func (c *Controller) buildModel() (*model.Snapshot, *model.Config) {
+func (c *Controller) buildFull() (*model.Snapshot, *model.Config) {
+	start := time.Now()
 	snap := c.watcher.Snapshot()
 	opts := c.modelOptions()
 	opts.Refused = c.quarantine.current(&snap)
 	c.metrics.refused.Set(float64(len(opts.Refused)))
 	cfg, rejections := model.Build(snap, opts)
-	built := &builtModel{live: &snap, snap: &snap, cfg: &cfg, opts: opts, rejections: rejections}
+	built := &builtModel{live: &snap, snap: &snap, cfg: &cfg, opts: opts, rejections: rejections, reported: rejections}
 	if fixed, kept := c.lastGood.substitute(snap, &cfg, rejections, opts); len(kept) > 0 {
 		markKept(rejections, kept)
 		c.log.Warn("kept last good versions of broken objects", "objects", kept)
@@ -264,14 +301,20 @@ func (c *Controller) buildModel() (*model.Snapshot, *model.Config) {
 		opts.Refused = withoutKept(opts.Refused, kept)
 		var final []model.Rejection
 		cfg, final = model.Build(fixed, opts)
-		built = &builtModel{live: &snap, snap: &fixed, cfg: &cfg, opts: opts, kept: kept, rejections: final}
+		built = &builtModel{live: &snap, snap: &fixed, cfg: &cfg, opts: opts, kept: kept, rejections: final, reported: rejections}
 	}
 	c.built = built
-	c.metrics.rejected.Set(float64(len(rejections)))
-	if recheck := c.events.rejections(&snap, rejections, time.Now()); recheck > 0 {
+	c.metrics.modelDuration.WithLabelValues(modelFull).Observe(time.Since(start).Seconds())
+	c.reportRejections(built)
+	return &snap, &cfg
+}
+
+// reportRejections sends the Warning Events of the model's rejections.
+func (c *Controller) reportRejections(b *builtModel) {
+	c.metrics.rejected.Set(float64(len(b.reported)))
+	if recheck := c.events.rejections(b.live, b.reported, time.Now()); recheck > 0 {
 		c.queue.AddAfter(syncKey, recheck) // report what is still missing then
 	}
-	return &snap, &cfg
 }
 
 // builtModel is a model and what it was built from: the live snapshot, the
@@ -282,16 +325,28 @@ type builtModel struct {
 	cfg        *model.Config
 	opts       model.Options
 	kept       []string
-	// rejections are cfg's own (after the substitutions).
-	rejections []model.Rejection
+	// rejections are cfg's own (after the substitutions); reported are
+	// those of the live snapshot, which Events report.
+	rejections, reported []model.Rejection
+	// services indexes snap's Services for patches (builtModel.service).
+	services *map[string]*corev1.Service
+	// base is the model this one was patched from (nil: a full build),
+	// and patched the backends whose endpoints the patch changed. The
+	// snapshots' EndpointSlices are base's: only Events and the checks of
+	// a reload read them, and a reload builds the model in full.
+	base    *model.Config
+	patched []string
 }
 
 // rememberGood records the last model built as accepted by HAProxy (a
 // runtime update or a reload took it): its objects are the last good ones.
 func (c *Controller) rememberGood() {
-	if b := c.built; b != nil {
-		c.lastGood.remember(*b.snap, b.cfg, b.rejections, b.opts)
+	b := c.built
+	if b == nil || (b.base != nil && c.rememberedSnap == b.snap) {
+		return // a patch changes no object lastGood keeps
 	}
+	c.lastGood.remember(*b.snap, b.cfg, b.rejections, b.opts)
+	c.rememberedSnap = b.snap
 }
 
 func (c *Controller) modelOptions() model.Options {
@@ -321,7 +376,13 @@ func (c *Controller) sync(ctx context.Context) error {
 	if !c.featuresRead {
 		c.detectFeatures(ctx)
 	}
-	u := c.running.diff(cfg, c, c.features)
+	u := c.plan(cfg)
+	if u.reload != "" && c.built.base != nil {
+		// A reload checks and may isolate Ingresses on the snapshot: build
+		// it whole (a patched one holds the slices of before).
+		snap, cfg = c.buildFull()
+		u = c.running.diff(cfg, c, c.features)
+	}
 	if u.reload == "" && len(u.commands) > 0 {
 		// Commands must reach the HAProxy the running state describes.
 		resynced, err := c.verifyEpoch(ctx)
@@ -361,16 +422,13 @@ func (c *Controller) sync(ctx context.Context) error {
 			}
 		}
 	}
-	// Rendering and writing come after the runtime update: HAProxy already
-	// serves the change, the files only have to be right for the next load.
-	// Under a burst they only have to catch up at its end: when another
-	// change already waits, the files were written recently and HAProxy is
-	// up to date, the next sync writes them (onDisk keeps saying what a
-	// restarted HAProxy would load).
-	deferFiles := u.reload == "" && c.pendingSince.Load() != 0 && c.written != nil && time.Since(c.lastWrite) < maxWriteLag
+	// HAProxy serves a runtime update already: its files are written off
+	// the loop (files.go). A reload needs them first, and so do backends
+	// created or deleted at run time, whose files haproxy -c checks.
 	files := "written"
-	if deferFiles {
-		c.running.cfg, files = cfg, "deferred"
+	if u.reload == "" && len(u.created) == 0 && len(u.retired) == 0 && c.hasWritten() {
+		c.running.cfg, files = cfg, "background"
+		c.files.offer(cfg, c.fileGeneration())
 	} else if err := c.renderAndApply(ctx, u, cfg); err != nil {
 		return err
 	}
@@ -379,8 +437,19 @@ func (c *Controller) sync(ctx context.Context) error {
 		c.rememberGood()
 	}
 	c.metrics.lastApply.SetToCurrentTime()
-	c.publishStatus(snap, cfg)
+	if c.built.base == nil {
+		c.publishStatus(snap, cfg) // a patch serves the same Ingresses
+	}
 	return nil
+}
+
+// plan is the runtime update to cfg: for a patched model whose base
+// HAProxy runs, only the patched backends' slots.
+func (c *Controller) plan(cfg *model.Config) *update {
+	if b := c.built; b.base != nil && c.running.cfg == b.base && cfg == b.cfg {
+		return c.running.diffPatched(cfg, b.patched, c.features)
+	}
+	return c.running.diff(cfg, c, c.features)
 }
 
 // applyEndpoints sends the slot changes of the backends HAProxy already
@@ -416,7 +485,9 @@ func (c *Controller) renderAndApply(ctx context.Context, u *update, cfg *model.C
 		return c.reload(ctx, u.cause, u.reload, files, cfg)
 	}
 	c.running.cfg = cfg
+	c.filesMu.Lock()
 	prev := c.written
+	c.filesMu.Unlock()
 	if err := c.write(files, cfg); err != nil {
 		return err
 	}
@@ -425,13 +496,13 @@ func (c *Controller) renderAndApply(ctx context.Context, u *update, cfg *model.C
 	return nil
 }
 
-// maxWriteLag bounds how long a burst of changes can defer writing the
-// config dir.
-const maxWriteLag = time.Second
-
 func (c *Controller) logApplied(u *update, waited, built, executed time.Duration, start time.Time, files string) {
 	if len(u.commands) > 0 || u.reload != "" {
-		c.log.Info("applied", "runtime_commands", len(u.commands), "reload", u.reload,
+		path := modelFull
+		if c.built != nil && c.built.base != nil {
+			path = modelPatch
+		}
+		c.log.Info("applied", "runtime_commands", len(u.commands), "reload", u.reload, "model", path,
 			"waited", waited.Round(time.Microsecond), "build", built.Round(time.Microsecond),
 			"runtime_api", executed.Round(time.Microsecond), "files", files, "took", time.Since(start).Round(time.Microsecond))
 	}

@@ -118,14 +118,14 @@ func (c *Controller) readBack(ctx context.Context, structure *model.Config, file
 // render of onDisk. When that fails the state is unknown: the next sync
 // reloads from files.
 func (c *Controller) resync(ctx context.Context, why string) {
-	structure := c.onDisk
+	written, structure := c.writtenFiles()
 	if structure == nil && c.running != nil {
 		structure = c.running.cfg
 	}
 	if structure == nil {
 		return // nothing applied yet: startup handles it
 	}
-	r, err := c.readBack(ctx, structure, c.written)
+	r, err := c.readBack(ctx, structure, written)
 	if err != nil {
 		c.log.Warn("cannot read HAProxy's state back; reloading from files", "why", why, "err", err)
 		c.running = newRunning(structure)

@@ -38,6 +38,9 @@ type events struct {
 	served   map[string]bool
 	// missingSince is when each "not found" rejection was first seen.
 	missingSince map[string]time.Time
+	// slice finds a cached EndpointSlice: a patched model's snapshot
+	// holds the slices of before (builtModel.base).
+	slice func(namespace, name string) runtime.Object
 }
 
 func newEvents(client kubernetes.Interface, component string) (*events, func()) {
@@ -73,7 +76,12 @@ func (e *events) rejections(snap *model.Snapshot, rs []model.Rejection, at time.
 		if e.reported[key] {
 			continue
 		}
-		obj := findObject(snap, r.Kind, r.Namespace, r.Name)
+		var obj runtime.Object
+		if r.Kind == "EndpointSlice" && e.slice != nil {
+			obj = e.slice(r.Namespace, r.Name)
+		} else {
+			obj = findObject(snap, r.Kind, r.Namespace, r.Name)
+		}
 		if obj == nil {
 			continue
 		}

@@ -19,7 +19,14 @@ type metrics struct {
 	resyncs        prometheus.Counter
 	refused        prometheus.Gauge
 	haproxyInfo    *prometheus.GaugeVec
+	modelDuration  *prometheus.HistogramVec
 }
+
+// How a sync's model was made (label path of bollard_model_duration_seconds).
+const (
+	modelFull  = "full"
+	modelPatch = "patch"
+)
 
 func newMetrics() *metrics {
 	m := &metrics{
@@ -53,11 +60,15 @@ func newMetrics() *metrics {
 		resyncs: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "bollard_resyncs_total", Help: "Times the running state was read back from HAProxy (restart, adoption, failed command).",
 		}),
+		modelDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "bollard_model_duration_seconds", Help: "Time to make the model of one sync: a full build, or a patch of the endpoints of the Services whose EndpointSlices alone changed.",
+			Buckets: prometheus.ExponentialBuckets(0.00002, 2.5, 14),
+		}, []string{"path"}),
 		refused: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "bollard_refused_ingresses", Help: "Ingresses left out because HAProxy refused the config with them (haproxy -c).",
 		}),
 	}
-	m.registry.MustRegister(m.reloads, m.runtimeUpdates, m.syncDuration, m.rejected, m.lastApply, m.checkFailures, m.haproxyUp, m.resyncs, m.refused, m.haproxyInfo,
+	m.registry.MustRegister(m.reloads, m.runtimeUpdates, m.syncDuration, m.rejected, m.lastApply, m.checkFailures, m.haproxyUp, m.resyncs, m.refused, m.haproxyInfo, m.modelDuration,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

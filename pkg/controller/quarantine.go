@@ -413,6 +413,7 @@ func (c *Controller) isolateRefused(ctx context.Context, suspects []string, chec
 	// The object to change is the live one, even when the config held its
 	// last good version; that version is refused too, so it is forgotten.
 	c.quarantine.refuse(built.live, culprits, message)
+	c.changes.markFull() // the model's options changed
 	for _, key := range culprits {
 		if slices.Contains(built.kept, "Ingress "+key) {
 			c.lastGood.forget(key)

@@ -55,15 +55,36 @@ func (c *Controller) reload(ctx context.Context, cause reloadCause, reason strin
 // write swaps files, the render of cfg, into the config dir unless they
 // are what it holds.
 func (c *Controller) write(files []render.File, cfg *model.Config) error {
+	c.filesMu.Lock()
+	defer c.filesMu.Unlock()
+	c.filesGen++ // newer than anything the file writer waits with
+	if c.files != nil {
+		c.files.drop()
+	}
+	return c.writeLocked(files, cfg)
+}
+
+// writeInBackground is the file writer's write: it reports false when the
+// loop wrote files itself since it offered cfg (gen).
+func (c *Controller) writeInBackground(files []render.File, cfg *model.Config, gen uint64) (bool, error) {
+	c.filesMu.Lock()
+	defer c.filesMu.Unlock()
+	if gen != c.filesGen {
+		return false, nil
+	}
+	return true, c.writeLocked(files, cfg)
+}
+
+func (c *Controller) writeLocked(files []render.File, cfg *model.Config) error {
 	if sameFiles(c.written, files) {
-		c.onDisk, c.lastWrite = cfg, time.Now()
+		c.onDisk = cfg
 		return nil
 	}
 	if err := haproxy.WriteChangedFiles(c.opts.ConfigDir, files, c.written); err != nil {
 		c.written = nil // unknown: compare again next time
 		return fmt.Errorf("write config dir: %w", err)
 	}
-	c.written, c.onDisk, c.lastWrite = files, cfg, time.Now()
+	c.written, c.onDisk = files, cfg
 	return nil
 }
 

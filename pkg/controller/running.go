@@ -85,32 +85,12 @@ func (r *running) diff(wanted *model.Config, refs fileRefs, features haproxy.Fea
 	fields := newBackendFields()
 	for i := range wanted.Backends {
 		be := &wanted.Backends[i]
-		layout, ok := r.layouts[be.Name]
+		isNew, ok := r.diffBackend(u, be, fields, features)
 		if !ok {
-			if r.retiring[be.Name] {
-				u.needReload(causeBackendRetiring, "backend "+be.Name+" wanted again while it is being deleted")
-				return u
-			}
-			if !features.RuntimeBackends {
-				u.needReload(causeNewBackend, "new backend "+be.Name)
-				return u
-			}
-			created = append(created, be)
-			continue
-		}
-		if have, ok := r.cfg.Backend(be.Name); ok {
-			if cause, reason, changed := backendChange(have, be, fields); changed {
-				u.needReload(cause, reason)
-				return u
-			}
-		}
-		changes, ok := layout.plan(be.Endpoints)
-		if !ok {
-			u.needReload(causeSlots, fmt.Sprintf("backend %s needs more than its %d slots", be.Name, len(layout.slots)))
 			return u
 		}
-		if len(changes) > 0 {
-			u.slots[be.Name] = changes
+		if isNew {
+			created = append(created, be)
 		}
 	}
 	r.diffCertificates(wanted, refs, u)
@@ -129,6 +109,62 @@ func (r *running) diff(wanted *model.Config, refs fileRefs, features haproxy.Fea
 	if features.RuntimeBackends {
 		r.planRetiredBackends(u, wanted)
 	}
+	return u
+}
+
+// diffBackend plans the slot changes of one wanted backend. It reports
+// whether the backend is new (to be created at run time) and false when
+// the update needs a reload instead.
+func (r *running) diffBackend(u *update, be *model.Backend, fields backendFields, features haproxy.Features) (isNew, ok bool) {
+	layout, ok := r.layouts[be.Name]
+	if !ok {
+		if r.retiring[be.Name] {
+			u.needReload(causeBackendRetiring, "backend "+be.Name+" wanted again while it is being deleted")
+			return false, false
+		}
+		if !features.RuntimeBackends {
+			u.needReload(causeNewBackend, "new backend "+be.Name)
+			return false, false
+		}
+		return true, true
+	}
+	if have, ok := r.cfg.Backend(be.Name); ok {
+		if cause, reason, changed := backendChange(have, be, fields); changed {
+			u.needReload(cause, reason)
+			return false, false
+		}
+	}
+	changes, ok := layout.plan(be.Endpoints)
+	if !ok {
+		u.needReload(causeSlots, fmt.Sprintf("backend %s needs more than its %d slots", be.Name, len(layout.slots)))
+		return false, false
+	}
+	if len(changes) > 0 {
+		u.slots[be.Name] = changes
+	}
+	return false, true
+}
+
+// diffPatched plans the update to wanted, a model that differs from the
+// running one only in the endpoints of the named backends
+// (model.PatchEndpoints): their slots, and nothing else to compare.
+func (r *running) diffPatched(wanted *model.Config, backends []string, features haproxy.Features) *update {
+	u := &update{counts: map[string]int{}, slots: map[string][]slotChange{}}
+	fields := newBackendFields()
+	for _, name := range backends {
+		be, found := wanted.Backend(name)
+		if !found {
+			continue
+		}
+		if isNew, ok := r.diffBackend(u, be, fields, features); !ok {
+			return u
+		} else if isNew {
+			u.needReload(causeUnclassified, "patched backend "+name+" is not in HAProxy")
+			return u
+		}
+	}
+	slotCommands(u, false)
+	slotCommands(u, true)
 	return u
 }
 

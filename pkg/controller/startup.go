@@ -90,7 +90,9 @@ func (c *Controller) adopt(ctx context.Context, cfg *model.Config, files []rende
 		c.log.Warn("cannot take over the running HAProxy as it is; reloading", "err", err)
 		return c.startupReload(ctx, cfg, files)
 	}
+	c.filesMu.Lock()
 	c.written, c.onDisk = files, cfg
+	c.filesMu.Unlock()
 	c.running = r
 	c.rememberGood()
 	c.log.Info("adopted HAProxy with no reload", "backends", len(cfg.Backends), "certificates", len(r.cfg.Certificates))

@@ -38,7 +38,7 @@ type Watcher struct {
 
 // New builds informers for scope that call onChange after every add,
 // update or delete. onChange must not block.
-func New(client kubernetes.Interface, scope Scope, onChange func(kind string)) (*Watcher, error) {
+func New(client kubernetes.Interface, scope Scope, onChange func(Change)) (*Watcher, error) {
 	w := &Watcher{}
 	namespace := scope.Namespace
 	ing, core := client.NetworkingV1(), client.CoreV1()
@@ -47,6 +47,9 @@ func New(client kubernetes.Interface, scope Scope, onChange func(kind string)) (
 	w.services = newInformer(client, &corev1.Service{}, core.Services(namespace).List, core.Services(namespace).Watch)
 	slices := client.DiscoveryV1().EndpointSlices(namespace)
 	w.slices = newInformer(client, &discoveryv1.EndpointSlice{}, slices.List, slices.Watch)
+	if err := indexSlicesByService(w.slices); err != nil {
+		return nil, fmt.Errorf("watch EndpointSlice: %w", err)
+	}
 	secrets := core.Secrets(namespace)
 	listFn, watchFn := selected(scope.secretSelector(), secrets.List, secrets.Watch)
 	w.secrets = newInformer(client, &corev1.Secret{}, listFn, watchFn)
@@ -80,9 +83,9 @@ func New(client kubernetes.Interface, scope Scope, onChange func(kind string)) (
 			return nil, fmt.Errorf("watch %s: %w", kind, err)
 		}
 		_, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
-			AddFunc:    func(any) { onChange(kind) },
-			UpdateFunc: func(any, any) { onChange(kind) },
-			DeleteFunc: func(any) { onChange(kind) },
+			AddFunc:    func(obj any) { onChange(changeOf(kind, obj, nil)) },
+			UpdateFunc: func(old, obj any) { onChange(changeOf(kind, obj, old)) },
+			DeleteFunc: func(obj any) { onChange(changeOf(kind, obj, nil)) },
 		})
 		if err != nil {
 			return nil, fmt.Errorf("watch %s: %w", kind, err)

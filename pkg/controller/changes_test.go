@@ -1,0 +1,114 @@
+package controller
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+
+	"github.com/bollard-io/bollard/pkg/haproxy"
+	"github.com/bollard-io/bollard/pkg/model"
+	mt "github.com/bollard-io/bollard/pkg/model/modeltest"
+	"github.com/bollard-io/bollard/pkg/watch"
+)
+
+func TestChangeLogPatchesOnlySliceChanges(t *testing.T) {
+	l := newChangeLog()
+	if _, patch := l.take(); patch {
+		t.Error("nothing noted: want a full build (a retry or a timer asked)")
+	}
+	l.note(watch.Change{Kind: "EndpointSlice", Namespace: "a", Name: "web-x", Service: "web"})
+	l.note(watch.Change{Kind: "EndpointSlice", Namespace: "a", Name: "moved", Service: "api", OldService: "web2"})
+	l.note(watch.Change{Kind: "EndpointSlice", Namespace: "a", Name: "orphan"}) // no Service: the model ignores it
+	services, patch := l.take()
+	if !patch || !slices.Equal(services, []string{"a/api", "a/web", "a/web2"}) {
+		t.Errorf("take = %v, %v; want the slices' Services, old and new, patched", services, patch)
+	}
+	if _, patch := l.take(); patch {
+		t.Error("take did not empty the log")
+	}
+	for _, kind := range []string{"Ingress", "IngressClass", "Service", "Secret", "AuthSecret", "ConfigMap"} {
+		l.note(watch.Change{Kind: "EndpointSlice", Namespace: "a", Name: "web-x", Service: "web"})
+		l.note(watch.Change{Kind: kind, Namespace: "a", Name: "x"})
+		if _, patch := l.take(); patch {
+			t.Errorf("a %s change beside a slice change: want a full build", kind)
+		}
+	}
+	l.note(watch.Change{Kind: "EndpointSlice", Namespace: "a", Name: "web-x", Service: "web"})
+	l.markFull()
+	if _, patch := l.take(); patch {
+		t.Error("markFull: want a full build")
+	}
+	for i := range maxPatchedServices + 1 {
+		l.note(watch.Change{Kind: "EndpointSlice", Namespace: "a", Name: "s", Service: fmt.Sprint("svc", i)})
+	}
+	if _, patch := l.take(); patch {
+		t.Errorf("%d Services changed: want a full build", maxPatchedServices+1)
+	}
+}
+
+// TestDiffPatchedMatchesDiff: for a model patched from the running one,
+// the update planned from the patched backends alone is the update the
+// whole diff plans, including the reload when the slots run out.
+func TestDiffPatchedMatchesDiff(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	opts := model.DefaultOptions()
+	opts.FallbackCertificate = []byte("fallback")
+	services := []string{"web", "api", "img"}
+	snap := model.Snapshot{}
+	for _, name := range services {
+		snap.Services = append(snap.Services, mt.Service("ns", name, mt.ServicePort("http", 80)))
+		snap.Ingresses = append(snap.Ingresses, mt.Ingress("ns", name, mt.Rule(name+".example", mt.Path("Prefix", "/", name, 80))))
+	}
+	slicesOf := map[string]*discoveryv1.EndpointSlice{}
+	snapSlices := func() []*discoveryv1.EndpointSlice {
+		var out []*discoveryv1.EndpointSlice
+		for _, name := range services {
+			if s := slicesOf[name]; s != nil {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	cfg, _ := model.Build(snap, opts)
+	r := newRunning(&cfg)
+	reloads := 0
+	for step := range 300 {
+		name := services[rng.IntN(len(services))]
+		var eps []mt.Endpoint
+		for range rng.IntN(12) { // more than 8 slots now and then
+			eps = append(eps, mt.Endpoint{Address: fmt.Sprintf("198.18.0.%d", 1+rng.IntN(20)), Ready: rng.IntN(5) > 0,
+				Serving: true, Terminating: rng.IntN(4) == 0})
+		}
+		slicesOf[name] = mt.Slice("ns", name, name+"-1", "http", 8080, eps...)
+		snap.EndpointSlices = snapSlices()
+		p := model.PatchEndpoints(r.cfg, []model.ServiceSlices{{Namespace: "ns", Name: name,
+			Service: serviceNamed(snap.Services, name), Slices: []*discoveryv1.EndpointSlice{slicesOf[name]}}}, opts)
+		patched := r.diffPatched(&p.Config, p.Backends, haproxy.Features{})
+		whole := r.diff(&p.Config, relRefs{}, haproxy.Features{})
+		if patched.reload != whole.reload || commandLines(patched) != commandLines(whole) {
+			t.Fatalf("step %d: patched diff\n%q\n%s\nwhole diff\n%q\n%s", step, patched.reload, commandLines(patched), whole.reload, commandLines(whole))
+		}
+		if whole.reload != "" {
+			reloads++
+			r = newRunning(&p.Config)
+			continue
+		}
+		r.applied(patched, &p.Config)
+	}
+	if reloads == 0 {
+		t.Error("no step ran out of slots: the test does not reach the reload")
+	}
+}
+
+func serviceNamed(list []*corev1.Service, name string) *corev1.Service {
+	for _, s := range list {
+		if s.Name == name {
+			return s
+		}
+	}
+	return nil
+}

@@ -1,0 +1,165 @@
+package controller
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/bollard-io/bollard/pkg/model"
+	"github.com/bollard-io/bollard/pkg/render"
+)
+
+// After a runtime update HAProxy already serves the change; the files only
+// have to be right for its next load. At 10k Ingresses rendering and
+// writing them takes about 100 ms, which in the apply loop delayed the next
+// endpoint change by as much. So the loop hands the model to a writer of
+// its own, which renders and writes the newest one it was given, once
+// offers pause for filesQuiet or the oldest waited filesMaxLag. Reloads
+// and runtime structural changes still render and write in the loop: they
+// need the files first. onDisk keeps saying what a restarted HAProxy
+// would load.
+
+const (
+	filesQuiet  = 50 * time.Millisecond
+	filesMaxLag = time.Second
+)
+
+// fileWriter renders and writes runtime-applied models off the apply loop.
+type fileWriter struct {
+	renderer *render.Renderer // its own: a Renderer is not safe for concurrent use
+	write    func(files []render.File, cfg *model.Config, gen uint64) (bool, error)
+	failed   func(error)
+
+	mu      sync.Mutex
+	pending *model.Config
+	gen     uint64    // the loop's file generation when pending was offered
+	since   time.Time // when the oldest unwritten offer came
+	wake    chan struct{}
+	idle    chan struct{} // closed when nothing is pending or being written
+}
+
+func newFileWriter(renderer *render.Renderer, write func([]render.File, *model.Config, uint64) (bool, error), failed func(error)) *fileWriter {
+	idle := make(chan struct{})
+	close(idle)
+	return &fileWriter{renderer: renderer, write: write, failed: failed, wake: make(chan struct{}, 1), idle: idle}
+}
+
+// offer asks for cfg's files; a newer offer replaces one not written yet.
+// gen is the generation of the files the loop last wrote itself.
+func (w *fileWriter) offer(cfg *model.Config, gen uint64) {
+	w.mu.Lock()
+	if w.pending == nil {
+		w.since = time.Now()
+		select {
+		case <-w.idle:
+			w.idle = make(chan struct{})
+		default:
+		}
+	}
+	w.pending, w.gen = cfg, gen
+	w.mu.Unlock()
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+// drop forgets what waits: the loop wrote newer files itself.
+func (w *fileWriter) drop() {
+	w.mu.Lock()
+	w.pending = nil
+	w.mu.Unlock()
+}
+
+// wait returns once nothing waits or is being written; for tests.
+func (w *fileWriter) wait() {
+	w.mu.Lock()
+	idle := w.idle
+	w.mu.Unlock()
+	<-idle
+}
+
+// run writes until ctx ends; then it writes what waits, once.
+func (w *fileWriter) run(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			w.writePending()
+			return
+		case <-w.wake:
+		}
+		// Let a burst settle, but not for longer than filesMaxLag.
+		for {
+			w.mu.Lock()
+			due := w.since.Add(filesMaxLag)
+			w.mu.Unlock()
+			wait := min(filesQuiet, time.Until(due))
+			if wait <= 0 {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				w.writePending()
+				return
+			case <-w.wake:
+				continue // another offer: quiet again
+			case <-time.After(wait):
+			}
+			break
+		}
+		w.writePending()
+	}
+}
+
+func (w *fileWriter) writePending() {
+	w.mu.Lock()
+	cfg, gen := w.pending, w.gen
+	w.mu.Unlock()
+	if cfg != nil {
+		files, err := w.renderer.Render(cfg)
+		if err == nil {
+			_, err = w.write(files, cfg, gen)
+		}
+		if err != nil {
+			w.failed(err)
+		}
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.pending == cfg {
+		w.pending = nil
+	}
+	if w.pending == nil {
+		select {
+		case <-w.idle:
+		default:
+			close(w.idle)
+		}
+	} else {
+		select { // offered meanwhile: go on
+		case w.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// hasWritten reports whether the config dir holds a known render.
+func (c *Controller) hasWritten() bool {
+	c.filesMu.Lock()
+	defer c.filesMu.Unlock()
+	return c.written != nil
+}
+
+func (c *Controller) fileGeneration() uint64 {
+	c.filesMu.Lock()
+	defer c.filesMu.Unlock()
+	return c.filesGen
+}
+
+// writtenFiles returns what the config dir holds (nil: unknown) and the
+// model it is the render of.
+func (c *Controller) writtenFiles() ([]render.File, *model.Config) {
+	c.filesMu.Lock()
+	defer c.filesMu.Unlock()
+	return c.written, c.onDisk
+}
