@@ -31,6 +31,7 @@ func TestBench(t *testing.T) {
 		rep.Note("Machine: %d cores (%s), %s, %s, Linux %s; whole run %s; load average (1 min) %s at the start, %s at the end; at the start of each phase: %s.",
 			runtime.NumCPU(), cpuModel(), e.hap, runtime.Version(), kernel(), time.Since(begin).Round(time.Second),
 			startLoad, loadAvg(), strings.Join(e.loads, ", "))
+		e.finishFastTable(sz)
 		md := rep.Markdown()
 		fmt.Printf("\n%s\n", md)
 		if *outFile != "" {
@@ -81,16 +82,53 @@ func (e *env) phaseSmall() {
 	defer b.Stop(t)
 	defer e.saveLog(b, "controller-small.log")
 	addr := b.Request("", "").Addr
+	pid, err := controllerPID(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.fast.SetPresent(SizeSmall, e.ingressCount(e.ns))
 	for host, idx := range map[string][]int{"p1.bench": {0}, "p2a.bench": {2 % len(e.pool)}, "p4.bench": {0, 1, 2}, "p6.bench": {0, 1}} {
 		if err := e.waitServedSet(addr, host, idx, 30*time.Second); err != nil {
 			t.Fatal(err)
 		}
 	}
-	e.runP1(b, p1)
+	e.runP1(b, pid, p1)
 	e.runP2a(b, p1)
 	e.runP6(b, p6)
 	e.runP4(b, p4)
 	e.runP2b(b, e.ns, "small", e.sz.P2b, false)
+	hwm, _ := ProcStatusKB(pid, "VmHWM")
+	e.fastRSS(SizeSmall, hwm)
+	e.fast.SetPresent(SizeSmall, e.ingressCount(e.ns))
+}
+
+// fastRSS records the controller's peak RSS (VmHWM, KiB) in issue 16's
+// table.
+func (e *env) fastRSS(size string, hwmKiB int64) {
+	if hwmKiB <= 0 {
+		e.t.Errorf("controller peak RSS at %s: no VmHWM", size)
+		e.fast.Set(RowRSS, size, "no VmHWM", Failed)
+		return
+	}
+	e.fast.Set(RowRSS, size, MiB(hwmKiB<<10), Verdict(hwmKiB<<10 <= 250<<20))
+}
+
+// finishFastTable adds issue 16's table to the report and fails the run
+// when a row of a size that ran has no figures.
+func (e *env) finishFastTable(sz sizes) {
+	var ran []string
+	for _, s := range []struct{ phase, size string }{{"small", SizeSmall}, {"scale", SizeScale}} {
+		if phase(s.phase) {
+			ran = append(ran, s.size)
+		}
+	}
+	if len(ran) == 0 {
+		return
+	}
+	e.rep.AddTable(e.fast.Table())
+	if missing := e.fast.Missing(ran); len(missing) > 0 {
+		e.t.Errorf("issue 16 table (%s run): no figures for %s", sz.Name, strings.Join(missing, ", "))
+	}
 }
 
 // runP5 compares the generated config with a hand-written one.

@@ -11,6 +11,10 @@
 //	P6   reloads during pure endpoint changes
 //	P7   route policy value changed → in effect (map update, no reload)
 //
+// P1 (with the controller's model time and CPU per endpoint change), P2a
+// and P6 run at both sizes, ~140 Ingresses and the scale phase's 10k; the
+// table "Issue 16" puts them side by side.
+//
 // Every HAProxy it runs is $HAPROXY_BIN (else the haproxy on PATH). The
 // table "P2b by HAProxy version" adds P2b at both sizes with each HAProxy
 // of -bench.p2b-versions ($BENCH_P2B_VERSIONS), each with controllers of

@@ -39,7 +39,8 @@ type env struct {
 	pool   []pod
 	sz     sizes
 	rep    *Report
-	loads  []string // load average at the start of each phase
+	fast   *FastTable // issue 16's rows at both sizes
+	loads  []string   // load average at the start of each phase
 	// hap is the HAProxy of the suite: $HAPROXY_BIN, else the haproxy on
 	// PATH. Every controller runs it (--haproxy-binary), and so do
 	// `haproxy -c` and P5.
@@ -81,7 +82,7 @@ func newEnv(t *testing.T, sz sizes, rep *Report) *env {
 		t.Fatal(err)
 	}
 	cluster.EnsureIngressClass(t)
-	e := &env{t: t, ctx: context.Background(), client: client, sz: sz, rep: rep, hap: hap, mainP2b: map[string]*p2bResult{}}
+	e := &env{t: t, ctx: context.Background(), client: client, sz: sz, rep: rep, fast: NewFastTable(), hap: hap, mainP2b: map[string]*p2bResult{}}
 	e.ns = cluster.CreateNamespace(t, "bench")
 	return e
 }

@@ -2,12 +2,15 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/bollard-io/bollard/pkg/haproxy"
@@ -99,23 +102,60 @@ func (m HAProxyMem) String() string {
 }
 
 // HAProxyMemory reads the memory of the HAProxy whose master listens on
-// masterSocket (a controller's runtime dir holds master.sock).
+// masterSocket (a controller's runtime dir holds master.sock). A reload
+// can replace a worker between `show proc` and the read of its /proc
+// files: an old worker that is gone is left out (it holds no memory any
+// more), and a current one that is gone means a new `show proc`.
 func HAProxyMemory(ctx context.Context, masterSocket string) (HAProxyMem, error) {
-	procs, err := haproxy.NewMaster(masterSocket, nil).Processes(ctx)
-	if err != nil {
-		return HAProxyMem{}, err
+	var err error
+	for range 10 {
+		var procs []haproxy.Process
+		procs, err = haproxy.NewMaster(masterSocket, nil).Processes(ctx)
+		if err != nil {
+			return HAProxyMem{}, err
+		}
+		var m HAProxyMem
+		m, err = sumMemory(procs, readMemory)
+		if !errors.Is(err, errVanished) {
+			return m, err
+		}
+		select {
+		case <-ctx.Done():
+			return HAProxyMem{}, errors.Join(err, ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
 	}
+	return HAProxyMem{}, err
+}
+
+// errVanished marks a process whose /proc files are gone or hold no memory
+// figures any more (it exited, or is a zombie).
+var errVanished = errors.New("process gone")
+
+// readMemory reads a process's VmRSS and Pss in KiB.
+func readMemory(pid int) (rss, pss int64, err error) {
+	if rss, err = ProcStatusKB(pid, "VmRSS"); err == nil {
+		pss, err = procKB(fmt.Sprintf("/proc/%d/smaps_rollup", pid), "Pss")
+	}
+	if err != nil && (errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ESRCH) || errors.Is(err, errNoField)) {
+		err = fmt.Errorf("%w: %w", errVanished, err)
+	}
+	return rss, pss, err
+}
+
+// sumMemory adds up the master and workers of procs with read (KiB),
+// leaving out old workers that have vanished.
+func sumMemory(procs []haproxy.Process, read func(pid int) (rss, pss int64, err error)) (HAProxyMem, error) {
 	var m HAProxyMem
 	for _, p := range procs {
 		if p.Role != "master" && p.Role != "worker" {
 			continue
 		}
-		rss, err := ProcStatusKB(p.PID, "VmRSS")
+		rss, pss, err := read(p.PID)
 		if err != nil {
-			return HAProxyMem{}, fmt.Errorf("%s %d of show proc: %w", p.Role, p.PID, err)
-		}
-		pss, err := procKB(fmt.Sprintf("/proc/%d/smaps_rollup", p.PID), "Pss")
-		if err != nil {
+			if p.Old && errors.Is(err, errVanished) {
+				continue
+			}
 			return HAProxyMem{}, fmt.Errorf("%s %d of show proc: %w", p.Role, p.PID, err)
 		}
 		m.RSS += rss << 10
@@ -132,6 +172,9 @@ func HAProxyMemory(ctx context.Context, masterSocket string) (HAProxyMem, error)
 	return m, nil
 }
 
+// errNoField: a /proc file without the field asked for.
+var errNoField = errors.New("no such field")
+
 // procKB reads a "Field:  N kB" line of a /proc file in KiB.
 func procKB(path, field string) (int64, error) {
 	b, err := os.ReadFile(path)
@@ -145,7 +188,7 @@ func procKB(path, field string) (int64, error) {
 			}
 		}
 	}
-	return 0, fmt.Errorf("%s: no %s", path, field)
+	return 0, fmt.Errorf("%s: %w %s", path, errNoField, field)
 }
 
 // P2bRuntimeTarget is the P2b target at 10k Ingresses on an HAProxy with

@@ -1,6 +1,8 @@
 package bench
 
 import (
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -103,5 +105,42 @@ func TestHAProxyMemString(t *testing.T) {
 	m := HAProxyMem{RSS: 300 << 20, PSS: 200 << 20, MasterRSS: 100 << 20, Workers: 1, Old: 1}
 	if got, want := m.String(), "300.0 MiB (master 100.0 MiB + 1 worker + 1 old; PSS 200.0 MiB)"; got != want {
 		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+func TestSumMemory(t *testing.T) {
+	procs := []haproxy.Process{{PID: 1, Role: "master"}, {PID: 2, Role: "worker"}, {PID: 3, Role: "worker", Old: true}, {PID: 4, Role: "program"}}
+	mem := map[int]int64{1: 10, 2: 100, 3: 50}
+	read := func(pid int) (int64, int64, error) {
+		v, ok := mem[pid]
+		if !ok {
+			return 0, 0, fmt.Errorf("%w: pid %d", errVanished, pid)
+		}
+		return v, v / 2, nil
+	}
+	m, err := sumMemory(procs, read)
+	if err != nil || m.RSS != 160<<10 || m.PSS != 80<<10 || m.MasterRSS != 10<<10 || m.Workers != 1 || m.Old != 1 {
+		t.Errorf("all present: %+v, %v", m, err)
+	}
+	delete(mem, 3) // the old worker exited after show proc
+	m, err = sumMemory(procs, read)
+	if err != nil || m.RSS != 110<<10 || m.Old != 0 || m.Workers != 1 {
+		t.Errorf("old worker gone: %+v, %v", m, err)
+	}
+	delete(mem, 2) // a reload replaced the current worker: ask show proc again
+	if _, err := sumMemory(procs, read); !errors.Is(err, errVanished) {
+		t.Errorf("current worker gone: %v, want errVanished", err)
+	}
+	mem[2] = 100
+	boom := errors.New("permission denied")
+	if _, err := sumMemory(procs, func(int) (int64, int64, error) { return 0, 0, boom }); !errors.Is(err, boom) || errors.Is(err, errVanished) {
+		t.Errorf("other errors pass through: %v", err)
+	}
+}
+
+func TestReadMemoryOfAGoneProcess(t *testing.T) {
+	// PID 0 has no /proc directory, like a process that has exited.
+	if _, _, err := readMemory(0); !errors.Is(err, errVanished) {
+		t.Errorf("got %v, want errVanished", err)
 	}
 }

@@ -25,7 +25,7 @@ var (
 	fullRun = flag.Bool("bench.full", false, "run the full benchmark (make bench) instead of the smoke sizes")
 	outFile = flag.String("bench.out", "", "also write the summary tables (Markdown) to this file")
 	logDir  = flag.String("bench.logs", "", "copy the controllers' logs into this directory")
-	phases  = flag.String("bench.phases", "small,policy,scale,p2b-versions,render,p5", "comma-separated phases to run: small (P1, P2a, P6, P4, P2b at ~140), policy (P7), scale (P3, P2b at scale), "+
+	phases  = flag.String("bench.phases", "small,policy,scale,p2b-versions,render,p5", "comma-separated phases to run: small (P1, P2a, P6, P4, P2b at ~140), policy (P7), scale (P3; P1, P2a and P6 at scale; P2b at scale), "+
 		"p2b-versions (P2b at both sizes with each HAProxy of -bench.p2b-versions), render, p5")
 	p2bVersions = flag.String("bench.p2b-versions", os.Getenv("BENCH_P2B_VERSIONS"), "HAProxy release lines (\"3.4\": the main binary when it is of that line, "+
 		"else $HAPROXY_CACHE/3.4/haproxy, which hack/haproxy/fetch.sh installs) or paths to binaries, separated by spaces or commas, "+
@@ -52,6 +52,9 @@ type sizes struct {
 	Pool         int           // echo pods whose addresses the slices take turns on
 	P1           int           // back-to-back endpoint swaps
 	P1Scale      int           // the same with the scale controller
+	P2aScale     int           // P2a with the scale controller
+	P6Scale      int           // P6 with the scale controller
+	ScaleBudget  time.Duration // time bound of each of those sets
 	P2a          int           // new hosts to an existing backend
 	P2b          int           // new hosts with a new Service, per scale
 	Fillers      int           // Ingresses present for the small P2b
@@ -77,17 +80,19 @@ type sizes struct {
 }
 
 var fullSizes = sizes{
-	Name: "full", Pool: 8, P1: 200, P1Scale: 50, P2a: 20, P2b: 20, Fillers: 100, Scale: 10000, ScaleNS: 50, PerService: 5, Workers: 16,
+	Name: "full", Pool: 8, P1: 200, P2a: 20, P2b: 20, Fillers: 100, Scale: 10000, ScaleNS: 50, PerService: 5, Workers: 16,
 	P4: 60 * time.Second, P4Churn: 100 * time.Millisecond, P4Reload: 5 * time.Second, P4Workers: 2,
 	P6: 1000, P7: 100, Steady: 10 * time.Second,
+	P1Scale: 200, P2aScale: 20, P6Scale: 1000, ScaleBudget: time.Minute,
 	RenderBench: "ingresses=10000", RenderArgs: []string{"-benchmem", "-count", "3"},
 	P5Hosts: 50, P5Echoes: 10, P5Rounds: 9, P5Turn: 5 * time.Second, P5Conns: 50, P5RequireWrk: true,
 }
 
 var smokeSizes = sizes{
-	Name: "smoke", Pool: 6, P1: 3, P1Scale: 2, P2a: 2, P2b: 2, Fillers: 5, Scale: 30, ScaleNS: 3, PerService: 5, Workers: 4,
+	Name: "smoke", Pool: 6, P1: 3, P2a: 2, P2b: 2, Fillers: 5, Scale: 30, ScaleNS: 3, PerService: 5, Workers: 4,
 	P4: 3 * time.Second, P4Churn: 100 * time.Millisecond, P4Reload: time.Second, P4Workers: 1,
 	P6: 5, P7: 4, Steady: time.Second,
+	P1Scale: 3, P2aScale: 2, P6Scale: 5, ScaleBudget: 30 * time.Second,
 	RenderBench: "ingresses=100", RenderArgs: []string{"-benchtime", "1x", "-count", "1"},
 	P5Hosts: 5, P5Echoes: 3, P5Rounds: 1, P5Turn: time.Second, P5Conns: 4,
 }

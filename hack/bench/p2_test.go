@@ -173,7 +173,7 @@ func (e *env) runScale() {
 	hapMem, hapErr := e.haproxyMem(b, 5*time.Second)
 	e.t.Logf("P3: first config after %s, RSS %d KiB, peak %d KiB; HAProxy %v %v", first[0], steady, hwm, hapMem, hapErr)
 
-	e.runP1AtScale(b, present)
+	e.runFastAtScale(b, pid, present)
 
 	logBefore := len(b.Log())
 	p2b := e.runP2b(b, "", "scale", e.sz.P2b, true)
@@ -193,6 +193,8 @@ func (e *env) runScale() {
 	const rssTarget = 250 << 20
 	e.rep.Add("P3", "controller peak RSS (VmHWM), start and the large P2b included", "≤ 250 MB",
 		fmt.Sprintf("%s (at first config + %s: %s)", MiB(hwmEnd<<10), e.sz.Steady, MiB(hwm<<10)), Verdict(hwmEnd<<10 <= rssTarget))
+	e.fastRSS(SizeScale, hwmEnd)
+	e.fast.SetPresent(SizeScale, e.ingressCount(""))
 	e.rep.Add("P3", fmt.Sprintf("controller steady RSS (VmRSS %s after first config; after the large P2b)", e.sz.Steady), "≤ 250 MB",
 		fmt.Sprintf("%s; %s", MiB(steady<<10), MiB(rssEnd<<10)), Verdict(steady<<10 <= rssTarget && rssEnd<<10 <= rssTarget))
 	check, checkRSS, err := checkTime(e.hap.Path, b.ConfigDir, 3)
@@ -204,37 +206,6 @@ func (e *env) runScale() {
 	e.rep.Add("P2b", fmt.Sprintf("at %d Ingresses: haproxy.cfg size; `haproxy -c` (median of 3, its RSS); reload (controller log, median/max of %d)", present, len(reloads)),
 		"", fmt.Sprintf("%s; %s ms, %s; %s / %s ms; mean sync %.0f ms over %.0f syncs", MiB(int64(cfgSize)), Ms(check), MiB(checkRSS),
 			Ms(MedianDuration(reloads)), Ms(Summarize(reloads).Max), 1000*syncSum/max(syncCount, 1), syncCount), NoGoal)
-}
-
-// runP1AtScale repeats P1 with the scale controller, which watches every
-// Ingress: the targets are set for P1 alone, this row shows what the
-// cluster's size adds (the model is rebuilt on every change).
-func (e *env) runP1AtScale(b *framework.Bollard, present int) {
-	addr := b.Request("", "").Addr
-	w, err := e.newRoute("p1-scale", "p1-scale.bench", 0)
-	if err == nil {
-		err = e.waitServedSet(addr, "p1-scale.bench", []int{0}, time.Minute)
-	}
-	if err != nil {
-		e.t.Errorf("P1 at scale: %v", err)
-		e.rep.Fail("P1", "endpoint change → served at scale", err)
-		return
-	}
-	before := b.Reloads(e.t)
-	samples, err := e.p1Loop(e.ctx, addr, "p1-scale.bench", w, e.sz.P1Scale, nil)
-	reloads := b.Reloads(e.t) - before
-	if err != nil {
-		e.t.Errorf("P1 at scale: %v", err)
-		e.rep.Fail("P1", "endpoint change → served at scale", err)
-		return
-	}
-	_, _, fromReturn := p1Summaries(samples)
-	e.t.Logf("P1 at %d Ingresses: %s; reloads %d", present, fromReturn, reloads)
-	e.rep.Add("P1", fmt.Sprintf("the same with %d Ingresses watched (update call returned → served, %d swaps)", present, len(samples)),
-		"", fmt.Sprintf("%s; %d reloads", fromReturn, reloads), NoGoal)
-	if reloads != 0 || fromReturn.N == 0 {
-		e.t.Errorf("P1 at scale: %d samples, %d reloads; want samples and 0 reloads", fromReturn.N, reloads)
-	}
 }
 
 func firstOr(ds []time.Duration) string {

@@ -193,5 +193,5 @@ func ProcStatusKB(pid int, field string) (int64, error) {
 			return strconv.ParseInt(f[0], 10, 64)
 		}
 	}
-	return 0, fmt.Errorf("/proc/%d/status: no %s", pid, field)
+	return 0, fmt.Errorf("/proc/%d/status: %w %s", pid, errNoField, field)
 }

@@ -50,8 +50,9 @@ func BinaryPath() (string, error) {
 	return path, nil
 }
 
-// FreePort returns a loopback TCP port that was free a moment ago, below
-// the ephemeral range (loopback.FreePort).
+// FreePort returns a loopback TCP port, below the ephemeral range, that no
+// other FreePort caller on the machine gets while this test binary lives
+// (loopback.FreePort).
 func FreePort(t testing.TB) int {
 	t.Helper()
 	port, err := loopback.FreePort()
