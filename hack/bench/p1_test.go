@@ -48,11 +48,6 @@ func p1Summaries(samples []p1Sample) (served, call, fromReturn Summary) {
 	return Summarize(s), Summarize(c), Summarize(r)
 }
 
-const (
-	p1Target = "p50 ≤ 10 ms, p99 ≤ 25 ms"
-	reloads0 = "0 reloads"
-)
-
 func p1Met(s Summary) bool {
 	return s.N > 0 && s.P50 <= 10*time.Millisecond && s.P99 <= 25*time.Millisecond
 }
