@@ -502,7 +502,7 @@ func (c *Controller) logApplied(u *update, waited, built, executed time.Duration
 		if c.built != nil && c.built.base != nil {
 			path = modelPatch
 		}
-		c.log.Info("applied", "runtime_commands", len(u.commands), "reload", u.reload, "model", path,
+		c.log.Info("applied", "runtime_commands", len(u.commands), "reload", u.reload, "model_path", path,
 			"waited", waited.Round(time.Microsecond), "build", built.Round(time.Microsecond),
 			"runtime_api", executed.Round(time.Microsecond), "files", files, "took", time.Since(start).Round(time.Microsecond))
 	}
