@@ -57,3 +57,22 @@ func TestSecretReads(t *testing.T) {
 		t.Error("refused namespaces' Secrets must be read, the others not")
 	}
 }
+
+// TestSecretReadsConcurrent: informer goroutines ask while the apply loop
+// publishes (run with -race); a Secret the new model reads that was
+// skipped during its build is never lost.
+func TestSecretReadsConcurrent(t *testing.T) {
+	var r secretReads
+	none, withB := readsOf(t), readsOf(t, "b")
+	r.publish(none, nil)
+	for range 50 {
+		r.begin()
+		done := make(chan bool)
+		go func() { done <- r.read("ns/b") }()
+		missed := r.publish(withB, nil)
+		if woke := <-done; !woke && !slices.Equal(missed, []string{"ns/b"}) {
+			t.Fatalf("ns/b was skipped and not handed back (missed %v)", missed)
+		}
+		r.publish(none, nil)
+	}
+}

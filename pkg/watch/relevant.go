@@ -47,8 +47,8 @@ func (h Handler) skipped(kind string) {
 // cache still takes it, and the change of an Ingress that names it
 // rebuilds the model.
 func (h Handler) secretUnread(ch Change) bool {
-	if h.SecretRead == nil || (ch.Kind != "Secret" && ch.Kind != "AuthSecret") {
-		return false
+	if h.SecretRead == nil || (ch.Kind != "Secret" && ch.Kind != "AuthSecret") || ch.Name == "" {
+		return false // an object without a name: relevant, to be safe
 	}
 	return !h.SecretRead(ch.Namespace + "/" + ch.Name)
 }

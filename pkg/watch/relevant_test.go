@@ -191,6 +191,12 @@ func TestHandlerSecrets(t *testing.T) {
 	if want := []string{"Secret", "Secret", "Secret", "AuthSecret", "AuthSecret", "AuthSecret"}; !slices.Equal(r.skipped, want) {
 		t.Errorf("skipped %v, want %v", r.skipped, want)
 	}
+	// A tombstone without an object is relevant.
+	h.handlers("Secret").OnDelete(cache.DeletedFinalStateUnknown{Key: "ns/unused"})
+	if n := len(r.changed); n != len(want)+1 || r.changed[n-1].Kind != "Secret" {
+		t.Errorf("a tombstone without its object was skipped: %v", r.changed)
+	}
+	r.changed = r.changed[:len(want)]
 	// Without SecretRead every Secret is relevant; other kinds never ask.
 	r2 := &recorder{}
 	h2 := r2.handler()
