@@ -36,11 +36,9 @@ func (l *changeLog) note(ch watch.Change) {
 		l.full = true
 		return
 	}
-	// A relabelled slice leaves one Service and joins another.
-	for _, svc := range []string{ch.Service, ch.OldService} {
-		if svc != "" {
-			l.services[ch.Namespace+"/"+svc] = true
-		}
+	// A relabelled slice is one Change for each of its two Services.
+	if ch.Service != "" {
+		l.services[ch.Namespace+"/"+ch.Service] = true
 	}
 	if len(l.services) > maxPatchedServices {
 		l.full = true
@@ -93,9 +91,9 @@ func (c *Controller) patchModel() (*model.Snapshot, *model.Config, bool) {
 	}
 	p := model.PatchEndpoints(prev.cfg, changed, prev.opts)
 	built := &builtModel{live: prev.live, snap: prev.snap, cfg: &p.Config, opts: prev.opts, kept: prev.kept,
-		rejections: model.ReplaceSliceRejections(prev.rejections, &p),
-		reported:   model.ReplaceSliceRejections(prev.reported, &p),
-		services:   prev.services, base: prev.cfg, patched: p.Backends}
+		rejections: model.ReplaceSliceRejections(prev.rejections, &p), reads: prev.reads,
+		reported: model.ReplaceSliceRejections(prev.reported, &p),
+		services: prev.services, base: prev.cfg, patched: p.Backends}
 	c.built = built
 	c.metrics.modelDuration.WithLabelValues(modelPatch).Observe(time.Since(start).Seconds())
 	c.reportRejections(built)

@@ -21,7 +21,8 @@ func TestChangeLogPatchesOnlySliceChanges(t *testing.T) {
 		t.Error("nothing noted: want a full build (a retry or a timer asked)")
 	}
 	l.note(watch.Change{Kind: "EndpointSlice", Namespace: "a", Name: "web-x", Service: "web"})
-	l.note(watch.Change{Kind: "EndpointSlice", Namespace: "a", Name: "moved", Service: "api", OldService: "web2"})
+	l.note(watch.Change{Kind: "EndpointSlice", Namespace: "a", Name: "moved", Service: "api"})
+	l.note(watch.Change{Kind: "EndpointSlice", Namespace: "a", Name: "moved", Service: "web2"})
 	l.note(watch.Change{Kind: "EndpointSlice", Namespace: "a", Name: "orphan"}) // no Service: the model ignores it
 	services, patch := l.take()
 	if !patch || !slices.Equal(services, []string{"a/api", "a/web", "a/web2"}) {

@@ -123,6 +123,8 @@ type Controller struct {
 	// pendingSince is when the oldest change not yet synced arrived (Unix
 	// ns), to log how long changes wait for the apply loop.
 	pendingSince atomic.Int64
+	// secretReads tells the informers which Secrets the model reads.
+	secretReads secretReads
 }
 
 // New builds a Controller; Run starts it.
@@ -156,16 +158,23 @@ func New(client kubernetes.Interface, opts Options) (*Controller, error) {
 		c.queue.AddAfter(syncKey, time.Second)
 	})
 	c.verifier = newVerifier(c.checkWritten, func() { c.queue.Add(verifyFailedKey) }, func() { c.queue.Add(verifiedKey) })
-	w, err := watch.New(client, watch.ScopeOf(opts.Model), func(ch watch.Change) {
-		c.noteChange(ch)
-		c.pendingSince.CompareAndSwap(0, time.Now().UnixNano())
-		c.queue.AddAfter(syncKey, opts.SyncDebounce)
+	w, err := watch.New(client, watch.ScopeOf(opts.Model), watch.Handler{
+		Changed:    c.changed,
+		Skipped:    func(kind string) { c.metrics.eventsSkipped.WithLabelValues(kind).Inc() },
+		SecretRead: c.secretReads.read,
 	})
 	if err != nil {
 		return nil, err
 	}
 	c.watcher = w
 	return c, nil
+}
+
+// changed wakes the apply loop for an informer event the model may read.
+func (c *Controller) changed(ch watch.Change) {
+	c.noteChange(ch)
+	c.pendingSince.CompareAndSwap(0, time.Now().UnixNano())
+	c.queue.AddAfter(syncKey, c.opts.SyncDebounce)
 }
 
 // Run serves until ctx ends.
@@ -287,12 +296,13 @@ func (c *Controller) buildModel() (*model.Snapshot, *model.Config) {
 // the rejection says so.
 func (c *Controller) buildFull() (*model.Snapshot, *model.Config) {
 	start := time.Now()
+	c.secretReads.begin()
 	snap := c.watcher.Snapshot()
 	opts := c.modelOptions()
 	opts.Refused = c.quarantine.current(&snap)
 	c.metrics.refused.Set(float64(len(opts.Refused)))
-	cfg, rejections := model.Build(snap, opts)
-	built := &builtModel{live: &snap, snap: &snap, cfg: &cfg, opts: opts, rejections: rejections, reported: rejections}
+	cfg, rejections, reads := model.BuildReads(snap, opts)
+	built := &builtModel{live: &snap, snap: &snap, cfg: &cfg, opts: opts, rejections: rejections, reported: rejections, reads: reads}
 	if fixed, kept := c.lastGood.substitute(snap, &cfg, rejections, opts); len(kept) > 0 {
 		markKept(rejections, kept)
 		c.log.Warn("kept last good versions of broken objects", "objects", kept)
@@ -300,10 +310,11 @@ func (c *Controller) buildFull() (*model.Snapshot, *model.Config) {
 		// version was accepted, it is not refused.
 		opts.Refused = withoutKept(opts.Refused, kept)
 		var final []model.Rejection
-		cfg, final = model.Build(fixed, opts)
-		built = &builtModel{live: &snap, snap: &fixed, cfg: &cfg, opts: opts, kept: kept, rejections: final, reported: rejections}
+		cfg, final, reads = model.BuildReads(fixed, opts)
+		built = &builtModel{live: &snap, snap: &fixed, cfg: &cfg, opts: opts, kept: kept, rejections: final, reported: rejections, reads: reads}
 	}
 	c.built = built
+	c.publishSecretReads(built)
 	c.metrics.modelDuration.WithLabelValues(modelFull).Observe(time.Since(start).Seconds())
 	c.reportRejections(built)
 	return &snap, &cfg
@@ -328,6 +339,8 @@ type builtModel struct {
 	// rejections are cfg's own (after the substitutions); reported are
 	// those of the live snapshot, which Events report.
 	rejections, reported []model.Rejection
+	// reads are the Secrets cfg's Build looked up.
+	reads model.SecretReads
 	// services indexes snap's Services for patches (builtModel.service).
 	services *map[string]*corev1.Service
 	// base is the model this one was patched from (nil: a full build),

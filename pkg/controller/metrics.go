@@ -20,6 +20,7 @@ type metrics struct {
 	refused        prometheus.Gauge
 	haproxyInfo    *prometheus.GaugeVec
 	modelDuration  *prometheus.HistogramVec
+	eventsSkipped  *prometheus.CounterVec
 }
 
 // How a sync's model was made (label path of bollard_model_duration_seconds).
@@ -67,8 +68,14 @@ func newMetrics() *metrics {
 		refused: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "bollard_refused_ingresses", Help: "Ingresses left out because HAProxy refused the config with them (haproxy -c).",
 		}),
+		eventsSkipped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bollard_events_skipped_total", Help: "Informer events that did not wake the apply loop (resyncs, status writes, changes of nothing the model reads, Secrets it does not use), by kind.",
+		}, []string{"kind"}),
 	}
-	m.registry.MustRegister(m.reloads, m.runtimeUpdates, m.syncDuration, m.rejected, m.lastApply, m.checkFailures, m.haproxyUp, m.resyncs, m.refused, m.haproxyInfo, m.modelDuration,
+	for _, kind := range []string{"Ingress", "IngressClass", "Service", "EndpointSlice", "Secret", "AuthSecret", "ConfigMap"} {
+		m.eventsSkipped.WithLabelValues(kind) // exported at 0 from the start
+	}
+	m.registry.MustRegister(m.reloads, m.runtimeUpdates, m.syncDuration, m.rejected, m.lastApply, m.checkFailures, m.haproxyUp, m.resyncs, m.refused, m.haproxyInfo, m.modelDuration, m.eventsSkipped,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

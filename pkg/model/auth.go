@@ -204,6 +204,7 @@ func (b *builder) authUserlist(namespace, name string) authResult {
 		return res
 	}
 	var res authResult
+	b.readSecret(key)
 	secret, ok := b.authSecrets[key]
 	switch {
 	case !ok:

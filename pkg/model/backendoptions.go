@@ -334,6 +334,7 @@ func (b *builder) caFile(namespace, name string) (CAFile, string, bool) {
 // parseCA reads a CA bundle from the Secret's ca.crt and re-encodes it, so
 // that only well-formed certificates reach disk.
 func (b *builder) parseCA(namespace, name string) (CAFile, string, bool) {
+	b.readSecret(namespace + "/" + name)
 	secret, ok := b.secrets[namespace+"/"+name]
 	if !ok {
 		return CAFile{}, fmt.Sprintf("secret %s/%s not found (a CA Secret must be of type kubernetes.io/tls, as cert-manager writes them)", namespace, name), true

@@ -56,6 +56,8 @@ type builder struct {
 	parsedAuth  map[string]authResult     // "ns/name"
 	userlists   map[string]*Userlist      // by Name, the ones served
 	authCost    int                       // of userlists
+
+	secretsRead []string // "ns/name" of every Secret looked up (BuildReads)
 }
 
 // validation is the outcome of validateIngress.
@@ -83,6 +85,11 @@ type routeOwner struct {
 // Build turns a snapshot into a Config plus the rejections met on the way.
 // The result does not depend on the order of the snapshot's slices.
 func Build(snap Snapshot, opts Options) (Config, []Rejection) {
+	b := build(snap, opts)
+	return b.config, sortRejections(b.rejections)
+}
+
+func build(snap Snapshot, opts Options) *builder {
 	b := newBuilder(opts)
 	b.index(snap)
 	b.config.Global = b.globalOptions()
@@ -94,7 +101,7 @@ func Build(snap Snapshot, opts Options) (Config, []Rejection) {
 	}
 	b.controllerDefaultBackend()
 	b.finish()
-	return b.config, sortRejections(b.rejections)
+	return b
 }
 
 // newBuilder returns a builder with empty indexes.

@@ -221,6 +221,7 @@ func (b *builder) certificate(namespace, name string) certResult {
 }
 
 func (b *builder) parseSecret(namespace, name string) certResult {
+	b.readSecret(namespace + "/" + name)
 	secret, ok := b.secrets[namespace+"/"+name]
 	if !ok {
 		return certResult{problem: fmt.Sprintf("secret %s/%s not found", namespace, name), missing: true}

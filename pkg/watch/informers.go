@@ -36,9 +36,9 @@ type Watcher struct {
 	configMaps  cache.SharedIndexInformer // nil without a global ConfigMap
 }
 
-// New builds informers for scope that call onChange after every add,
-// update or delete. onChange must not block.
-func New(client kubernetes.Interface, scope Scope, onChange func(Change)) (*Watcher, error) {
+// New builds informers for scope that report to h every add, update or
+// delete that may change the model, and count the others.
+func New(client kubernetes.Interface, scope Scope, h Handler) (*Watcher, error) {
 	w := &Watcher{}
 	namespace := scope.Namespace
 	ing, core := client.NetworkingV1(), client.CoreV1()
@@ -82,11 +82,7 @@ func New(client kubernetes.Interface, scope Scope, onChange func(Change)) (*Watc
 		if err := inf.SetTransform(transform); err != nil {
 			return nil, fmt.Errorf("watch %s: %w", kind, err)
 		}
-		_, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
-			AddFunc:    func(obj any) { onChange(changeOf(kind, obj, nil)) },
-			UpdateFunc: func(old, obj any) { onChange(changeOf(kind, obj, old)) },
-			DeleteFunc: func(obj any) { onChange(changeOf(kind, obj, nil)) },
-		})
+		_, err := inf.AddEventHandler(h.handlers(kind))
 		if err != nil {
 			return nil, fmt.Errorf("watch %s: %w", kind, err)
 		}

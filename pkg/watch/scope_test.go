@@ -169,7 +169,7 @@ func TestWatcherScope(t *testing.T) {
 	for _, c := range scopeCases() {
 		t.Run(c.name, func(t *testing.T) {
 			client := fakeCluster(t, objects()...)
-			w, err := New(client, ScopeOf(c.opts), func(Change) {})
+			w, err := New(client, ScopeOf(c.opts), Handler{})
 			if err != nil {
 				t.Fatal(err)
 			}
