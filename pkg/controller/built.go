@@ -1,0 +1,97 @@
+package controller
+
+import (
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/bollard-io/bollard/pkg/model"
+)
+
+// buildModel runs the model on the current caches: a patch of the last
+// model when only EndpointSlices changed since it was built, else a full
+// build.
+func (c *Controller) buildModel() (*model.Snapshot, *model.Config) {
+	if snap, cfg, ok := c.patchModel(); ok {
+		return snap, cfg
+	}
+	return c.buildFull()
+}
+
+// buildFull builds the model from the whole snapshot. An Ingress or TLS
+// Secret that an update broke is replaced by its last good version, and
+// the rejection says so.
+func (c *Controller) buildFull() (*model.Snapshot, *model.Config) {
+	start := time.Now()
+	c.secretReads.begin()
+	snap := c.watcher.Snapshot()
+	opts := c.modelOptions()
+	opts.Refused = c.quarantine.current(&snap)
+	c.metrics.refused.Set(float64(len(opts.Refused)))
+	cfg, rejections, reads := model.BuildReads(snap, opts)
+	built := &builtModel{live: &snap, snap: &snap, cfg: &cfg, opts: opts, rejections: rejections, reported: rejections, reads: reads}
+	if fixed, kept := c.lastGood.substitute(snap, &cfg, rejections, opts); len(kept) > 0 {
+		markKept(rejections, kept)
+		c.log.Warn("kept last good versions of broken objects", "objects", kept)
+		// A refused Ingress replaced by its last good version: that
+		// version was accepted, it is not refused.
+		opts.Refused = withoutKept(opts.Refused, kept)
+		var final []model.Rejection
+		cfg, final, reads = model.BuildReads(fixed, opts)
+		built = &builtModel{live: &snap, snap: &fixed, cfg: &cfg, opts: opts, kept: kept, rejections: final, reported: rejections, reads: reads}
+	}
+	c.built = built
+	c.publishSecretReads(built)
+	c.metrics.modelDuration.WithLabelValues(modelFull).Observe(time.Since(start).Seconds())
+	c.reportRejections(built)
+	return &snap, &cfg
+}
+
+// reportRejections sends the Warning Events of the model's rejections.
+func (c *Controller) reportRejections(b *builtModel) {
+	c.metrics.rejected.Set(float64(len(b.reported)))
+	if recheck := c.events.rejections(b.live, b.reported, time.Now()); recheck > 0 {
+		c.queue.AddAfter(syncKey, recheck) // report what is still missing then
+	}
+}
+
+// builtModel is a model and what it was built from: the live snapshot, the
+// snapshot after last good versions replaced broken objects, and the
+// options (with the refused Ingresses).
+type builtModel struct {
+	live, snap *model.Snapshot
+	cfg        *model.Config
+	opts       model.Options
+	kept       []string
+	// rejections are cfg's own (after the substitutions); reported are
+	// those of the live snapshot, which Events report.
+	rejections, reported []model.Rejection
+	// reads are the Secrets cfg's Build looked up.
+	reads model.SecretReads
+	// services indexes snap's Services for patches (builtModel.service).
+	services *map[string]*corev1.Service
+	// base is the model this one was patched from (nil: a full build),
+	// and patched the backends whose endpoints the patch changed. The
+	// snapshots' EndpointSlices are base's: only Events and the checks of
+	// a reload read them, and a reload builds the model in full.
+	base    *model.Config
+	patched []string
+}
+
+// rememberGood records the last model built as accepted by HAProxy (a
+// runtime update or a reload took it): its objects are the last good ones.
+func (c *Controller) rememberGood() {
+	b := c.built
+	if b == nil || (b.base != nil && c.rememberedSnap == b.snap) {
+		return // a patch changes no object lastGood keeps
+	}
+	c.lastGood.remember(*b.snap, b.cfg, b.rejections, b.opts)
+	c.rememberedSnap = b.snap
+}
+
+func (c *Controller) modelOptions() model.Options {
+	opts := c.opts.Model
+	opts.Now = time.Now()
+	return opts
+}
+
