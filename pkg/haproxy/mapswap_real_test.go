@@ -164,3 +164,20 @@ func TestReplaceMapRefused(t *testing.T) {
 		t.Fatal("Query ran a swap, which needs Execute")
 	}
 }
+
+// In a payload HAProxy reads keys and values as they are: what the CLI
+// line would read specially (';', '\', an inner "<<") stays literal, and
+// nothing after it runs as a command.
+func TestReplaceMapLiteralPayload(t *testing.T) {
+	p := startProxy(t)
+	want := []MapEntry{{"a.test", "be1"}, {`/a;disable\x`, `v\;show`}, {"b<<c.test", "<<be2"}, {"é.test", "be2"}}
+	p.exec(must(ReplaceMap("maps/hosts.map", want)))
+	got, err := p.rt.MapEntries(p.ctx(), "maps/hosts.map")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("show map after the swap: %q, want %q", got, want)
+	}
+	p.mustGet("a.test", 503, "") // be1 has no server up: routed, not 404
+}
