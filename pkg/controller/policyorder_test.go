@@ -171,3 +171,54 @@ func TestMapSwapThreshold(t *testing.T) {
 		}
 	}
 }
+
+// The passes of one map file: a swap where two or more entries change in
+// that pass, one command where one does, nothing where none does.
+func TestMapSwapPasses(t *testing.T) {
+	entries := func(kv ...string) []model.MapEntry {
+		var out []model.MapEntry
+		for i := 0; i < len(kv); i += 2 {
+			out = append(out, model.MapEntry{Key: kv[i], Value: kv[i+1]})
+		}
+		return out
+	}
+	tests := []struct {
+		name       string
+		have, want []model.MapEntry
+		commands   []string // String() of each command; a swap as its entries
+	}{
+		{"two sets and one deletion", entries("a", "1", "b", "1", "c", "1"), entries("a", "2", "b", "2"),
+			[]string{"swap a 2, b 2, c 1", "del map maps/hosts.map c"}},
+		{"one set and two deletions", entries("a", "1", "b", "1", "c", "1"), entries("a", "2"),
+			[]string{"set map maps/hosts.map a 2", "swap a 2"}},
+		{"one add", entries("a", "1"), entries("a", "1", "b", "1"), []string{"add map maps/hosts.map b 1"}},
+		{"an add and a set", entries("a", "1"), entries("a", "2", "b", "1"), []string{"swap a 2, b 1"}},
+		{"everything deleted", entries("a", "1", "b", "1"), nil, []string{"swap "}},
+		{"nothing changed", entries("a", "1", "b", "1"), entries("a", "1", "b", "1"), nil},
+	}
+	for _, tc := range tests {
+		have, want := &model.Config{}, &model.Config{}
+		have.Maps.Hosts, want.Maps.Hosts = tc.have, tc.want
+		u := &update{counts: map[string]int{}}
+		newRunning(have).diffMaps(want, relRefs{}, u)
+		var got []string
+		for _, cmd := range u.commands {
+			file, es, ok := cmd.MapSwap()
+			if !ok {
+				got = append(got, cmd.String())
+				continue
+			}
+			var parts []string
+			for _, e := range es {
+				parts = append(parts, e.Key+" "+e.Value)
+			}
+			if file != "maps/hosts.map" {
+				t.Errorf("%s: swap of %s", tc.name, file)
+			}
+			got = append(got, "swap "+strings.Join(parts, ", "))
+		}
+		if !slices.Equal(got, tc.commands) || u.reload != "" || u.counts["map"] != len(tc.commands) {
+			t.Errorf("%s: %q (reload %q, counts %v), want %q", tc.name, got, u.reload, u.counts, tc.commands)
+		}
+	}
+}
