@@ -250,6 +250,9 @@ func (r *running) diffMaps(wanted *model.Config, refs fileRefs, u *update) {
 	for i, p := range wantFiles {
 		ref := refs.mapRef(p.Path)
 		have, want := *haveFiles[i].Entries, *p.Entries
+		if slices.Equal(have, want) {
+			continue // most files in most passes: no maps to build
+		}
 		haveByKey, wantByKey := entryMap(have), entryMap(want)
 		for _, e := range have {
 			if _, ok := wantByKey[e.Key]; !ok {
