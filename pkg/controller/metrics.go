@@ -36,7 +36,7 @@ func newMetrics() *metrics {
 			Name: "bollard_reloads_total", Help: "HAProxy reloads by cause and result.",
 		}, []string{"cause", "result"}),
 		runtimeUpdates: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "bollard_runtime_updates_total", Help: "Runtime API commands by kind (endpoint, map, certificate) and result.",
+			Name: "bollard_runtime_updates_total", Help: "Runtime API commands by kind (endpoint, map, certificate) and result; an atomic swap of a whole map counts as one map command.",
 		}, []string{"kind", "result"}),
 		syncDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "bollard_sync_duration_seconds", Help: "Time to build, render and apply one sync.",

@@ -47,8 +47,10 @@ type update struct {
 	reload   string      // why a reload is needed ("": none), for logs
 	cause    reloadCause // the same, typed, for the metric
 	commands []haproxy.Command
-	counts   map[string]int // commands by kind, for metrics
-	slots    map[string][]slotChange
+	// counts are commands by kind, for metrics; a map swap counts as one
+	// (it runs as prepare, one add per payload chunk, commit).
+	counts map[string]int
+	slots  map[string][]slotChange
 	// created and retired are the backends the commands create and
 	// unpublish (HAProxy 3.4+).
 	created []*model.Backend
@@ -228,38 +230,83 @@ func fillSlots(u *update, backend string, changes []slotChange) {
 	}
 }
 
+// diffMaps plans the map changes. Adds and sets go in render.MapFiles
+// order, deletions in reverse, so that an entry is never named before what
+// it points to is in place: a route's policy key after the policy's
+// values, a CIDR after its members, and the other way round on removal
+// (render.MapFiles).
+//
+// A file with two or more adds and sets, or two or more deletions, in one
+// pass changes by one atomic swap (haproxy.ReplaceMap) instead of entry by
+// entry, so no request sees some of its entries old and others new (while
+// one allow-list replaces another, the union of both would pass). The
+// forward swap keeps the entries the reverse pass deletes, so nothing
+// leaves early; the reverse swap leaves exactly the wanted entries. A
+// single change stays one add, set or del map: a swap resends the whole
+// file, and the routing maps hold an entry per route.
 func (r *running) diffMaps(wanted *model.Config, refs fileRefs, u *update) {
-	// Adds and sets go in render.MapFiles order, deletions in reverse, so
-	// that an entry is never named before what it points to is in place:
-	// a route's policy key after the policy's values, a CIDR after its
-	// members, and the other way round on removal (render.MapFiles).
 	haveFiles, wantFiles := render.MapFiles(&r.cfg.Maps), render.MapFiles(&wanted.Maps)
+	gone := make([][]model.MapEntry, len(wantFiles)) // what the reverse pass deletes
 	for i, p := range wantFiles {
 		ref := refs.mapRef(p.Path)
-		have := entryMap(*haveFiles[i].Entries)
-		for _, e := range *p.Entries {
-			old, ok := have[e.Key]
-			switch {
-			case !ok:
-				cmd, err := haproxy.AddMap(ref, e.Key, e.Value)
-				u.add("map", cmd, err)
-			case old != e.Value:
-				cmd, err := haproxy.SetMap(ref, e.Key, e.Value)
-				u.add("map", cmd, err)
+		have, want := *haveFiles[i].Entries, *p.Entries
+		if slices.Equal(have, want) {
+			continue // most files in most passes: no maps to build
+		}
+		haveByKey, wantByKey := entryMap(have), entryMap(want)
+		for _, e := range have {
+			if _, ok := wantByKey[e.Key]; !ok {
+				gone[i] = append(gone[i], e)
 			}
+		}
+		var changed []model.MapEntry
+		for _, e := range want {
+			if old, ok := haveByKey[e.Key]; !ok || old != e.Value {
+				changed = append(changed, e)
+			}
+		}
+		switch {
+		case len(changed) >= 2:
+			cmd, err := haproxy.ReplaceMap(ref, runtimeEntries(want, gone[i]))
+			u.add("map", cmd, err)
+		case len(changed) == 1:
+			e := changed[0]
+			var cmd haproxy.Command
+			var err error
+			if _, ok := haveByKey[e.Key]; ok {
+				cmd, err = haproxy.SetMap(ref, e.Key, e.Value)
+			} else {
+				cmd, err = haproxy.AddMap(ref, e.Key, e.Value)
+			}
+			u.add("map", cmd, err)
 		}
 	}
 	for i := len(wantFiles) - 1; i >= 0; i-- {
-		p := wantFiles[i]
-		ref := refs.mapRef(p.Path)
-		want := entryMap(*p.Entries)
-		for _, e := range *haveFiles[i].Entries {
-			if _, ok := want[e.Key]; !ok {
-				cmd, err := haproxy.DelMap(ref, e.Key)
-				u.add("map", cmd, err)
-			}
+		ref := refs.mapRef(wantFiles[i].Path)
+		switch {
+		case len(gone[i]) >= 2:
+			cmd, err := haproxy.ReplaceMap(ref, runtimeEntries(*wantFiles[i].Entries, nil))
+			u.add("map", cmd, err)
+		case len(gone[i]) == 1:
+			cmd, err := haproxy.DelMap(ref, gone[i][0].Key)
+			u.add("map", cmd, err)
 		}
 	}
+}
+
+// runtimeEntries lists the entries of lists in order, for a swap.
+func runtimeEntries(lists ...[]model.MapEntry) []haproxy.MapEntry {
+	n := 0
+	for _, l := range lists {
+		n += len(l)
+	}
+	out := make([]haproxy.MapEntry, 0, n)
+	for _, l := range lists {
+		for _, e := range l {
+			out = append(out, haproxy.MapEntry{Key: e.Key, Value: e.Value})
+		}
+	}
+	return out
 }
 
 func entryMap(es []model.MapEntry) map[string]string {

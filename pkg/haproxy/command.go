@@ -21,12 +21,17 @@ type Command struct {
 	success string // replyMessage: the line that ends a successful reply
 	// servers are the addresses a replyServersAt command waits for.
 	servers map[string]netip.AddrPort
+	// swap makes the command a whole-map replacement (ReplaceMap), which
+	// Execute expands: text is its `prepare map`.
+	swap *mapSwap
 }
 
 // String returns the command line as sent, for logs and tests. A PEM
 // payload is elided as "<<PEM>>".
 func (c Command) String() string {
 	switch {
+	case c.swap != nil:
+		return fmt.Sprintf("replace map %s (%d entries)", c.swap.file, c.swap.entries)
 	case c.payload == nil:
 		return c.text
 	case c.secret:

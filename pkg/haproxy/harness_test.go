@@ -73,7 +73,7 @@ func (b *syncBuffer) String() string {
 
 // proxy is a real HAProxy run by a Supervisor for one test.
 type proxy struct {
-	t                   *testing.T
+	t                   testing.TB
 	dir, run            string
 	httpPort, httpsPort int
 	sup                 *Supervisor
@@ -127,7 +127,7 @@ func selfSigned(t testing.TB, name string) tlscert.Pair {
 
 // startProxy writes the test config into a short temp dir (Unix socket
 // paths are limited to 107 bytes) and starts HAProxy on it.
-func startProxy(t *testing.T) *proxy {
+func startProxy(t testing.TB) *proxy {
 	t.Helper()
 	root, err := os.MkdirTemp("", "bhx")
 	if err != nil {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -78,6 +77,12 @@ func (r *Runtime) Execute(ctx context.Context, cmds ...Command) error {
 			if cmd.text == "" {
 				return fmt.Errorf("runtime command %d/%d: empty command (build commands with the constructors)", i+1, len(cmds))
 			}
+			if cmd.swap != nil {
+				if err := swapMap(s, cmd); err != nil {
+					return fmt.Errorf("runtime command %d/%d: %w", i+1, len(cmds), err)
+				}
+				continue
+			}
 			reply, err := s.send(cmd.wire())
 			if err != nil {
 				return fmt.Errorf("runtime command %d/%d %q: %w", i+1, len(cmds), cmd, err)
@@ -127,6 +132,9 @@ func (r *Runtime) Query(ctx context.Context, cmd Command) (string, error) {
 	if cmd.text == "" {
 		return "", errors.New("runtime query: empty command (build commands with the constructors)")
 	}
+	if cmd.swap != nil {
+		return "", fmt.Errorf("runtime query: %s is a batch: run it with Execute", cmd)
+	}
 	var out string
 	err := r.conn.do(ctx, func(s *session) error {
 		reply, err := s.send(cmd.wire())
@@ -154,9 +162,9 @@ func (r *Runtime) PrepareMap(ctx context.Context, mapFile string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	v, err := strconv.Atoi(strings.TrimSpace(strings.TrimPrefix(msg, "New version created: ")))
+	v, err := mapVersion(msg)
 	if err != nil {
-		return 0, fmt.Errorf("prepare map %s: version in %q: %w", mapFile, msg, err)
+		return 0, fmt.Errorf("prepare map %s: %w", mapFile, err)
 	}
 	return v, nil
 }
