@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -169,6 +170,24 @@ func TestMapSwapThreshold(t *testing.T) {
 			}
 			seen[file] = true
 		}
+	}
+
+	// A map of more than swapMaxEntries changes entry by entry: a swap
+	// sends the whole map.
+	var many []*networkingv1.Ingress
+	for i := range swapMaxEntries {
+		many = append(many, ing(fmt.Sprint("i", i), fmt.Sprintf("h%d.example", i)))
+	}
+	big := build(t, baseSnapshot(many...))
+	grown := build(t, baseSnapshot(append(many, ing("a", "a.example"), ing("b", "b.example"))...))
+	lines = commandLines(newRunning(big).diff(grown, relRefs{}, features))
+	if strings.Contains(lines, "replace map maps/hosts.map") || !strings.Contains(lines, "add map maps/hosts.map a.example") ||
+		!strings.Contains(lines, "add map maps/hosts.map b.example") {
+		t.Errorf("two new routes beside %d others: want add map commands, no swap:\n%s", swapMaxEntries, lines)
+	}
+	lines = commandLines(newRunning(grown).diff(big, relRefs{}, features))
+	if strings.Contains(lines, "replace map maps/hosts.map") || !strings.Contains(lines, "del map maps/hosts.map a.example") {
+		t.Errorf("two routes removed beside %d others: want del map commands, no swap:\n%s", swapMaxEntries, lines)
 	}
 }
 
