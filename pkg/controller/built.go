@@ -94,4 +94,3 @@ func (c *Controller) modelOptions() model.Options {
 	opts.Now = time.Now()
 	return opts
 }
-

@@ -65,7 +65,7 @@ func newFixture(t *testing.T) *fixture {
 	}
 	e := func(k, v string) model.MapEntry { return model.MapEntry{Key: k, Value: v} }
 	cfg := &model.Config{
-		Backends: []model.Backend{
+		Backends: []*model.Backend{
 			{
 				Name: "ns_api_80", Namespace: "ns", Service: "api", Port: "http",
 				Endpoints: []model.Endpoint{ep("198.18.0.10", 8443, false), ep("198.18.0.20", 8443, true)},
@@ -184,6 +184,16 @@ func deepCopy(dst, src reflect.Value) error {
 			}
 		}
 		dst.Set(s)
+	case src.Kind() == reflect.Pointer:
+		if src.IsNil() {
+			dst.Set(reflect.Zero(src.Type()))
+			return nil
+		}
+		p := reflect.New(src.Type().Elem())
+		if err := deepCopy(p.Elem(), src.Elem()); err != nil {
+			return err
+		}
+		dst.Set(p)
 	case src.Kind() == reflect.Array:
 		for i := range src.Len() {
 			if err := deepCopy(dst.Index(i), src.Index(i)); err != nil {
@@ -231,6 +241,8 @@ func typeLeaves(t reflect.Type, path string, leaves map[string]bool, bad *[]stri
 		leaves[path] = true
 	case t.Kind() == reflect.Slice || t.Kind() == reflect.Array:
 		typeLeaves(t.Elem(), path+"[]", leaves, bad)
+	case t.Kind() == reflect.Pointer:
+		typeLeaves(t.Elem(), path, leaves, bad)
 	case t.Kind() == reflect.Struct:
 		for i := range t.NumField() {
 			f := t.Field(i)
@@ -252,16 +264,22 @@ func joinPath(path, name string) string {
 	return path + "." + name
 }
 
-// step navigates from a value to a field (field >= 0) or a slice element.
+// step navigates from a value to a field (field >= 0), a slice element
+// (field -1) or what a pointer points to (field derefStep).
 type step struct {
 	field, index int
 }
 
+const derefStep = -2
+
 func navigate(v reflect.Value, steps []step) reflect.Value {
 	for _, s := range steps {
-		if s.field >= 0 {
+		switch {
+		case s.field >= 0:
 			v = v.Field(s.field)
-		} else {
+		case s.field == derefStep:
+			v = v.Elem()
+		default:
 			v = v.Index(s.index)
 		}
 	}
@@ -298,7 +316,7 @@ func (f *fixture) walk(v reflect.Value, steps []step, name, pattern string, seen
 				s := navigate(reflect.ValueOf(cfg).Elem(), steps)
 				var removed reflect.Value = s.Index(i)
 				if pattern == "Backends" {
-					dropRoutes(cfg, removed.Interface().(model.Backend).Name)
+					dropRoutes(cfg, reflect.Indirect(removed).Interface().(model.Backend).Name)
 					s = navigate(reflect.ValueOf(cfg).Elem(), steps)
 				}
 				n := reflect.MakeSlice(s.Type(), 0, s.Len()-1)
@@ -308,6 +326,8 @@ func (f *fixture) walk(v reflect.Value, steps []step, name, pattern string, seen
 				return nil
 			}})
 		}
+	case t.Kind() == reflect.Pointer:
+		f.walk(v.Elem(), append(slices.Clone(steps), step{field: derefStep}), name, pattern, seen, out, bad)
 	case t.Kind() == reflect.Array:
 		for i := range v.Len() {
 			elem := append(slices.Clone(steps), step{field: -1, index: i})
@@ -392,8 +412,8 @@ func (f *fixture) additions() []mutation {
 			be := model.Backend{Name: name, Namespace: "ns", Service: "new", Port: "80",
 				Endpoints: []model.Endpoint{ep, {Address: netip.MustParseAddr("198.18.1.2"), Port: 8080, Draining: true}},
 				Slots:     4, Options: opts}
-			cfg.Backends = append(cfg.Backends, be)
-			slices.SortFunc(cfg.Backends, func(a, b model.Backend) int { return strings.Compare(a.Name, b.Name) })
+			cfg.Backends = append(cfg.Backends, &be)
+			slices.SortFunc(cfg.Backends, func(a, b *model.Backend) int { return strings.Compare(a.Name, b.Name) })
 			cfg.Maps.Hosts = append(cfg.Maps.Hosts, model.MapEntry{Key: "new.example", Value: "new.example"})
 			cfg.Maps.PrefixPaths = append(cfg.Maps.PrefixPaths, model.MapEntry{Key: "new.example/", Value: name})
 			return nil
@@ -674,7 +694,7 @@ func stateOf(cfg *model.Config) *simState {
 		s.maps[mf.Path] = entryMap(*mf.Entries)
 	}
 	for i := range cfg.Backends {
-		be := &cfg.Backends[i]
+		be := cfg.Backends[i]
 		sb := &simBackend{servers: map[string]*simServer{}, published: true}
 		for n := range max(be.Slots, len(be.Endpoints)) {
 			srv := &simServer{addr: spareAddr, weight: 1, state: "maint"} // free slot: disabled

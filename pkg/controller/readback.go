@@ -35,7 +35,7 @@ func (c *Controller) readRunning(ctx context.Context, structure *model.Config) (
 		byBackend[st.Backend] = append(byBackend[st.Backend], st)
 	}
 	for i := range structure.Backends {
-		be := &structure.Backends[i]
+		be := structure.Backends[i]
 		st, ok := byBackend[be.Name]
 		if !ok {
 			return nil, fmt.Errorf("backend %s is not in the running HAProxy", be.Name)

@@ -29,7 +29,7 @@ type running struct {
 func newRunning(cfg *model.Config) *running {
 	r := &running{cfg: cfg, layouts: map[string]*slotLayout{}, storeOnly: map[string]bool{}, retiring: map[string]bool{}}
 	for i := range cfg.Backends {
-		r.layouts[cfg.Backends[i].Name] = layoutFor(&cfg.Backends[i])
+		r.layouts[cfg.Backends[i].Name] = layoutFor(cfg.Backends[i])
 	}
 	return r
 }
@@ -86,7 +86,7 @@ func (r *running) diff(wanted *model.Config, refs fileRefs, features haproxy.Fea
 	var created []*model.Backend
 	fields := newBackendFields()
 	for i := range wanted.Backends {
-		be := &wanted.Backends[i]
+		be := wanted.Backends[i]
 		isNew, ok := r.diffBackend(u, be, fields, features)
 		if !ok {
 			return u
@@ -392,7 +392,7 @@ func (r *running) diffCertificates(wanted *model.Config, refs fileRefs, u *updat
 func (r *running) endpointUpdate(wanted *model.Config) *update {
 	u := &update{counts: map[string]int{}, slots: map[string][]slotChange{}}
 	for i := range wanted.Backends {
-		be := &wanted.Backends[i]
+		be := wanted.Backends[i]
 		layout, ok := r.layouts[be.Name]
 		if !ok {
 			continue

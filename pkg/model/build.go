@@ -206,14 +206,14 @@ func (b *builder) warn(kind, namespace, name, field, reason string) {
 func (b *builder) finish() {
 	c := &b.config
 	if len(b.backends) > 0 {
-		c.Backends = make([]Backend, 0, len(b.backends)) // a Backend is 200+ bytes: no regrowth
+		c.Backends = make([]*Backend, 0, len(b.backends))
 	}
 	for _, be := range b.backends {
 		be.Slots = SlotsFor(len(be.Endpoints))
 		b.resolveBackend(be)
-		c.Backends = append(c.Backends, *be)
+		c.Backends = append(c.Backends, be)
 	}
-	slices.SortFunc(c.Backends, func(x, y Backend) int { return cmp.Compare(x.Name, y.Name) })
+	slices.SortFunc(c.Backends, func(x, y *Backend) int { return cmp.Compare(x.Name, y.Name) })
 	for _, ca := range b.cas {
 		c.BackendCAs = append(c.BackendCAs, ca)
 	}

@@ -9,7 +9,7 @@ import (
 // Config is the routing model: everything the renderer needs, sorted.
 type Config struct {
 	// Backends are sorted by Name.
-	Backends []Backend
+	Backends []*Backend
 	// DefaultBackend names the backend for requests that match nothing; ""
 	// means the built-in 404.
 	DefaultBackend string
@@ -226,7 +226,7 @@ func (c *Config) Backend(name string) (*Backend, bool) {
 		}
 	}
 	if lo < len(c.Backends) && c.Backends[lo].Name == name {
-		return &c.Backends[lo], true
+		return c.Backends[lo], true
 	}
 	return nil, false
 }

@@ -3,6 +3,7 @@ package model
 import (
 	"slices"
 	"strconv"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -61,26 +62,35 @@ func PatchEndpoints(prev *Config, changed []ServiceSlices, opts Options) Endpoin
 	slices.Sort(out.Services)
 	out.Services = slices.Compact(out.Services)
 	out.Config = *prev
-	var backends []Backend // copied on the first change
-	for i := range prev.Backends {
-		be := &prev.Backends[i]
-		if _, ok := slices.BinarySearch(out.Services, be.Namespace+"/"+be.Service); !ok {
-			continue
+	var backends []*Backend // copied on the first change
+	for _, key := range out.Services {
+		namespace, service, _ := strings.Cut(key, "/")
+		// Backends are sorted by name, and a Service's backend names share
+		// the prefix BackendName gives them ('_' is in no Kubernetes name).
+		prefix := BackendName(namespace, service, "")
+		i, _ := slices.BinarySearchFunc(prev.Backends, prefix, func(be *Backend, p string) int { return strings.Compare(be.Name, p) })
+		for ; i < len(prev.Backends) && strings.HasPrefix(prev.Backends[i].Name, prefix); i++ {
+			be := prev.Backends[i]
+			if be.Namespace != namespace || be.Service != service {
+				continue
+			}
+			var eps []Endpoint
+			if svc, sp, problem := b.servicePort(namespace, service, backendPort(be.Port)); problem == "" {
+				eps = b.endpoints(svc, sp)
+			}
+			if slices.Equal(eps, be.Endpoints) && (eps == nil) == (be.Endpoints == nil) {
+				continue
+			}
+			if backends == nil {
+				backends = slices.Clone(prev.Backends) // pointers: the unchanged backends are shared
+			}
+			patched := *be
+			patched.Endpoints, patched.Slots = eps, SlotsFor(len(eps))
+			backends[i] = &patched
+			out.Backends = append(out.Backends, be.Name)
 		}
-		var eps []Endpoint
-		if svc, sp, problem := b.servicePort(be.Namespace, be.Service, backendPort(be.Port)); problem == "" {
-			eps = b.endpoints(svc, sp)
-		}
-		if slices.Equal(eps, be.Endpoints) && (eps == nil) == (be.Endpoints == nil) {
-			continue
-		}
-		if backends == nil {
-			backends = slices.Clone(prev.Backends)
-		}
-		backends[i].Endpoints = eps
-		backends[i].Slots = SlotsFor(len(eps))
-		out.Backends = append(out.Backends, be.Name)
 	}
+	slices.Sort(out.Backends)
 	if backends != nil {
 		out.Config.Backends = backends
 	}

@@ -161,11 +161,11 @@ func TestPatchEndpointsMatchesBuild(t *testing.T) {
 			if !reflect.DeepEqual(gotRejections, wantRejections) {
 				t.Fatalf("seed %d step %d (%v): rejections differ:\npatched %v\nbuilt   %v", seed, step, keys, gotRejections, wantRejections)
 			}
-			if !reflect.DeepEqual(cfg.Backends, before) {
+			if !reflect.DeepEqual(copyBackends(cfg.Backends), before) {
 				t.Fatalf("seed %d step %d: the patch modified the previous model", seed, step)
 			}
 			for _, name := range p.Backends {
-				if _, ok := slices.BinarySearchFunc(p.Config.Backends, name, func(b model.Backend, n string) int {
+				if _, ok := slices.BinarySearchFunc(p.Config.Backends, name, func(b *model.Backend, n string) int {
 					if b.Name < n {
 						return -1
 					} else if b.Name > n {
@@ -181,10 +181,11 @@ func TestPatchEndpointsMatchesBuild(t *testing.T) {
 	}
 }
 
-func copyBackends(bs []model.Backend) []model.Backend {
-	out := slices.Clone(bs)
-	for i := range out {
-		out[i].Endpoints = slices.Clone(out[i].Endpoints)
+func copyBackends(bs []*model.Backend) []model.Backend {
+	out := make([]model.Backend, len(bs))
+	for i, b := range bs {
+		out[i] = *b
+		out[i].Endpoints = slices.Clone(b.Endpoints)
 	}
 	return out
 }
@@ -219,7 +220,7 @@ func TestPatchEndpointsNamesOnlyChangedBackends(t *testing.T) {
 	}
 	same := model.PatchEndpoints(&p.Config, []model.ServiceSlices{{Namespace: "a", Name: "web", Service: snap.Services[0],
 		Slices: []*discoveryv1.EndpointSlice{web}}}, options())
-	if len(same.Backends) != 0 || &same.Config.Backends[0] != &p.Config.Backends[0] {
+	if len(same.Backends) != 0 || &same.Config.Backends[0] != &p.Config.Backends[0] || same.Config.Backends[1] != p.Config.Backends[1] {
 		t.Errorf("a patch without a change changed backends %v", same.Backends)
 	}
 }

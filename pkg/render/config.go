@@ -45,7 +45,7 @@ func config(cfg *model.Config, base string) ([]byte, error) {
 		return nil, fmt.Errorf("render: %w", err)
 	}
 	for i := range cfg.Backends {
-		if err := writeBackend(&sb, &cfg.Backends[i]); err != nil {
+		if err := writeBackend(&sb, cfg.Backends[i]); err != nil {
 			return nil, fmt.Errorf("render backend %s: %w", cfg.Backends[i].Name, err)
 		}
 	}

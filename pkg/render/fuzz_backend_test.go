@@ -91,7 +91,7 @@ func FuzzBackends(f *testing.F) {
 		}
 		want := lineCounts(string(fileData(t, empty, render.ConfigFile)))
 		for i := range cfg.Backends {
-			be := &cfg.Backends[i]
+			be := cfg.Backends[i]
 			checkBackend(t, be, slice.AddressType, inputs)
 			for _, line := range intendedLines(be) {
 				want[line]++

@@ -18,7 +18,7 @@ func TestStructureHash(t *testing.T) {
 		return &model.Config{
 			DefaultCertificate: fallback,
 			Global:             model.DefaultGlobal(),
-			Backends: []model.Backend{{Name: "ns_web_80", Namespace: "ns", Service: "web", Port: "80", Slots: 8,
+			Backends: []*model.Backend{{Name: "ns_web_80", Namespace: "ns", Service: "web", Port: "80", Slots: 8,
 				Endpoints: []model.Endpoint{{Address: netip.MustParseAddr("198.18.0.10"), Port: 8080}}}},
 		}
 	}
@@ -60,7 +60,7 @@ func TestStructureHash(t *testing.T) {
 		"server timeout":  func(c *model.Config) { c.Global.Timeouts.Server = time.Minute + time.Second },
 		"default backend": func(c *model.Config) { c.DefaultBackend = "ns_web_80" },
 		"new backend": func(c *model.Config) {
-			c.Backends = append(c.Backends, model.Backend{Name: "ns_web_81", Namespace: "ns", Service: "web", Port: "81", Slots: 8})
+			c.Backends = append(c.Backends, &model.Backend{Name: "ns_web_81", Namespace: "ns", Service: "web", Port: "81", Slots: 8})
 		},
 	} {
 		cfg := base()
