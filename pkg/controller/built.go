@@ -40,6 +40,7 @@ func (c *Controller) buildFull() (*model.Snapshot, *model.Config) {
 		cfg, final, reads = model.BuildReads(fixed, opts)
 		built = &builtModel{live: &snap, snap: &fixed, cfg: &cfg, opts: opts, kept: kept, rejections: final, reported: rejections, reads: reads}
 	}
+	built.service("") // index the Services now: the first patch would pay for it
 	c.built = built
 	c.publishSecretReads(built)
 	c.metrics.modelDuration.WithLabelValues(modelFull).Observe(time.Since(start).Seconds())

@@ -101,8 +101,9 @@ func (c *Controller) patchModel() (*model.Snapshot, *model.Config, bool) {
 }
 
 // service returns the Service the model was built from ("namespace/name"),
-// nil when it had none. The index is made on first use and shared by the
-// models patched from this one, which all have the same Services.
+// nil when it had none. The index is made on first use (buildFull makes
+// it) and shared by the models patched from this one, which all have the
+// same Services.
 func (b *builtModel) service(key string) *corev1.Service {
 	if b.services == nil {
 		index := make(map[string]*corev1.Service, len(b.snap.Services))

@@ -155,7 +155,7 @@ func New(client kubernetes.Interface, opts Options) (*Controller, error) {
 	c.files = newFileWriter(render.NewRenderer(opts.Render), c.writeInBackground, func(err error) {
 		c.log.Warn("writing the config dir failed; retrying with the next change", "err", err)
 		c.queue.AddAfter(syncKey, time.Second)
-	})
+	}, opts.Logger)
 	c.verifier = newVerifier(c.checkWritten, func() { c.queue.Add(verifyFailedKey) }, func() { c.queue.Add(verifiedKey) })
 	w, err := watch.New(client, watch.ScopeOf(opts.Model), watch.Handler{
 		Changed:    c.changed,

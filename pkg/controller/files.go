@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -32,6 +33,7 @@ type fileWriter struct {
 	renderer *render.Renderer // its own: a Renderer is not safe for concurrent use
 	write    func(files []render.File, cfg *model.Config, gen uint64) (bool, error)
 	failed   func(error)
+	log      *slog.Logger
 
 	mu      sync.Mutex
 	pending *model.Config
@@ -41,10 +43,10 @@ type fileWriter struct {
 	idle    chan struct{} // closed when nothing is pending or being written
 }
 
-func newFileWriter(renderer *render.Renderer, write func([]render.File, *model.Config, uint64) (bool, error), failed func(error)) *fileWriter {
+func newFileWriter(renderer *render.Renderer, write func([]render.File, *model.Config, uint64) (bool, error), failed func(error), log *slog.Logger) *fileWriter {
 	idle := make(chan struct{})
 	close(idle)
-	return &fileWriter{renderer: renderer, write: write, failed: failed, wake: make(chan struct{}, 1), idle: idle}
+	return &fileWriter{renderer: renderer, write: write, failed: failed, log: log, wake: make(chan struct{}, 1), idle: idle}
 }
 
 // offer asks for cfg's files; a newer offer replaces one not written yet.
@@ -119,12 +121,19 @@ func (w *fileWriter) writePending() {
 	cfg, gen := w.pending, w.gen
 	w.mu.Unlock()
 	if cfg != nil {
+		start := time.Now()
 		files, err := w.renderer.Render(cfg)
+		rendered := time.Since(start)
+		written := false
 		if err == nil {
-			_, err = w.write(files, cfg, gen)
+			written, err = w.write(files, cfg, gen)
 		}
-		if err != nil {
+		switch {
+		case err != nil:
 			w.failed(err)
+		case written:
+			w.log.Info("config files written in the background", "render", rendered.Round(time.Microsecond),
+				"took", time.Since(start).Round(time.Microsecond))
 		}
 	}
 	w.mu.Lock()

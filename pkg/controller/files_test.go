@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"sync"
 	"testing"
 	"time"
@@ -35,7 +36,7 @@ func TestFileWriterWritesTheNewestOffer(t *testing.T) {
 			}
 			wrote = append(wrote, cfg)
 			return true, nil
-		}, func(err error) { t.Error(err) })
+		}, func(err error) { t.Error(err) }, slog.New(slog.DiscardHandler))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go w.run(ctx)
