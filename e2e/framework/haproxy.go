@@ -4,6 +4,8 @@ import (
 	"context"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -47,4 +49,27 @@ func (b *Bollard) adminSocket() (context.Context, *haproxy.Runtime, func()) {
 	rt := haproxy.NewRuntime(filepath.Join(b.RuntimeDir, "admin.sock"), nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	return ctx, rt, func() { cancel(); rt.Close() }
+}
+
+// ServerSessions returns the current sessions (scur of `show stat`) of
+// each server of backend that has any.
+func (b *Bollard) ServerSessions(t testing.TB, backend string) map[string]int {
+	t.Helper()
+	ctx, rt, done := b.adminSocket()
+	defer done()
+	out, err := rt.Query(ctx, haproxy.ShowStat())
+	if err != nil {
+		t.Fatalf("show stat: %v", err)
+	}
+	sessions := map[string]int{}
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.Split(line, ",")
+		if len(f) < 5 || f[0] != backend || f[1] == "BACKEND" {
+			continue
+		}
+		if n, err := strconv.Atoi(f[4]); err == nil && n > 0 {
+			sessions[f[1]] = n
+		}
+	}
+	return sessions
 }

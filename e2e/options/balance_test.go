@@ -36,7 +36,14 @@ func TestLeastconn(t *testing.T) {
 		}
 		slowPod <- e.Pod
 	}()
-	time.Sleep(300 * time.Millisecond)
+	// The quick requests go once HAProxy holds the slow one (a fixed sleep
+	// was too short on a busy machine).
+	err := framework.WaitFor(context.Background(), 5*time.Second, "the slow request in HAProxy", func(context.Context) (bool, error) {
+		return len(b.ServerSessions(t, ns+"_pool_80")) > 0, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	quick := map[string]int{}
 	for i := 0; i < 6; i++ {
 		e, err := framework.GetEcho(context.Background(), b.Request("pool.example", "/"))

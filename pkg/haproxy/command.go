@@ -287,3 +287,9 @@ func ShowServersState(backend string) (Command, error) {
 	}
 	return build(replyOutput, "show servers state", backend)
 }
+
+// ShowStat builds "show stat": one CSV line per proxy and server.
+func ShowStat() Command {
+	cmd, _ := build(replyOutput, "show stat") // a fixed text: cannot fail
+	return cmd
+}
