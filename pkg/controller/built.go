@@ -29,7 +29,7 @@ func (c *Controller) buildFull() (*model.Snapshot, *model.Config) {
 	opts.Refused = c.quarantine.current(&snap)
 	c.metrics.refused.Set(float64(len(opts.Refused)))
 	cfg, rejections, reads := model.BuildReads(snap, opts)
-	built := &builtModel{live: &snap, snap: &snap, cfg: &cfg, opts: opts, rejections: rejections, reported: rejections, reads: reads}
+	built := &builtModel{live: &snap, snap: &snap, cfg: &cfg, opts: opts, rejections: rejections, reported: rejections, reads: reads, builtAt: start}
 	if fixed, kept := c.lastGood.substitute(snap, &cfg, rejections, opts); len(kept) > 0 {
 		markKept(rejections, kept)
 		c.log.Warn("kept last good versions of broken objects", "objects", kept)
@@ -38,7 +38,7 @@ func (c *Controller) buildFull() (*model.Snapshot, *model.Config) {
 		opts.Refused = withoutKept(opts.Refused, kept)
 		var final []model.Rejection
 		cfg, final, reads = model.BuildReads(fixed, opts)
-		built = &builtModel{live: &snap, snap: &fixed, cfg: &cfg, opts: opts, kept: kept, rejections: final, reported: rejections, reads: reads}
+		built = &builtModel{live: &snap, snap: &fixed, cfg: &cfg, opts: opts, kept: kept, rejections: final, reported: rejections, reads: reads, builtAt: start}
 	}
 	built.service("") // index the Services now: the first patch would pay for it
 	c.built = built
@@ -77,6 +77,8 @@ type builtModel struct {
 	// a reload read them, and a reload builds the model in full.
 	base    *model.Config
 	patched []string
+	// builtAt is when the full build (this one or the base's) started.
+	builtAt time.Time
 }
 
 // rememberGood records the last model built as accepted by HAProxy (a

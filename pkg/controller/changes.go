@@ -27,6 +27,10 @@ type changeLog struct {
 // patch reads the slices of each Service, a build reads everything once.
 const maxPatchedServices = 500
 
+// maxPatchAge bounds how long patches reuse a full build's options (its
+// clock: certificate expiry warnings) under a stream of endpoint changes.
+const maxPatchAge = 5 * time.Minute
+
 func newChangeLog() *changeLog { return &changeLog{services: map[string]bool{}} }
 
 func (l *changeLog) note(ch watch.Change) {
@@ -79,7 +83,7 @@ func (c *Controller) noteChange(ch watch.Change) { c.changes.note(ch) }
 func (c *Controller) patchModel() (*model.Snapshot, *model.Config, bool) {
 	services, ok := c.changes.take()
 	prev := c.built
-	if !ok || prev == nil {
+	if !ok || prev == nil || time.Since(prev.builtAt) > maxPatchAge {
 		return nil, nil, false
 	}
 	start := time.Now()
@@ -93,7 +97,7 @@ func (c *Controller) patchModel() (*model.Snapshot, *model.Config, bool) {
 	built := &builtModel{live: prev.live, snap: prev.snap, cfg: &p.Config, opts: prev.opts, kept: prev.kept,
 		rejections: model.ReplaceSliceRejections(prev.rejections, &p), reads: prev.reads,
 		reported: model.ReplaceSliceRejections(prev.reported, &p),
-		services: prev.services, base: prev.cfg, patched: p.Backends}
+		services: prev.services, base: prev.cfg, patched: p.Backends, builtAt: prev.builtAt}
 	c.built = built
 	c.metrics.modelDuration.WithLabelValues(modelPatch).Observe(time.Since(start).Seconds())
 	c.reportRejections(built)

@@ -98,8 +98,12 @@ type Controller struct {
 	built *builtModel
 	// changes is what changed since built (changes.go).
 	changes *changeLog
-	// rememberedSnap is the snapshot lastGood last remembered.
-	rememberedSnap *model.Snapshot
+	// rememberedSnap is the snapshot lastGood last remembered;
+	// publishedSnap the one whose status was last published, and
+	// publishedLeader whether this replica led then.
+	rememberedSnap  *model.Snapshot
+	publishedSnap   *model.Snapshot
+	publishedLeader bool
 	// epoch is this controller's marker in maps/epoch.map (epoch.go).
 	epoch string
 	// forceReload, when set, is why the next sync must reload (the running
@@ -350,6 +354,11 @@ func (c *Controller) sync(ctx context.Context) error {
 	// HAProxy serves a runtime update already: its files are written off
 	// the loop (files.go). A reload needs them first, and so do backends
 	// created or deleted at run time, whose files haproxy -c checks.
+	if u.reload != "" && c.built.base != nil {
+		// A reload decided after the first plan (a forced one, a resync, a
+		// refused command): its check and isolation read the snapshot.
+		snap, cfg = c.buildFull()
+	}
 	files := "written"
 	if u.reload == "" && len(u.created) == 0 && len(u.retired) == 0 && c.hasWritten() {
 		c.running.cfg, files = cfg, "background"
@@ -362,8 +371,11 @@ func (c *Controller) sync(ctx context.Context) error {
 		c.rememberGood()
 	}
 	c.metrics.lastApply.SetToCurrentTime()
-	if c.built.base == nil {
-		c.publishStatus(snap, cfg) // a patch serves the same Ingresses
+	// A patch serves the Ingresses of its base: publish only what was not
+	// (the base's pass failed before this point, or leadership changed).
+	if leader := c.leader.Load(); snap != c.publishedSnap || leader != c.publishedLeader {
+		c.publishStatus(snap, cfg)
+		c.publishedSnap, c.publishedLeader = snap, leader
 	}
 	return nil
 }

@@ -117,8 +117,12 @@ func (w *fileWriter) run(ctx context.Context) {
 }
 
 func (w *fileWriter) writePending() {
+	// Taken, not left pending while it is written: an offer made meanwhile
+	// starts a new wait (since), so a stream of offers gives one render per
+	// filesMaxLag, not one render after another.
 	w.mu.Lock()
 	cfg, gen := w.pending, w.gen
+	w.pending = nil
 	w.mu.Unlock()
 	if cfg != nil {
 		start := time.Now()
@@ -138,9 +142,6 @@ func (w *fileWriter) writePending() {
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.pending == cfg {
-		w.pending = nil
-	}
 	if w.pending == nil {
 		select {
 		case <-w.idle:

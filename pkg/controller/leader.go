@@ -28,6 +28,7 @@ func (c *Controller) runLeaderElection(ctx context.Context) {
 				OnStartedLeading: func(context.Context) {
 					c.log.Info("became the leader; publishing Ingress status", "lease", c.opts.ElectionNamespace+"/"+c.opts.ElectionID)
 					c.leader.Store(true)
+					c.changes.markFull() // a patch would not publish status
 					c.queue.Add(syncKey)
 				},
 				OnStoppedLeading: func() {

@@ -74,11 +74,21 @@ func PatchEndpoints(prev *Config, changed []ServiceSlices, opts Options) Endpoin
 			if be.Namespace != namespace || be.Service != service {
 				continue
 			}
-			var eps []Endpoint
-			if svc, sp, problem := b.servicePort(namespace, service, backendPort(be.Port)); problem == "" {
-				eps = b.endpoints(svc, sp)
+			// Build gives a backend no endpoints (nil) exactly when its
+			// Service port has a problem: missing, ExternalName, no such
+			// port, or a Service option it refused, which may name a Secret
+			// this builder does not have. The Service is unchanged, and so
+			// is the problem; otherwise only the slices count.
+			if be.Endpoints == nil {
+				continue
 			}
-			if slices.Equal(eps, be.Endpoints) && (eps == nil) == (be.Endpoints == nil) {
+			svc := b.services[key]
+			sp := findServicePort(svc, backendPort(be.Port))
+			if sp == nil {
+				continue // not the Service Build resolved: nothing to patch against
+			}
+			eps := b.endpoints(svc, sp)
+			if slices.Equal(eps, be.Endpoints) {
 				continue
 			}
 			if backends == nil {

@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"slices"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/bollard-io/bollard/pkg/model"
 	mt "github.com/bollard-io/bollard/pkg/model/modeltest"
+	"github.com/bollard-io/bollard/pkg/tlscert"
 )
 
 // patchWorld is a snapshot whose EndpointSlices a property test changes at
@@ -24,13 +26,28 @@ type patchWorld struct {
 }
 
 var patchServices = []struct{ namespace, name string }{
-	{"a", "web"}, {"a", "api"}, {"a", "gone"}, {"b", "web"}, {"b", "ext"}, {"b", "bad"}, {"c", "web"},
+	{"a", "web"}, {"a", "api"}, {"a", "gone"}, {"b", "web"}, {"b", "ext"}, {"b", "bad"}, {"c", "web"}, {"a", "tls"}, {"b", "tls"},
 }
 
-func newPatchWorld(seed uint64) *patchWorld {
+func newPatchWorld(t *testing.T, seed uint64) *patchWorld {
 	w := &patchWorld{rng: rand.New(rand.NewPCG(seed, 7)), slices: map[string]*discoveryv1.EndpointSlice{}}
+	ca, err := tlscert.NewAuthority(now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pair, err := tlscert.SelfSigned([]string{"x.example"}, now, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caSecret := mt.TLSSecret("a", "ca", pair.CertPEM, pair.KeyPEM)
+	caSecret.Data["ca.crt"] = ca.Pair.CertPEM
+	w.snap.Secrets = append(w.snap.Secrets, caSecret) // b/tls names a CA Secret that does not exist
 	for _, s := range patchServices {
 		switch s.name {
+		case "tls": // a Service option that reads a Secret
+			svc := mt.Service(s.namespace, s.name, mt.ServicePort("http", 80), mt.ServicePort("admin", 9000), mt.ServicePort("", 8443))
+			svc.Annotations = map[string]string{model.AnnotationPrefix + "backend-protocol": "HTTPS", model.AnnotationPrefix + "backend-ca-secret": "ca"}
+			w.snap.Services = append(w.snap.Services, svc)
 		case "gone": // routed to, never created
 		case "ext":
 			svc := mt.Service(s.namespace, s.name, mt.ServicePort("http", 80))
@@ -147,7 +164,7 @@ func (w *patchWorld) serviceSlices(keys []string) []model.ServiceSlices {
 func TestPatchEndpointsMatchesBuild(t *testing.T) {
 	opts := options()
 	for seed := range uint64(60) {
-		w := newPatchWorld(seed)
+		w := newPatchWorld(t, seed)
 		cfg, rejections := model.Build(w.snap, opts)
 		for step := range 40 {
 			before := copyBackends(cfg.Backends)
@@ -156,7 +173,7 @@ func TestPatchEndpointsMatchesBuild(t *testing.T) {
 			wantCfg, wantRejections := model.Build(w.snap, opts)
 			gotRejections := model.ReplaceSliceRejections(rejections, &p)
 			if !reflect.DeepEqual(p.Config, wantCfg) {
-				t.Fatalf("seed %d step %d (%v): patched model differs from Build:\npatched %+v\nbuilt   %+v", seed, step, keys, p.Config.Backends, wantCfg.Backends)
+				t.Fatalf("seed %d step %d (%v): patched model differs from Build:\npatched %+v\nbuilt   %+v", seed, step, keys, copyBackends(p.Config.Backends), copyBackends(wantCfg.Backends))
 			}
 			if !reflect.DeepEqual(gotRejections, wantRejections) {
 				t.Fatalf("seed %d step %d (%v): rejections differ:\npatched %v\nbuilt   %v", seed, step, keys, gotRejections, wantRejections)

@@ -81,16 +81,27 @@ func (b *builder) servicePort(namespace, service string, port networkingv1.Servi
 	if svc.Spec.Type == corev1.ServiceTypeExternalName {
 		return nil, nil, fmt.Sprintf("service %s/%s is of type ExternalName, which Bollard does not route to", namespace, service)
 	}
+	if sp := findServicePort(svc, port); sp != nil {
+		if so := b.serviceOptionsOf(svc); so.problem != "" {
+			return nil, nil, so.problem
+		}
+		return svc, sp, ""
+	}
+	return nil, nil, fmt.Sprintf("service %s/%s has no port %s; its routes answer 503", namespace, service, portRef(port))
+}
+
+// findServicePort returns the port of svc an Ingress refers to (nil: none).
+func findServicePort(svc *corev1.Service, port networkingv1.ServiceBackendPort) *corev1.ServicePort {
+	if svc == nil {
+		return nil
+	}
 	for i := range svc.Spec.Ports {
 		sp := &svc.Spec.Ports[i]
 		if (port.Name != "" && sp.Name == port.Name) || (port.Name == "" && sp.Port == port.Number) {
-			if so := b.serviceOptionsOf(svc); so.problem != "" {
-				return nil, nil, so.problem
-			}
-			return svc, sp, ""
+			return sp
 		}
 	}
-	return nil, nil, fmt.Sprintf("service %s/%s has no port %s; its routes answer 503", namespace, service, portRef(port))
+	return nil
 }
 
 // endpoints collects the serving endpoints of a Service port from its
