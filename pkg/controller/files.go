@@ -34,6 +34,8 @@ type fileWriter struct {
 	write    func(files []render.File, cfg *model.Config, gen uint64) (bool, error)
 	failed   func(error)
 	log      *slog.Logger
+	// quiet and maxLag are filesQuiet and filesMaxLag (shorter in tests).
+	quiet, maxLag time.Duration
 
 	mu      sync.Mutex
 	pending *model.Config
@@ -46,7 +48,8 @@ type fileWriter struct {
 func newFileWriter(renderer *render.Renderer, write func([]render.File, *model.Config, uint64) (bool, error), failed func(error), log *slog.Logger) *fileWriter {
 	idle := make(chan struct{})
 	close(idle)
-	return &fileWriter{renderer: renderer, write: write, failed: failed, log: log, wake: make(chan struct{}, 1), idle: idle}
+	return &fileWriter{renderer: renderer, write: write, failed: failed, log: log, quiet: filesQuiet, maxLag: filesMaxLag,
+		wake: make(chan struct{}, 1), idle: idle}
 }
 
 // offer asks for cfg's files; a newer offer replaces one not written yet.
@@ -96,9 +99,9 @@ func (w *fileWriter) run(ctx context.Context) {
 		// Let a burst settle, but not for longer than filesMaxLag.
 		for {
 			w.mu.Lock()
-			due := w.since.Add(filesMaxLag)
+			due := w.since.Add(w.maxLag)
 			w.mu.Unlock()
-			wait := min(filesQuiet, time.Until(due))
+			wait := min(w.quiet, time.Until(due))
 			if wait <= 0 {
 				break
 			}

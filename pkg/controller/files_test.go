@@ -67,3 +67,47 @@ func TestFileWriterWritesTheNewestOffer(t *testing.T) {
 		t.Errorf("stale or dropped offers were written: %d", len(wrote))
 	}
 }
+
+// TestFileWriterWaitsAgainAfterAWrite: an offer made while a write runs
+// waits for a quiet period of its own, counted from that offer, not from
+// the offer the write took: under a stream of offers the writer otherwise
+// rendered back to back once the first offer was maxLag old.
+func TestFileWriterWaitsAgainAfterAWrite(t *testing.T) {
+	web := mt.Ingress("ns", "web", mt.Rule("web.example", mt.Path("Prefix", "/", "web", 80)))
+	first, second := build(t, baseSnapshot(web)), build(t, baseSnapshot(web))
+	release := make(chan struct{})
+	writing := make(chan struct{}, 2)
+	var mu sync.Mutex
+	wroteAt := map[*model.Config]time.Time{}
+	w := newFileWriter(render.NewRenderer(render.DefaultOptions()),
+		func(_ []render.File, cfg *model.Config, _ uint64) (bool, error) {
+			writing <- struct{}{}
+			if cfg == first {
+				<-release
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			wroteAt[cfg] = time.Now()
+			return true, nil
+		}, func(err error) { t.Error(err) }, slog.New(slog.DiscardHandler))
+	w.quiet, w.maxLag = 200*time.Millisecond, 300*time.Millisecond
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go w.run(ctx)
+	w.offer(first, 0)
+	<-writing                // the first write runs and blocks
+	time.Sleep(2 * w.maxLag) // the first offer is older than maxLag now
+	w.offer(second, 0)
+	released := time.Now()
+	close(release)
+	w.wait()
+	mu.Lock()
+	defer mu.Unlock()
+	at, ok := wroteAt[second]
+	if !ok {
+		t.Fatal("the offer made during a write was never written")
+	}
+	if waited := at.Sub(released); waited < w.quiet/2 {
+		t.Errorf("the offer made during a write was written %v after the write ended; want a quiet period (%v) first", waited, w.quiet)
+	}
+}
