@@ -94,9 +94,13 @@ func (c *Controller) patchModel() (*model.Snapshot, *model.Config, bool) {
 			Service: prev.service(key), Slices: c.watcher.ServiceSlices(namespace, name)})
 	}
 	p := model.PatchEndpoints(prev.cfg, changed, prev.opts)
+	rejections := model.ReplaceSliceRejections(prev.rejections, &p)
+	reported := rejections // the same list unless last good versions were kept
+	if len(prev.kept) > 0 {
+		reported = model.ReplaceSliceRejections(prev.reported, &p)
+	}
 	built := &builtModel{live: prev.live, snap: prev.snap, cfg: &p.Config, opts: prev.opts, kept: prev.kept,
-		rejections: model.ReplaceSliceRejections(prev.rejections, &p), reads: prev.reads,
-		reported: model.ReplaceSliceRejections(prev.reported, &p),
+		rejections: rejections, reported: reported, reads: prev.reads,
 		services: prev.services, base: prev.cfg, patched: p.Backends, builtAt: prev.builtAt}
 	c.built = built
 	c.metrics.modelDuration.WithLabelValues(modelPatch).Observe(time.Since(start).Seconds())

@@ -422,9 +422,7 @@ func (c *Controller) renderAndApply(ctx context.Context, u *update, cfg *model.C
 		return c.reload(ctx, u.cause, u.reload, files, cfg)
 	}
 	c.running.cfg = cfg
-	c.filesMu.Lock()
-	prev := c.written
-	c.filesMu.Unlock()
+	prev, _ := c.writtenFiles()
 	if err := c.write(files, cfg); err != nil {
 		return err
 	}

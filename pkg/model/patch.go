@@ -45,14 +45,11 @@ type EndpointPatch struct {
 func PatchEndpoints(prev *Config, changed []ServiceSlices, opts Options) EndpointPatch {
 	b := newBuilder(opts)
 	var out EndpointPatch
+	services := make(map[string]*corev1.Service, len(changed))
 	for _, s := range changed {
 		key := s.Namespace + "/" + s.Name
 		out.Services = append(out.Services, key)
-		// The same indexes Build makes, without its Service rejections,
-		// which prev already holds.
-		if s.Service != nil && b.inScope(s.Namespace) && validateNamespace(s.Namespace) == nil && validateServiceName(s.Name) == nil {
-			b.services[key] = s.Service
-		}
+		services[key] = s.Service
 		for _, slice := range s.Slices {
 			if slice.Namespace == s.Namespace && slice.Labels[discoveryv1.LabelServiceName] == s.Name {
 				b.indexSlice(slice, s.Name)
@@ -82,7 +79,7 @@ func PatchEndpoints(prev *Config, changed []ServiceSlices, opts Options) Endpoin
 			if be.Endpoints == nil {
 				continue
 			}
-			svc := b.services[key]
+			svc := services[key]
 			sp := findServicePort(svc, backendPort(be.Port))
 			if sp == nil {
 				continue // not the Service Build resolved: nothing to patch against
