@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -112,4 +113,29 @@ func serviceNamed(list []*corev1.Service, name string) *corev1.Service {
 		}
 	}
 	return nil
+}
+
+// TestPlanAfterResyncDiffsEverything: once HAProxy's state was read back
+// (a restart, a half-failed batch), the running config is not the patch's
+// base, and the plan is the whole diff: a route the patch's base had but
+// HAProxy lost is sent again, which the patched backends alone would miss.
+func TestPlanAfterResyncDiffsEverything(t *testing.T) {
+	web := mt.Ingress("ns", "web", mt.Rule("web.example", mt.Path("Prefix", "/", "web", 80)))
+	base := build(t, baseSnapshot(web))
+	opts := model.DefaultOptions()
+	opts.FallbackCertificate = []byte("fallback")
+	slice := mt.Slice("ns", "web", "web-1", "http", 8080, mt.Ready("198.18.0.10"), mt.Ready("198.18.0.12"))
+	p := model.PatchEndpoints(base, []model.ServiceSlices{{Namespace: "ns", Name: "web",
+		Service: baseSnapshot().Services[0], Slices: []*discoveryv1.EndpointSlice{slice}}}, opts)
+	c := &Controller{built: &builtModel{cfg: &p.Config, base: base, patched: p.Backends}, running: newRunning(base)}
+	if lines := commandLines(c.plan(&p.Config)); strings.Contains(lines, "map") || !strings.Contains(lines, "198.18.0.12") {
+		t.Fatalf("HAProxy runs the base: want the slot commands alone, got\n%s", lines)
+	}
+	// Read back from an HAProxy that lost the route (its maps are empty).
+	lost := *base
+	lost.Maps = model.Maps{}
+	c.running = newRunning(&lost)
+	if lines := commandLines(c.plan(&p.Config)); !strings.Contains(lines, "add map maps/hosts.map web.example") || !strings.Contains(lines, "198.18.0.12") {
+		t.Fatalf("after a read-back: want the whole diff (the lost route and the slots), got\n%s", lines)
+	}
 }
