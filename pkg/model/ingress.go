@@ -73,14 +73,15 @@ func (b *builder) addIngress(ing *networkingv1.Ingress) {
 			continue
 		}
 		for j, p := range rule.HTTP.Paths {
-			field := fmt.Sprintf("spec.rules[%d].http.paths[%d]", i, j)
-			backend, ok := b.backendFor(ing, p.Backend, field+".backend")
+			// Made only for a rejection: a full build visits every path.
+			pathField := func() string { return fmt.Sprintf("spec.rules[%d].http.paths[%d]", i, j) }
+			backend, ok := b.backendFor(ing, p.Backend, func() string { return pathField() + ".backend" })
 			if !ok {
 				continue
 			}
 			exact, path := normalizePath(p)
 			if v.route.Policy != nil && v.route.Policy.RewriteTarget != "" && !exact && strings.Count(path, "/") > MaxRewriteDepth {
-				b.reject("Ingress", ing.Namespace, ing.Name, field+".path", fmt.Sprintf(
+				b.reject("Ingress", ing.Namespace, ing.Name, pathField()+".path", fmt.Sprintf(
 					"rewrite-target replaces Prefix paths of at most %d segments; this one has %d", MaxRewriteDepth, strings.Count(path, "/")))
 				continue
 			}
@@ -94,7 +95,7 @@ func (b *builder) addIngress(ing *networkingv1.Ingress) {
 				if owner.ingress == id {
 					reason = fmt.Sprintf("host %q path %s is already routed by an earlier rule of this Ingress", displayHost(hostKey), shown)
 				}
-				b.reject("Ingress", ing.Namespace, ing.Name, field+".path", reason)
+				b.reject("Ingress", ing.Namespace, ing.Name, pathField()+".path", reason)
 				continue
 			}
 			b.routes[key] = routeOwner{ingress: id, backend: backend, policy: policy}
@@ -123,7 +124,7 @@ func (b *builder) addIngressDefault(ing *networkingv1.Ingress, hostKeys map[stri
 	if specificHosts && len(hostKeys) == 0 {
 		return "" // every host is owned by another namespace
 	}
-	backend, ok := b.backendFor(ing, *ing.Spec.DefaultBackend, "spec.defaultBackend")
+	backend, ok := b.backendFor(ing, *ing.Spec.DefaultBackend, func() string { return "spec.defaultBackend" })
 	if !ok {
 		return ""
 	}
@@ -211,18 +212,21 @@ func (b *builder) validateIngress(ing *networkingv1.Ingress) validation {
 		}
 		for j, p := range rule.HTTP.Paths {
 			paths++
-			field := fmt.Sprintf("spec.rules[%d].http.paths[%d]", i, j)
+			// The field name is made only for an error: a full build
+			// checks every path of every Ingress.
 			if e := checkPath(p); e != "" {
-				add(field+".path", "%s", e)
+				add(fmt.Sprintf("spec.rules[%d].http.paths[%d].path", i, j), "%s", e)
 			}
-			errs = appendBackendErrors(errs, p.Backend, field+".backend")
+			errs = appendBackendErrors(errs, p.Backend, func() string {
+				return fmt.Sprintf("spec.rules[%d].http.paths[%d].backend", i, j)
+			})
 		}
 	}
 	if paths > MaxPathsPerIngress {
 		add("spec.rules", "the Ingress has %d paths, the limit is %d", paths, MaxPathsPerIngress)
 	}
 	if ing.Spec.DefaultBackend != nil {
-		errs = appendBackendErrors(errs, *ing.Spec.DefaultBackend, "spec.defaultBackend")
+		errs = appendBackendErrors(errs, *ing.Spec.DefaultBackend, func() string { return "spec.defaultBackend" })
 	}
 	if len(ing.Spec.TLS) > MaxTLSPerIngress {
 		add("spec.tls", "the Ingress has %d TLS entries, the limit is %d", len(ing.Spec.TLS), MaxTLSPerIngress)
@@ -265,20 +269,23 @@ func checkPath(p networkingv1.HTTPIngressPath) string {
 	return ""
 }
 
-func appendBackendErrors(errs []fieldError, backend networkingv1.IngressBackend, field string) []fieldError {
+func appendBackendErrors(errs []fieldError, backend networkingv1.IngressBackend, fieldOf func() string) []fieldError {
 	svc := backend.Service
 	if svc == nil {
 		return errs // a resource backend, or none: left out per path later
 	}
+	add := func(suffix string, err error) {
+		errs = append(errs, fieldError{field: fieldOf() + suffix, reason: err.Error()})
+	}
 	if err := validateServiceName(svc.Name); err != nil {
-		errs = append(errs, fieldError{field: field + ".service.name", reason: err.Error()})
+		add(".service.name", err)
 	}
 	if svc.Port.Name != "" {
 		if err := validatePortName(svc.Port.Name); err != nil {
-			errs = append(errs, fieldError{field: field + ".service.port.name", reason: err.Error()})
+			add(".service.port.name", err)
 		}
 	} else if err := validatePortNumber(svc.Port.Number); err != nil {
-		errs = append(errs, fieldError{field: field + ".service.port.number", reason: err.Error()})
+		add(".service.port.number", err)
 	}
 	return errs
 }

@@ -175,7 +175,13 @@ func TestEndpoints(t *testing.T) {
 				mt.Endpoint{Address: "198.18.0.13"}, // not ready, not serving: left out
 			),
 			mt.Slice("ns", "svc", "svc-b", "metrics", 9100, mt.Ready("198.18.0.99")),
-			mt.Slice("ns", "svc", "svc-c", "web", 8080, mt.Ready("198.18.0.10")), // duplicate across slices
+			mt.Slice("ns", "svc", "svc-c", "web", 8080, mt.Ready("198.18.0.10"), // duplicate across slices
+				mt.Endpoint{Address: "198.18.0.14", Serving: true, Terminating: true}),
+			// Ready in any slice serves, whichever slice comes first; draining
+			// in every slice drains.
+			mt.Slice("ns", "svc", "svc-d", "web", 8080, mt.Ready("198.18.0.14"),
+				mt.Endpoint{Address: "198.18.0.12", Serving: true, Terminating: true},
+				mt.Endpoint{Address: "198.18.0.11", Serving: true, Terminating: true}),
 		},
 	}
 	cfg, rejections := model.Build(snap, options())
@@ -186,6 +192,7 @@ func TestEndpoints(t *testing.T) {
 		{Address: netip.MustParseAddr("198.18.0.10"), Port: 8080},
 		{Address: netip.MustParseAddr("198.18.0.11"), Port: 8080, Draining: true},
 		{Address: netip.MustParseAddr("198.18.0.12"), Port: 8080},
+		{Address: netip.MustParseAddr("198.18.0.14"), Port: 8080},
 	}
 	for _, name := range []string{"ns_svc_web", "ns_svc_80"} {
 		be, ok := cfg.Backend(name)

@@ -29,21 +29,21 @@ func portRef(port networkingv1.ServiceBackendPort) string {
 // backendFor returns the backend name for an Ingress backend, creating the
 // backend on first use. A missing Service still gets a backend (it answers
 // 503) so that routing is ready when the Service appears.
-func (b *builder) backendFor(ing *networkingv1.Ingress, ref networkingv1.IngressBackend, field string) (string, bool) {
+func (b *builder) backendFor(ing *networkingv1.Ingress, ref networkingv1.IngressBackend, fieldOf func() string) (string, bool) {
 	if ref.Resource != nil {
-		b.reject("Ingress", ing.Namespace, ing.Name, field+".resource",
+		b.reject("Ingress", ing.Namespace, ing.Name, fieldOf()+".resource",
 			"resource backends are not supported by Bollard; use a Service backend")
 		return "", false
 	}
 	if ref.Service == nil {
-		b.reject("Ingress", ing.Namespace, ing.Name, field, "the backend names no Service")
+		b.reject("Ingress", ing.Namespace, ing.Name, fieldOf(), "the backend names no Service")
 		return "", false
 	}
 	be, problem := b.backend(ing.Namespace, ref.Service.Name, ref.Service.Port)
 	if problem != "" {
 		_, exists := b.services[ing.Namespace+"/"+ref.Service.Name]
 		b.rejections = append(b.rejections, Rejection{Kind: "Ingress", Namespace: ing.Namespace, Name: ing.Name,
-			Field: field + ".service", Reason: problem, Warning: true, Missing: !exists})
+			Field: fieldOf() + ".service", Reason: problem, Warning: true, Missing: !exists})
 	}
 	return be.Name, true
 }
