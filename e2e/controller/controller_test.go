@@ -357,3 +357,36 @@ func TestTwoControllersWriteIdenticalConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestBackgroundBuilds runs every full build off the apply loop
+// (--background-build-after=1ns, as at 10k Ingresses): new hosts and
+// endpoint changes that arrive together all converge, with no reload, and
+// the passes that adopted a background build say so in the log.
+func TestBackgroundBuilds(t *testing.T) {
+	ns, b := setup(t, "background", "--background-build-after=1ns")
+	echo(t, ns, "web", 1)
+	apply(t, ns, ingress("web", "bg.example", "/", "Prefix", "web"))
+	b.WaitServed(t, "bg.example", "/", "web", 20*time.Second)
+	start := b.Reloads(t)
+	ctx := context.Background()
+	if err := cluster.Scale(ctx, ns, "web", 3); err != nil {
+		t.Fatal(err)
+	}
+	var hosts []string
+	for i := range 6 {
+		host := fmt.Sprintf("bg-%d.example", i)
+		hosts = append(hosts, host)
+		apply(t, ns, ingress(fmt.Sprintf("web-%d", i), host, "/", "Prefix", "web"))
+	}
+	eps, err := cluster.ReadyEndpoints(ctx, ns, "web", 3, 60*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, host := range append(hosts, "bg.example") {
+		b.WaitServedByExactly(t, host, framework.Pods(eps), 20*time.Second)
+	}
+	b.AssertReloads(t, start, 0, "new hosts and endpoint changes with builds in the background")
+	if !strings.Contains(b.Log(), "model_path=background") {
+		t.Errorf("no pass applied a background build; log:\n%s", b.Log())
+	}
+}

@@ -63,6 +63,7 @@ external mode it drives a sidecar HAProxy through the sockets in
 	fs.StringVar(&o.HAProxyBinary, "haproxy-binary", "haproxy", "HAProxy binary, for haproxy -c and managed mode")
 	fs.StringVar(&o.ConfigDir, "config-dir", "/etc/haproxy", "directory of haproxy.cfg, maps/ and certs/")
 	fs.DurationVar(&o.SyncDebounce, "sync-debounce", 0, "wait this long after a change before syncing (changes that arrive during a sync are coalesced anyway)")
+	fs.DurationVar(&o.BackgroundBuildAfter, "background-build-after", 25*time.Millisecond, "once a full model build took this long, full builds run off the apply loop and endpoint changes are applied meanwhile (0 keeps every build on the loop)")
 	fs.StringVar(&o.MetricsAddress, "metrics-address", ":10254", "address of the Prometheus /metrics endpoint (\"\" disables it)")
 	fs.StringVar(&o.HealthAddress, "health-address", ":10254", "address of /healthz and /readyz (\"\" disables them)")
 	fs.BoolVar(&o.LeaderElect, "leader-elect", false, "elect a leader through a Lease; only the leader writes Ingress status")

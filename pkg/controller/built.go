@@ -22,30 +22,56 @@ func (c *Controller) buildModel() (*model.Snapshot, *model.Config) {
 // Secret that an update broke is replaced by its last good version, and
 // the rejection says so.
 func (c *Controller) buildFull() (*model.Snapshot, *model.Config) {
+	in := c.fullInput()
+	cfg, rejections, reads := model.BuildReads(in.snap, in.opts)
+	built := c.finishFull(in, &cfg, rejections, reads, time.Since(in.start))
+	return built.live, built.cfg
+}
+
+// fullInput is what a full build reads: the snapshot and the options,
+// with the Ingresses in quarantine. Taking it starts a new generation, so
+// a background build that started earlier is not adopted any more.
+type fullInput struct {
+	snap  model.Snapshot
+	opts  model.Options
+	start time.Time
+	// gen is c.fullGen and refusals the quarantine's count when taken.
+	gen, refusals uint64
+}
+
+func (c *Controller) fullInput() fullInput {
 	start := time.Now()
 	c.secretReads.begin()
 	snap := c.watcher.Snapshot()
 	opts := c.modelOptions()
 	opts.Refused = c.quarantine.current(&snap)
 	c.metrics.refused.Set(float64(len(opts.Refused)))
-	cfg, rejections, reads := model.BuildReads(snap, opts)
-	built := &builtModel{live: &snap, snap: &snap, cfg: &cfg, opts: opts, rejections: rejections, reported: rejections, reads: reads, builtAt: start}
-	if fixed, kept := c.lastGood.substitute(snap, &cfg, rejections, opts); len(kept) > 0 {
+	c.fullGen++
+	return fullInput{snap: snap, opts: opts, start: start, gen: c.fullGen, refusals: c.quarantine.refusals}
+}
+
+// finishFull is the part of a full build that reads the apply loop's own
+// state: last good versions replace broken objects, Events and metrics.
+// It makes the result the last model built.
+func (c *Controller) finishFull(in fullInput, cfg *model.Config, rejections []model.Rejection, reads model.SecretReads, took time.Duration) *builtModel {
+	snap, opts := &in.snap, in.opts
+	built := &builtModel{live: snap, snap: snap, cfg: cfg, opts: opts, rejections: rejections, reported: rejections, reads: reads, builtAt: in.start}
+	if fixed, kept := c.lastGood.substitute(*snap, cfg, rejections, opts); len(kept) > 0 {
 		markKept(rejections, kept)
 		c.log.Warn("kept last good versions of broken objects", "objects", kept)
 		// A refused Ingress replaced by its last good version: that
 		// version was accepted, it is not refused.
 		opts.Refused = withoutKept(opts.Refused, kept)
-		var final []model.Rejection
-		cfg, final, reads = model.BuildReads(fixed, opts)
-		built = &builtModel{live: &snap, snap: &fixed, cfg: &cfg, opts: opts, kept: kept, rejections: final, reported: rejections, reads: reads, builtAt: start}
+		fixedCfg, final, fixedReads := model.BuildReads(fixed, opts)
+		built = &builtModel{live: snap, snap: &fixed, cfg: &fixedCfg, opts: opts, kept: kept, rejections: final, reported: rejections, reads: fixedReads, builtAt: in.start}
 	}
 	built.service("") // index the Services now: the first patch would pay for it
 	c.built = built
+	c.lastFullTook = took
 	c.publishSecretReads(built)
-	c.metrics.modelDuration.WithLabelValues(modelFull).Observe(time.Since(start).Seconds())
+	c.metrics.modelDuration.WithLabelValues(modelFull).Observe(took.Seconds())
 	c.reportRejections(built)
-	return &snap, &cfg
+	return built
 }
 
 // reportRejections sends the Warning Events of the model's rejections.
@@ -79,6 +105,8 @@ type builtModel struct {
 	patched []string
 	// builtAt is when the full build (this one or the base's) started.
 	builtAt time.Time
+	// background: the full build ran off the apply loop (background.go).
+	background bool
 }
 
 // rememberGood records the last model built as accepted by HAProxy (a

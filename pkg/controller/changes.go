@@ -18,9 +18,25 @@ import (
 // model instead of building it again (model.PatchEndpoints).
 type changeLog struct {
 	mu sync.Mutex
-	// full is set by a change the endpoint patch cannot follow.
-	full     bool
-	services map[string]bool // "namespace/name" of Services whose slices changed
+	// full is set by a change the endpoint patch cannot follow;
+	// beyondIngresses when one of them was not an Ingress change (or
+	// markFull), which the Services of the last model may predate.
+	full, beyondIngresses bool
+	services              map[string]bool // "namespace/name" of Services whose slices changed
+	// since holds, while tracking, the Services whose slices changed
+	// after a background build read its snapshot (background.go).
+	tracking bool
+	since    map[string]bool
+}
+
+// pending is what take found in the log.
+type pending struct {
+	services []string // sorted
+	// full: the model must be built from the whole snapshot. The
+	// services may still be patched into the last model meanwhile when
+	// patchable: every other change was to an Ingress, which leaves the
+	// endpoints of existing backends as they are.
+	full, patchable bool
 }
 
 // maxPatchedServices is where a full build becomes the cheaper way: a
@@ -31,21 +47,28 @@ const maxPatchedServices = 500
 // clock: certificate expiry warnings) under a stream of endpoint changes.
 const maxPatchAge = 5 * time.Minute
 
-func newChangeLog() *changeLog { return &changeLog{services: map[string]bool{}} }
+func newChangeLog() *changeLog {
+	return &changeLog{services: map[string]bool{}, since: map[string]bool{}}
+}
 
 func (l *changeLog) note(ch watch.Change) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if ch.Kind != "EndpointSlice" {
 		l.full = true
+		l.beyondIngresses = l.beyondIngresses || ch.Kind != "Ingress"
 		return
 	}
 	// A relabelled slice is one Change for each of its two Services.
 	if ch.Service != "" {
-		l.services[ch.Namespace+"/"+ch.Service] = true
+		key := ch.Namespace + "/" + ch.Service
+		l.services[key] = true
+		if l.tracking {
+			l.since[key] = true
+		}
 	}
 	if len(l.services) > maxPatchedServices {
-		l.full = true
+		l.full, l.beyondIngresses = true, true
 	}
 }
 
@@ -53,26 +76,66 @@ func (l *changeLog) note(ch watch.Change) {
 func (l *changeLog) markFull() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.full = true
+	l.full, l.beyondIngresses = true, true
 }
 
-// take returns the Services to patch and empties the log. patch is false
-// when the model must be built in full (a change of another kind, or none
-// noted: a retry or a timer wants the whole model looked at again).
-func (l *changeLog) take() (services []string, patch bool) {
+// take returns what is pending and empties the log. Nothing noted at all
+// (a retry or a timer) asks for a full build: the whole model is looked at
+// again.
+func (l *changeLog) take() pending {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	full := l.full || len(l.services) == 0
-	if !full {
-		services = make([]string, 0, len(l.services))
-		for key := range l.services {
-			services = append(services, key)
-		}
-		slices.Sort(services)
-	}
-	l.full = false
+	p := pending{full: l.full || len(l.services) == 0, patchable: !l.beyondIngresses}
+	p.services = sortedKeys(l.services)
+	l.full, l.beyondIngresses = false, false
 	clear(l.services)
-	return services, !full
+	return p
+}
+
+// putBack notes again the full build that p asked for, for after the
+// background build that runs now (its snapshot may predate p).
+func (l *changeLog) putBack(p pending) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.full = l.full || p.full
+	l.beyondIngresses = l.beyondIngresses || (p.full && !p.patchable)
+}
+
+// hasPending reports whether anything was noted since the last take.
+func (l *changeLog) hasPending() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.full || len(l.services) > 0
+}
+
+// track starts collecting the Services whose slices change from now on;
+// untrack stops and returns them.
+func (l *changeLog) track() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.tracking = true
+	clear(l.since)
+}
+
+func (l *changeLog) untrack() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.tracking = false
+	out := sortedKeys(l.since)
+	clear(l.since)
+	return out
+}
+
+func sortedKeys(set map[string]bool) []string {
+	if len(set) == 0 {
+		return nil
+	}
+	keys := make([]string, 0, len(set))
+	for key := range set {
+		keys = append(keys, key)
+	}
+	slices.Sort(keys)
+	return keys
 }
 
 // noteChange records an informer change for the next build.
@@ -81,11 +144,16 @@ func (c *Controller) noteChange(ch watch.Change) { c.changes.note(ch) }
 // patchModel patches the endpoints of the changed Services into the last
 // model built. It reports false when the model has to be built in full.
 func (c *Controller) patchModel() (*model.Snapshot, *model.Config, bool) {
-	services, ok := c.changes.take()
-	prev := c.built
-	if !ok || prev == nil || time.Since(prev.builtAt) > maxPatchAge {
+	p := c.changes.take()
+	if p.full || c.built == nil || time.Since(c.built.builtAt) > maxPatchAge {
 		return nil, nil, false
 	}
+	return c.patchOnto(c.built, p.services)
+}
+
+// patchOnto patches the endpoints of services into prev and makes the
+// result the last model built.
+func (c *Controller) patchOnto(prev *builtModel, services []string) (*model.Snapshot, *model.Config, bool) {
 	start := time.Now()
 	changed := make([]model.ServiceSlices, 0, len(services))
 	for _, key := range services {

@@ -18,37 +18,82 @@ import (
 
 func TestChangeLogPatchesOnlySliceChanges(t *testing.T) {
 	l := newChangeLog()
-	if _, patch := l.take(); patch {
+	if p := l.take(); !p.full {
 		t.Error("nothing noted: want a full build (a retry or a timer asked)")
 	}
 	l.note(watch.Change{Kind: "EndpointSlice", Namespace: "a", Name: "web-x", Service: "web"})
 	l.note(watch.Change{Kind: "EndpointSlice", Namespace: "a", Name: "moved", Service: "api"})
 	l.note(watch.Change{Kind: "EndpointSlice", Namespace: "a", Name: "moved", Service: "web2"})
 	l.note(watch.Change{Kind: "EndpointSlice", Namespace: "a", Name: "orphan"}) // no Service: the model ignores it
-	services, patch := l.take()
-	if !patch || !slices.Equal(services, []string{"a/api", "a/web", "a/web2"}) {
-		t.Errorf("take = %v, %v; want the slices' Services, old and new, patched", services, patch)
+	if p := l.take(); p.full || !slices.Equal(p.services, []string{"a/api", "a/web", "a/web2"}) {
+		t.Errorf("take = %+v; want the slices' Services, old and new, patched", p)
 	}
-	if _, patch := l.take(); patch {
-		t.Error("take did not empty the log")
+	if p := l.take(); !p.full || len(p.services) != 0 {
+		t.Errorf("take did not empty the log: %+v", p)
 	}
 	for _, kind := range []string{"Ingress", "IngressClass", "Service", "Secret", "AuthSecret", "ConfigMap"} {
 		l.note(watch.Change{Kind: "EndpointSlice", Namespace: "a", Name: "web-x", Service: "web"})
 		l.note(watch.Change{Kind: kind, Namespace: "a", Name: "x"})
-		if _, patch := l.take(); patch {
-			t.Errorf("a %s change beside a slice change: want a full build", kind)
+		p := l.take()
+		if !p.full || !slices.Equal(p.services, []string{"a/web"}) {
+			t.Errorf("a %s change beside a slice change: take = %+v, want a full build and the Service", kind, p)
+		}
+		// Only an Ingress change leaves the last model's Services current.
+		if p.patchable != (kind == "Ingress") {
+			t.Errorf("a %s change: patchable %v", kind, p.patchable)
 		}
 	}
 	l.note(watch.Change{Kind: "EndpointSlice", Namespace: "a", Name: "web-x", Service: "web"})
 	l.markFull()
-	if _, patch := l.take(); patch {
-		t.Error("markFull: want a full build")
+	if p := l.take(); !p.full || p.patchable {
+		t.Errorf("markFull: take = %+v, want a full build that is not patchable", p)
 	}
 	for i := range maxPatchedServices + 1 {
 		l.note(watch.Change{Kind: "EndpointSlice", Namespace: "a", Name: "s", Service: fmt.Sprint("svc", i)})
 	}
-	if _, patch := l.take(); patch {
+	if p := l.take(); !p.full || p.patchable {
 		t.Errorf("%d Services changed: want a full build", maxPatchedServices+1)
+	}
+}
+
+// TestChangeLogBackgroundBookkeeping: the Services a background build
+// must patch in are the slice changes noted after track, and a full build
+// put back survives the next take only as far as it was noted.
+func TestChangeLogBackgroundBookkeeping(t *testing.T) {
+	l := newChangeLog()
+	l.note(watch.Change{Kind: "EndpointSlice", Namespace: "a", Name: "x", Service: "before"})
+	l.track()
+	l.note(watch.Change{Kind: "EndpointSlice", Namespace: "a", Name: "y", Service: "after"})
+	l.note(watch.Change{Kind: "Ingress", Namespace: "a", Name: "i"})
+	if p := l.take(); !p.full || !p.patchable || !slices.Equal(p.services, []string{"a/after", "a/before"}) {
+		t.Errorf("take = %+v", p)
+	}
+	l.note(watch.Change{Kind: "EndpointSlice", Namespace: "a", Name: "z", Service: "later"})
+	if since := l.untrack(); !slices.Equal(since, []string{"a/after", "a/later"}) {
+		t.Errorf("untrack = %v, want the Services noted after track, taken or not", since)
+	}
+	l.note(watch.Change{Kind: "EndpointSlice", Namespace: "a", Name: "w", Service: "untracked"})
+	if since := l.untrack(); len(since) != 0 {
+		t.Errorf("untrack after untrack = %v", since)
+	}
+	l.take()
+	if l.hasPending() {
+		t.Error("hasPending after take")
+	}
+	l.putBack(pending{full: true, patchable: true})
+	if p := l.take(); !p.full || !p.patchable {
+		t.Errorf("put back an Ingress change: take = %+v", p)
+	}
+	l.putBack(pending{full: true, patchable: false})
+	if !l.hasPending() {
+		t.Error("a full build put back is pending")
+	}
+	if p := l.take(); !p.full || p.patchable {
+		t.Errorf("put back a Service change: take = %+v", p)
+	}
+	l.putBack(pending{services: []string{"a/s"}})
+	if l.hasPending() {
+		t.Error("putting back a patch notes nothing: its Services were patched")
 	}
 }
 

@@ -38,6 +38,9 @@ type Options struct {
 	Mode          string
 	HAProxyBinary string
 	SyncDebounce  time.Duration
+	// BackgroundBuildAfter: once a full model build took at least this
+	// long, full builds run off the apply loop (background.go); 0 never.
+	BackgroundBuildAfter time.Duration
 	// Status publishing.
 	PublishService string
 	PublishAddress string
@@ -96,6 +99,11 @@ type Controller struct {
 	verifying bool
 	// built is the last model built and what it was built from.
 	built *builtModel
+	// fullGen counts full builds started; lastFullTook is how long the
+	// last one took; background is the one running off the loop.
+	fullGen      uint64
+	lastFullTook time.Duration
+	background   backgroundBuild
 	// changes is what changed since built (changes.go).
 	changes *changeLog
 	// rememberedSnap is the snapshot lastGood last remembered;
@@ -300,7 +308,10 @@ func (c *Controller) sync(ctx context.Context) error {
 		waited = start.Sub(time.Unix(0, since))
 	}
 	defer func() { c.metrics.syncDuration.Observe(time.Since(start).Seconds()) }()
-	snap, cfg := c.buildModel()
+	snap, cfg, ok := c.modelForPass()
+	if !ok {
+		return nil // a background build wakes the loop when it is done
+	}
 	built := time.Since(start)
 	if !c.featuresRead {
 		c.detectFeatures(ctx)
@@ -434,7 +445,11 @@ func (c *Controller) renderAndApply(ctx context.Context, u *update, cfg *model.C
 func (c *Controller) logApplied(u *update, waited, built, executed time.Duration, start time.Time, files string) {
 	if len(u.commands) > 0 || u.reload != "" {
 		path := modelFull
-		if c.built != nil && c.built.base != nil {
+		switch {
+		case c.built == nil:
+		case c.built.background:
+			path = modelBackground // adopted, perhaps with patches since its snapshot
+		case c.built.base != nil:
 			path = modelPatch
 		}
 		c.log.Info("applied", "runtime_commands", len(u.commands), "reload", u.reload, "model_path", path,

@@ -27,6 +27,9 @@ type metrics struct {
 const (
 	modelFull  = "full"
 	modelPatch = "patch"
+	// modelBackground labels only the log line of a pass that applied a
+	// background build; its duration counts as "full".
+	modelBackground = "background"
 )
 
 func newMetrics() *metrics {

@@ -31,6 +31,9 @@ type quarantine struct {
 	// that haproxy -c accepted: the ones that differ are the suspects when
 	// a check fails.
 	checked map[string]string
+	// refusals counts refuse calls: a background build started before
+	// one has the old quarantine in its options (background.go).
+	refusals uint64
 }
 
 type refusal struct {
@@ -222,6 +225,7 @@ func (q *quarantine) accepted(snap *model.Snapshot, cfg *model.Config) []string 
 
 // refuse quarantines the Ingresses of a snapshot named by keys.
 func (q *quarantine) refuse(snap *model.Snapshot, keys []string, message string) {
+	q.refusals++
 	idx := indexReads(snap)
 	want := map[string]bool{}
 	for _, k := range keys {
