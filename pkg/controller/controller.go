@@ -452,9 +452,16 @@ func (c *Controller) logApplied(u *update, waited, built, executed time.Duration
 		case c.built.base != nil:
 			path = modelPatch
 		}
-		c.log.Info("applied", "runtime_commands", len(u.commands), "reload", u.reload, "model_path", path,
+		attrs := []any{"runtime_commands", len(u.commands), "reload", u.reload, "model_path", path,
 			"waited", waited.Round(time.Microsecond), "build", built.Round(time.Microsecond),
-			"runtime_api", executed.Round(time.Microsecond), "files", files, "took", time.Since(start).Round(time.Microsecond))
+			"runtime_api", executed.Round(time.Microsecond), "files", files, "took", time.Since(start).Round(time.Microsecond)}
+		if path == modelBackground {
+			// build is the adoption; the build itself ran before this pass,
+			// from a snapshot read snapshot_age ago.
+			attrs = append(attrs, "background_build", c.lastFullTook.Round(time.Microsecond),
+				"snapshot_age", time.Since(c.built.builtAt).Round(time.Microsecond))
+		}
+		c.log.Info("applied", attrs...)
 	}
 }
 
