@@ -2,6 +2,8 @@ package controller
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/netip"
@@ -24,10 +26,9 @@ type heldBuilds struct {
 
 func holdBuilds(c *Controller) *heldBuilds {
 	h := &heldBuilds{started: make(chan struct{}, 4), release: make(chan struct{}, 4)}
-	c.background.build = func(snap model.Snapshot, opts model.Options) (model.Config, []model.Rejection, model.SecretReads) {
+	c.background.hold = func() {
 		h.started <- struct{}{}
 		<-h.release
-		return model.BuildReads(snap, opts)
 	}
 	return h
 }
@@ -56,7 +57,9 @@ func backgroundController(t *testing.T) (*Controller, *fake.Clientset) {
 		t.Fatal(err)
 	}
 	c.buildFull()
-	c.written = []render.File{} // files on disk: the loop may go on without a full model
+	c.running = newRunning(c.built.cfg) // HAProxy runs the model
+	c.rememberGood()                    // and accepted it
+	c.written = []render.File{}         // files on disk: the loop may go on without a full model
 	c.changes.take()
 	return c, client
 }
@@ -105,7 +108,7 @@ func TestBackgroundBuildLetsPatchesThrough(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitNoted(t, c)
-	if _, _, ok := c.modelForPass(); ok {
+	if _, _, ok := pass(c); ok {
 		t.Fatal("an Ingress change at scale: want the full build in the background and nothing to apply yet")
 	}
 	<-held.started
@@ -115,7 +118,7 @@ func TestBackgroundBuildLetsPatchesThrough(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitNoted(t, c)
-	_, cfg, ok := c.modelForPass()
+	_, cfg, ok := pass(c)
 	if !ok || len(addresses(cfg, "ns_web_http")) != 2 {
 		t.Fatalf("a slice change during the build: ok %v, endpoints %v; want it patched at once", ok, addresses(cfg, "ns_web_http"))
 	}
@@ -128,7 +131,7 @@ func TestBackgroundBuildLetsPatchesThrough(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitNoted(t, c)
-	if _, _, ok := c.modelForPass(); ok {
+	if _, _, ok := pass(c); ok {
 		t.Fatal("nothing to apply while the build runs and only an Ingress changed")
 	}
 
@@ -144,7 +147,7 @@ func TestBackgroundBuildLetsPatchesThrough(t *testing.T) {
 	if !c.changes.hasPending() {
 		t.Fatal("the Ingress noted during the build was not put back")
 	}
-	if _, _, ok := c.modelForPass(); ok {
+	if _, _, ok := pass(c); ok {
 		t.Fatal("the put-back change: want another background build")
 	}
 	<-held.started
@@ -155,23 +158,30 @@ func TestBackgroundBuildLetsPatchesThrough(t *testing.T) {
 }
 
 // TestBackgroundBuildOutOfDate: a background build is not adopted when a
-// full build started on the loop after it, or when the quarantine changed
-// meanwhile; a new one is started.
+// full build started on the loop after it (that model is newer: nothing
+// more to do), or when the quarantine or the last good versions changed
+// meanwhile (it read them before: a new build starts).
 func TestBackgroundBuildOutOfDate(t *testing.T) {
 	for _, tc := range []struct {
-		name   string
-		change func(c *Controller)
+		name     string
+		change   func(c *Controller)
+		rebuilds bool
 	}{
-		{"a later full build", func(c *Controller) { c.buildFull() }},
+		{"a later full build", func(c *Controller) {
+			_, cfg := c.buildFull() // in a pass that applied it
+			c.running.cfg = cfg
+			c.rememberGood()
+		}, false},
 		{"the quarantine changed", func(c *Controller) {
 			c.quarantine.refuse(c.built.live, []string{"ns/a"}, "refused by a test")
-		}},
+		}, true},
+		{"the last good versions changed", func(c *Controller) { c.lastGood.forget("ns/a") }, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, _ := backgroundController(t)
 			held := holdBuilds(c)
 			c.changes.markFull()
-			if _, _, ok := c.modelForPass(); ok {
+			if _, _, ok := pass(c); ok {
 				t.Fatal("want a background build")
 			}
 			<-held.started
@@ -179,8 +189,18 @@ func TestBackgroundBuildOutOfDate(t *testing.T) {
 			before := c.built
 			held.release <- struct{}{}
 			waitResult(t, c)
-			if _, _, ok := c.modelForPass(); ok || c.built != before {
+			_, _, err := c.modelForPass()
+			if err == nil || c.built != before {
 				t.Fatal("an out-of-date build was adopted")
+			}
+			if !tc.rebuilds {
+				if !errors.Is(err, errNothingToApply) || c.background.isRunning() {
+					t.Fatalf("err %v, a build running %v; want nothing more to do", err, c.background.isRunning())
+				}
+				return
+			}
+			if !errors.Is(err, errAwaitBuild) {
+				t.Fatalf("err %v, want a new build awaited", err)
 			}
 			<-held.started // the new build
 			held.release <- struct{}{}
@@ -193,6 +213,16 @@ func TestBackgroundBuildOutOfDate(t *testing.T) {
 			}
 		})
 	}
+}
+
+// pass is one pass of the loop up to its model, which it takes as applied
+// (sync brings HAProxy in step with it).
+func pass(c *Controller) (*model.Snapshot, *model.Config, bool) {
+	snap, cfg, err := c.modelForPass()
+	if err == nil {
+		c.running.cfg = cfg
+	}
+	return snap, cfg, err == nil
 }
 
 func waitResult(t *testing.T, c *Controller) {
@@ -213,5 +243,78 @@ func waitResult(t *testing.T, c *Controller) {
 func waitAdopted(t *testing.T, c *Controller) (*model.Snapshot, *model.Config, bool) {
 	t.Helper()
 	waitResult(t, c)
-	return c.modelForPass()
+	return pass(c)
+}
+
+// TestBackgroundBuildAfterResync: when HAProxy's state was read back (a
+// restart) while a build runs, the pass brings HAProxy in step with the
+// last model at once instead of waiting for the build; but not with a
+// model HAProxy refused (an isolation just left its culprits out).
+func TestBackgroundBuildAfterResync(t *testing.T) {
+	for _, accepted := range []bool{true, false} {
+		t.Run(fmt.Sprintf("accepted=%v", accepted), func(t *testing.T) {
+			c, _ := backgroundController(t)
+			held := holdBuilds(c)
+			if !accepted {
+				c.buildFull() // a model that the reload's check refused: never remembered
+			}
+			c.changes.markFull()
+			c.running = newRunning(&model.Config{}) // read back: HAProxy lost the runtime changes
+			last := c.built
+			_, cfg, err := c.modelForPass()
+			ok := err == nil
+			<-held.started
+			if ok != accepted || (ok && cfg != last.cfg) {
+				t.Fatalf("after a read-back: ok %v, the last model %v; want the last model again at once only when HAProxy accepted it",
+					ok, cfg == last.cfg)
+			}
+			held.release <- struct{}{}
+			if _, cfg, ok := waitAdopted(t, c); !ok || cfg == last.cfg {
+				t.Error("the build was not adopted")
+			}
+		})
+	}
+}
+
+// TestBackgroundBuildKeepsRetryCount: a retry of a failed pass that only
+// starts a background build neither fails nor succeeds: the retry count
+// (the back-off of the next failure) stays.
+func TestBackgroundBuildKeepsRetryCount(t *testing.T) {
+	c, _ := backgroundController(t)
+	held := holdBuilds(c)
+	for range 3 {
+		c.queue.AddRateLimited(syncKey) // three failed passes in a row
+	}
+	if !c.processNext(context.Background()) {
+		t.Fatal("the queue shut down")
+	}
+	<-held.started
+	if n := c.queue.NumRequeues(syncKey); n != 3 {
+		t.Errorf("retry count %d after a pass that started a build, want 3", n)
+	}
+	held.release <- struct{}{}
+	waitResult(t, c)
+}
+
+// TestBackgroundBuildEmptyPass: a pass that found nothing noted while a
+// build runs (a retry, a timer) leaves nothing for after it: the build
+// looks at everything.
+func TestBackgroundBuildEmptyPass(t *testing.T) {
+	c, _ := backgroundController(t)
+	held := holdBuilds(c)
+	c.changes.markFull()
+	if _, _, ok := pass(c); ok {
+		t.Fatal("want a background build")
+	}
+	<-held.started
+	if _, _, err := c.modelForPass(); !errors.Is(err, errAwaitBuild) {
+		t.Fatalf("an empty pass while the build runs: %v, want it awaited", err)
+	}
+	held.release <- struct{}{}
+	if _, _, ok := waitAdopted(t, c); !ok {
+		t.Fatal("the build was not adopted")
+	}
+	if c.changes.hasPending() {
+		t.Error("a full build is pending after the adoption although nothing changed")
+	}
 }

@@ -23,8 +23,7 @@ func (c *Controller) buildModel() (*model.Snapshot, *model.Config) {
 // the rejection says so.
 func (c *Controller) buildFull() (*model.Snapshot, *model.Config) {
 	in := c.fullInput()
-	cfg, rejections, reads := model.BuildReads(in.snap, in.opts)
-	built := c.finishFull(in, &cfg, rejections, reads, time.Since(in.start))
+	built := c.finishFull(in, buildFrom(in, c.lastGood))
 	return built.live, built.cfg
 }
 
@@ -35,8 +34,9 @@ type fullInput struct {
 	snap  model.Snapshot
 	opts  model.Options
 	start time.Time
-	// gen is c.fullGen and refusals the quarantine's count when taken.
-	gen, refusals uint64
+	// gen is c.fullGen, refusals the quarantine's and remembered
+	// lastGood's counts when taken.
+	gen, refusals, remembered uint64
 }
 
 func (c *Controller) fullInput() fullInput {
@@ -47,29 +47,57 @@ func (c *Controller) fullInput() fullInput {
 	opts.Refused = c.quarantine.current(&snap)
 	c.metrics.refused.Set(float64(len(opts.Refused)))
 	c.fullGen++
-	return fullInput{snap: snap, opts: opts, start: start, gen: c.fullGen, refusals: c.quarantine.refusals}
+	return fullInput{snap: snap, opts: opts, start: start, gen: c.fullGen,
+		refusals: c.quarantine.refusals, remembered: c.lastGood.changes}
 }
 
-// finishFull is the part of a full build that reads the apply loop's own
-// state: last good versions replace broken objects, Events and metrics.
-// It makes the result the last model built.
-func (c *Controller) finishFull(in fullInput, cfg *model.Config, rejections []model.Rejection, reads model.SecretReads, took time.Duration) *builtModel {
-	snap, opts := &in.snap, in.opts
-	built := &builtModel{live: snap, snap: snap, cfg: cfg, opts: opts, rejections: rejections, reported: rejections, reads: reads, builtAt: in.start}
-	if fixed, kept := c.lastGood.substitute(*snap, cfg, rejections, opts); len(kept) > 0 {
+// fullBuild is the pure part of a full build.
+type fullBuild struct {
+	// snap is the snapshot the model was built from: in.snap, or a copy
+	// with last good versions in place of broken objects (kept).
+	snap       *model.Snapshot
+	opts       model.Options
+	cfg        model.Config
+	rejections []model.Rejection // cfg's own
+	reported   []model.Rejection // those of in.snap, which Events report
+	reads      model.SecretReads
+	kept       []string
+	took       time.Duration
+}
+
+// buildFrom builds the model of in, and builds it again with the last good
+// versions of the objects good remembers when some are broken now. It
+// only reads good, which must not change meanwhile.
+func buildFrom(in fullInput, good *lastGood) fullBuild {
+	cfg, rejections, reads := model.BuildReads(in.snap, in.opts)
+	b := fullBuild{snap: &in.snap, opts: in.opts, cfg: cfg, rejections: rejections, reported: rejections, reads: reads}
+	if fixed, kept := good.substitute(in.snap, &cfg, rejections, in.opts); len(kept) > 0 {
 		markKept(rejections, kept)
-		c.log.Warn("kept last good versions of broken objects", "objects", kept)
 		// A refused Ingress replaced by its last good version: that
 		// version was accepted, it is not refused.
-		opts.Refused = withoutKept(opts.Refused, kept)
-		fixedCfg, final, fixedReads := model.BuildReads(fixed, opts)
-		built = &builtModel{live: snap, snap: &fixed, cfg: &fixedCfg, opts: opts, kept: kept, rejections: final, reported: rejections, reads: fixedReads, builtAt: in.start}
+		b.opts.Refused = withoutKept(in.opts.Refused, kept)
+		b.cfg, b.rejections, b.reads = model.BuildReads(fixed, b.opts)
+		b.snap, b.kept = &fixed, kept
 	}
+	b.took = time.Since(in.start)
+	return b
+}
+
+// finishFull is the part of a full build that reads and writes the apply
+// loop's own state: Events, metrics, the Secrets the model reads. It makes
+// the result the last model built.
+func (c *Controller) finishFull(in fullInput, b fullBuild) *builtModel {
+	live := &in.snap
+	if len(b.kept) > 0 {
+		c.log.Warn("kept last good versions of broken objects", "objects", b.kept)
+	}
+	built := &builtModel{live: live, snap: b.snap, cfg: &b.cfg, opts: b.opts, kept: b.kept,
+		rejections: b.rejections, reported: b.reported, reads: b.reads, builtAt: in.start}
 	built.service("") // index the Services now: the first patch would pay for it
 	c.built = built
-	c.lastFullTook = took
+	c.lastFullTook = b.took
 	c.publishSecretReads(built)
-	c.metrics.modelDuration.WithLabelValues(modelFull).Observe(took.Seconds())
+	c.metrics.modelDuration.WithLabelValues(modelFull).Observe(b.took.Seconds())
 	c.reportRejections(built)
 	return built
 }

@@ -19,10 +19,10 @@ import (
 type changeLog struct {
 	mu sync.Mutex
 	// full is set by a change the endpoint patch cannot follow;
-	// beyondIngresses when one of them was not an Ingress change (or
-	// markFull), which the Services of the last model may predate.
-	full, beyondIngresses bool
-	services              map[string]bool // "namespace/name" of Services whose slices changed
+	// staleServices by one after which the last model's Services may be
+	// out of date (a Service or ConfigMap change, or markFull).
+	full, staleServices bool
+	services            map[string]bool // "namespace/name" of Services whose slices changed
 	// since holds, while tracking, the Services whose slices changed
 	// after a background build read its snapshot (background.go).
 	tracking bool
@@ -34,9 +34,22 @@ type pending struct {
 	services []string // sorted
 	// full: the model must be built from the whole snapshot. The
 	// services may still be patched into the last model meanwhile when
-	// patchable: every other change was to an Ingress, which leaves the
-	// endpoints of existing backends as they are.
+	// patchable: no other change can make its Services out of date
+	// (Ingresses, IngressClasses and Secrets do not: the patch reads only
+	// Services and slices).
 	full, patchable bool
+	// noted is false for a take that found nothing (a retry or a timer).
+	noted bool
+}
+
+// servicesStayCurrent reports whether the last model's Services are still
+// current after a change of kind.
+func servicesStayCurrent(kind string) bool {
+	switch kind {
+	case "Ingress", "IngressClass", "Secret", "AuthSecret":
+		return true
+	}
+	return false
 }
 
 // maxPatchedServices is where a full build becomes the cheaper way: a
@@ -56,7 +69,7 @@ func (l *changeLog) note(ch watch.Change) {
 	defer l.mu.Unlock()
 	if ch.Kind != "EndpointSlice" {
 		l.full = true
-		l.beyondIngresses = l.beyondIngresses || ch.Kind != "Ingress"
+		l.staleServices = l.staleServices || !servicesStayCurrent(ch.Kind)
 		return
 	}
 	// A relabelled slice is one Change for each of its two Services.
@@ -68,7 +81,7 @@ func (l *changeLog) note(ch watch.Change) {
 		}
 	}
 	if len(l.services) > maxPatchedServices {
-		l.full, l.beyondIngresses = true, true
+		l.full, l.staleServices = true, true
 	}
 }
 
@@ -76,7 +89,7 @@ func (l *changeLog) note(ch watch.Change) {
 func (l *changeLog) markFull() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.full, l.beyondIngresses = true, true
+	l.full, l.staleServices = true, true
 }
 
 // take returns what is pending and empties the log. Nothing noted at all
@@ -85,9 +98,9 @@ func (l *changeLog) markFull() {
 func (l *changeLog) take() pending {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	p := pending{full: l.full || len(l.services) == 0, patchable: !l.beyondIngresses}
+	p := pending{full: l.full || len(l.services) == 0, patchable: !l.staleServices, noted: l.full || len(l.services) > 0}
 	p.services = sortedKeys(l.services)
-	l.full, l.beyondIngresses = false, false
+	l.full, l.staleServices = false, false
 	clear(l.services)
 	return p
 }
@@ -98,7 +111,7 @@ func (l *changeLog) putBack(p pending) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.full = l.full || p.full
-	l.beyondIngresses = l.beyondIngresses || (p.full && !p.patchable)
+	l.staleServices = l.staleServices || (p.full && !p.patchable)
 }
 
 // hasPending reports whether anything was noted since the last take.

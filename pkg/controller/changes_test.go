@@ -38,8 +38,9 @@ func TestChangeLogPatchesOnlySliceChanges(t *testing.T) {
 		if !p.full || !slices.Equal(p.services, []string{"a/web"}) {
 			t.Errorf("a %s change beside a slice change: take = %+v, want a full build and the Service", kind, p)
 		}
-		// Only an Ingress change leaves the last model's Services current.
-		if p.patchable != (kind == "Ingress") {
+		// Only a Service or ConfigMap change can leave the last model's
+		// Services out of date.
+		if p.patchable != (kind != "Service" && kind != "ConfigMap") {
 			t.Errorf("a %s change: patchable %v", kind, p.patchable)
 		}
 	}
@@ -94,6 +95,13 @@ func TestChangeLogBackgroundBookkeeping(t *testing.T) {
 	l.putBack(pending{services: []string{"a/s"}})
 	if l.hasPending() {
 		t.Error("putting back a patch notes nothing: its Services were patched")
+	}
+	if p := l.take(); !p.full || p.noted {
+		t.Errorf("an empty take: %+v, want a full build that noted nothing (a retry or a timer)", p)
+	}
+	l.note(watch.Change{Kind: "EndpointSlice", Namespace: "a", Name: "x", Service: "s"})
+	if p := l.take(); p.full || !p.noted {
+		t.Errorf("a slice change: %+v, want a noted patch", p)
 	}
 }
 

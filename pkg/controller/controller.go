@@ -278,6 +278,11 @@ func (c *Controller) processNext(ctx context.Context) bool {
 		if ctx.Err() != nil {
 			return false
 		}
+		if errors.Is(err, errAwaitBuild) || errors.Is(err, errNothingToApply) {
+			// Not a failure, nor a success that resets the retry count of
+			// a failed pass: the background build wakes the loop.
+			return true
+		}
 		if errors.Is(err, errIsolated) {
 			c.queue.Forget(key)
 			c.queue.Add(syncKey) // the refused Ingresses are out now: go on at once
@@ -303,15 +308,17 @@ func (c *Controller) renderFiles(cfg *model.Config) ([]render.File, error) {
 // sync is one pass of the apply loop.
 func (c *Controller) sync(ctx context.Context) error {
 	start := time.Now()
+	snap, cfg, err := c.modelForPass()
+	if err != nil {
+		// Nothing to apply yet: the changes keep waiting (pendingSince),
+		// and the background build wakes the loop.
+		return err
+	}
 	var waited time.Duration
 	if since := c.pendingSince.Swap(0); since != 0 {
 		waited = start.Sub(time.Unix(0, since))
 	}
 	defer func() { c.metrics.syncDuration.Observe(time.Since(start).Seconds()) }()
-	snap, cfg, ok := c.modelForPass()
-	if !ok {
-		return nil // a background build wakes the loop when it is done
-	}
 	built := time.Since(start)
 	if !c.featuresRead {
 		c.detectFeatures(ctx)

@@ -22,6 +22,9 @@ type lastGood struct {
 	// only a Service broken now is looked up.
 	services       []*corev1.Service
 	brokenServices map[string]bool
+	// changes counts remember and forget calls: a background build reads
+	// a view taken before them (background.go).
+	changes uint64
 }
 
 func newLastGood() *lastGood {
@@ -104,6 +107,7 @@ func (l *lastGood) substitute(snap model.Snapshot, first *model.Config, rejectio
 // remember records what the final model accepted; rejections are the
 // final model's.
 func (l *lastGood) remember(snap model.Snapshot, cfg *model.Config, rejections []model.Rejection, opts model.Options) {
+	l.changes++
 	ingresses := map[string]*networkingv1.Ingress{}
 	byKey := map[string]*networkingv1.Ingress{}
 	for _, ing := range snap.Ingresses {
@@ -137,7 +141,17 @@ func (l *lastGood) remember(snap model.Snapshot, cfg *model.Config, rejections [
 
 // forget drops the last good version of an Ingress ("namespace/name"):
 // HAProxy refused it too.
-func (l *lastGood) forget(key string) { delete(l.ingresses, key) }
+func (l *lastGood) forget(key string) {
+	l.changes++
+	delete(l.ingresses, key)
+}
+
+// view is a copy that a background build can read while the loop goes on:
+// remember replaces the maps, forget deletes from one.
+func (l *lastGood) view() *lastGood {
+	return &lastGood{ingresses: maps.Clone(l.ingresses), secrets: l.secrets,
+		services: l.services, brokenServices: l.brokenServices}
+}
 
 // withoutKept returns refused without the Ingresses that kept names
 // ("Ingress namespace/name"): their last good versions serve instead.
