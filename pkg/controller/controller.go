@@ -316,7 +316,8 @@ func (c *Controller) sync(ctx context.Context) error {
 	}
 	var waited time.Duration
 	if since := c.pendingSince.Swap(0); since != 0 {
-		waited = start.Sub(time.Unix(0, since))
+		// A change noted while the model was made counts from then.
+		waited = max(0, start.Sub(time.Unix(0, since)))
 	}
 	defer func() { c.metrics.syncDuration.Observe(time.Since(start).Seconds()) }()
 	built := time.Since(start)
