@@ -64,6 +64,20 @@ func backgroundController(t *testing.T) (*Controller, *fake.Clientset) {
 	return c, client
 }
 
+// heldFullBuild returns a backgroundController whose full build, asked
+// for by a pass, runs in the background and is held.
+func heldFullBuild(t *testing.T) (*Controller, *heldBuilds) {
+	t.Helper()
+	c, _ := backgroundController(t)
+	held := holdBuilds(c)
+	c.changes.markFull()
+	if _, _, ok := pass(c); ok {
+		t.Fatal("want a background build")
+	}
+	<-held.started
+	return c, held
+}
+
 // waitNoted waits until the informers noted a change.
 func waitNoted(t *testing.T, c *Controller) {
 	t.Helper()
@@ -178,13 +192,7 @@ func TestBackgroundBuildOutOfDate(t *testing.T) {
 		{"the last good versions changed", func(c *Controller) { c.lastGood.forget("ns/a") }, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c, _ := backgroundController(t)
-			held := holdBuilds(c)
-			c.changes.markFull()
-			if _, _, ok := pass(c); ok {
-				t.Fatal("want a background build")
-			}
-			<-held.started
+			c, held := heldFullBuild(t)
 			tc.change(c)
 			before := c.built
 			held.release <- struct{}{}
@@ -300,13 +308,7 @@ func TestBackgroundBuildKeepsRetryCount(t *testing.T) {
 // build runs (a retry, a timer) leaves nothing for after it: the build
 // looks at everything.
 func TestBackgroundBuildEmptyPass(t *testing.T) {
-	c, _ := backgroundController(t)
-	held := holdBuilds(c)
-	c.changes.markFull()
-	if _, _, ok := pass(c); ok {
-		t.Fatal("want a background build")
-	}
-	<-held.started
+	c, held := heldFullBuild(t)
 	if _, _, err := c.modelForPass(); !errors.Is(err, errAwaitBuild) {
 		t.Fatalf("an empty pass while the build runs: %v, want it awaited", err)
 	}
