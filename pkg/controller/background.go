@@ -3,7 +3,6 @@ package controller
 import (
 	"errors"
 	"sync"
-	"time"
 
 	"github.com/bollard-io/bollard/pkg/model"
 )
@@ -93,12 +92,12 @@ func (c *Controller) startBackground() {
 // build.
 func (c *Controller) adoptBackground(r *backgroundResult) (*model.Snapshot, *model.Config, bool) {
 	since := c.changes.untrack()
-	// The quarantine is compared by its count, not read again on the old
-	// snapshot: that would forget refusals of versions newer than it.
 	if r.in.gen != c.fullGen {
 		c.log.Debug("background build out of date: a newer model was built", "gen", r.in.gen, "current", c.fullGen)
 		return nil, nil, false
 	}
+	// The quarantine is compared by its count, not read again on the old
+	// snapshot: that would forget refusals of versions newer than it.
 	if r.in.refusals != c.quarantine.refusals || r.in.remembered != c.lastGood.changes || len(since) > maxPatchedServices {
 		c.changes.markFull()
 		c.log.Debug("background build out of date; building again", "services_changed_since", len(since))
@@ -110,7 +109,7 @@ func (c *Controller) adoptBackground(r *backgroundResult) (*model.Snapshot, *mod
 		c.queue.Add(syncKey) // changes the build predates, put back or noted meanwhile
 	}
 	if len(since) > 0 {
-		snap, cfg, _ := c.patchOnto(built, since)
+		snap, cfg := c.patchOnto(built, since)
 		c.built.background = true
 		return snap, cfg, true
 	}
@@ -130,9 +129,8 @@ func (c *Controller) modelForPass() (*model.Snapshot, *model.Config, error) {
 		}
 	}
 	p := c.changes.take()
-	stale := c.built == nil || time.Since(c.built.builtAt) > maxPatchAge
-	if !p.full && !stale {
-		snap, cfg, _ := c.patchOnto(c.built, p.services)
+	if !p.full && c.builtIsFresh() {
+		snap, cfg := c.patchOnto(c.built, p.services)
 		return snap, cfg, nil
 	}
 	if !c.wantsBackground() {
@@ -148,7 +146,7 @@ func (c *Controller) modelForPass() (*model.Snapshot, *model.Config, error) {
 		// The last model's Services are current: patching it is as right
 		// as ever, for the time being (a stale one only by the build's
 		// time).
-		snap, cfg, _ := c.patchOnto(c.built, p.services)
+		snap, cfg := c.patchOnto(c.built, p.services)
 		return snap, cfg, nil
 	}
 	if c.running != nil && c.running.cfg != c.built.cfg && c.rememberedSnap == c.built.snap {

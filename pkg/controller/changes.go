@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -99,7 +100,7 @@ func (l *changeLog) take() pending {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	p := pending{full: l.full || len(l.services) == 0, patchable: !l.staleServices, noted: l.full || len(l.services) > 0}
-	p.services = sortedKeys(l.services)
+	p.services = slices.Sorted(maps.Keys(l.services))
 	l.full, l.staleServices = false, false
 	clear(l.services)
 	return p
@@ -134,21 +135,9 @@ func (l *changeLog) untrack() []string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.tracking = false
-	out := sortedKeys(l.since)
+	out := slices.Sorted(maps.Keys(l.since))
 	clear(l.since)
 	return out
-}
-
-func sortedKeys(set map[string]bool) []string {
-	if len(set) == 0 {
-		return nil
-	}
-	keys := make([]string, 0, len(set))
-	for key := range set {
-		keys = append(keys, key)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 // noteChange records an informer change for the next build.
@@ -158,15 +147,22 @@ func (c *Controller) noteChange(ch watch.Change) { c.changes.note(ch) }
 // model built. It reports false when the model has to be built in full.
 func (c *Controller) patchModel() (*model.Snapshot, *model.Config, bool) {
 	p := c.changes.take()
-	if p.full || c.built == nil || time.Since(c.built.builtAt) > maxPatchAge {
+	if p.full || !c.builtIsFresh() {
 		return nil, nil, false
 	}
-	return c.patchOnto(c.built, p.services)
+	snap, cfg := c.patchOnto(c.built, p.services)
+	return snap, cfg, true
+}
+
+// builtIsFresh reports whether there is a last model to patch, from a full
+// build that is not older than maxPatchAge.
+func (c *Controller) builtIsFresh() bool {
+	return c.built != nil && time.Since(c.built.builtAt) <= maxPatchAge
 }
 
 // patchOnto patches the endpoints of services into prev and makes the
 // result the last model built.
-func (c *Controller) patchOnto(prev *builtModel, services []string) (*model.Snapshot, *model.Config, bool) {
+func (c *Controller) patchOnto(prev *builtModel, services []string) (*model.Snapshot, *model.Config) {
 	start := time.Now()
 	changed := make([]model.ServiceSlices, 0, len(services))
 	for _, key := range services {
@@ -186,7 +182,7 @@ func (c *Controller) patchOnto(prev *builtModel, services []string) (*model.Snap
 	c.built = built
 	c.metrics.modelDuration.WithLabelValues(modelPatch).Observe(time.Since(start).Seconds())
 	c.reportRejections(built)
-	return built.live, built.cfg, true
+	return built.live, built.cfg
 }
 
 // service returns the Service the model was built from ("namespace/name"),

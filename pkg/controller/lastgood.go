@@ -143,13 +143,16 @@ func (l *lastGood) remember(snap model.Snapshot, cfg *model.Config, rejections [
 // HAProxy refused it too.
 func (l *lastGood) forget(key string) {
 	l.changes++
-	delete(l.ingresses, key)
+	// A copy without it, as remember makes new maps: a view shares them.
+	ingresses := maps.Clone(l.ingresses)
+	delete(ingresses, key)
+	l.ingresses = ingresses
 }
 
 // view is a copy that a background build can read while the loop goes on:
-// remember replaces the maps, forget deletes from one.
+// remember and forget replace the maps and the slice, never change them.
 func (l *lastGood) view() *lastGood {
-	return &lastGood{ingresses: maps.Clone(l.ingresses), secrets: l.secrets,
+	return &lastGood{ingresses: l.ingresses, secrets: l.secrets,
 		services: l.services, brokenServices: l.brokenServices}
 }
 

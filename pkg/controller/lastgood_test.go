@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 
 	"github.com/bollard-io/bollard/pkg/model"
 	mt "github.com/bollard-io/bollard/pkg/model/modeltest"
@@ -78,5 +79,23 @@ func TestLastGoodService(t *testing.T) {
 
 	if _, kept := newLastGood().substitute(snap, &first, rejections, opts); len(kept) != 0 {
 		t.Errorf("a Service never seen good was replaced: %v", kept)
+	}
+}
+
+// TestLastGoodViewStaysAsTaken: a background build reads a view while the
+// loop goes on; forget and remember must not change what it reads.
+func TestLastGoodViewStaysAsTaken(t *testing.T) {
+	l := newLastGood()
+	l.ingresses["ns/a"] = &networkingv1.Ingress{}
+	view := l.view()
+	l.forget("ns/a")
+	if _, ok := view.ingresses["ns/a"]; !ok {
+		t.Error("forget changed a view taken before it")
+	}
+	if _, ok := l.ingresses["ns/a"]; ok {
+		t.Error("forget left the Ingress")
+	}
+	if l.changes != 1 {
+		t.Errorf("changes = %d after one forget, want 1", l.changes)
 	}
 }
