@@ -20,11 +20,20 @@ import (
 // disk; the controller must notice and read the layout back, or the next
 // endpoint removal puts the wrong slot in maintenance: a live pod loses its
 // traffic and a removed address keeps getting it.
-func TestExternalHAProxyRestart(t *testing.T) {
+func TestExternalHAProxyRestart(t *testing.T) { externalHAProxyRestart(t) }
+
+// TestExternalHAProxyRestartBackgroundBuilds is the same with every full
+// build off the apply loop, as at 10k Ingresses: the pass after the
+// read-back must not wait for a build to bring HAProxy in step.
+func TestExternalHAProxyRestartBackgroundBuilds(t *testing.T) {
+	externalHAProxyRestart(t, "--background-build-after=1ns")
+}
+
+func externalHAProxyRestart(t *testing.T, args ...string) {
 	framework.Need(t, cluster)
 	cluster.EnsureIngressClass(t)
 	ns := cluster.CreateNamespace(t, "external")
-	b := cluster.StartBollard(t, framework.BollardOptions{Namespace: ns, External: true})
+	b := cluster.StartBollard(t, framework.BollardOptions{Namespace: ns, External: true, Args: args})
 	cluster.Echo(t, ns, "web", 3)
 	apply(t, ns, "healthy", healthyHost, "web")
 	b.WaitServed(t, healthyHost, "/", "web", 30*time.Second)

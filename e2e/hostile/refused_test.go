@@ -51,9 +51,18 @@ exec ` + real + ` "$@"
 // but haproxy -c refuses. Only that Ingress is left out, with a
 // ConfigCheckFailed Warning; an unrelated new Service, an endpoint change
 // and an unrelated new host are served; fixing the Ingress brings it in.
-func TestHAProxyRefusedIngress(t *testing.T) {
+func TestHAProxyRefusedIngress(t *testing.T) { haproxyRefusedIngress(t) }
+
+// TestHAProxyRefusedIngressBackgroundBuilds is the same with every full
+// build off the apply loop, as at 10k Ingresses: the isolation must not
+// try the refused model again, and a build that predates it is not used.
+func TestHAProxyRefusedIngressBackgroundBuilds(t *testing.T) {
+	haproxyRefusedIngress(t, "--background-build-after=1ns")
+}
+
+func haproxyRefusedIngress(t *testing.T, args ...string) {
 	framework.Need(t, cluster)
-	ns, b := cluster.Setup(t, "refused", "--haproxy-binary", refusingHAProxy(t))
+	ns, b := cluster.Setup(t, "refused", append([]string{"--haproxy-binary", refusingHAProxy(t)}, args...)...)
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("bollard log:\n%s", b.Log())
