@@ -31,8 +31,10 @@ import (
 // must plan nothing for them, neither commands nor a reload. Keys are type
 // paths (indices as "[]").
 var noopFields = map[string]string{
-	"Served":   "Ingress status only: which Ingresses show the published address",
-	"Served[]": "Ingress status only: which Ingresses show the published address",
+	"Served":       "Ingress status only: which Ingresses show the published address",
+	"Served[]":     "Ingress status only: which Ingresses show the published address",
+	"NamedHosts":   "the model's own bookkeeping for model.AddIngress; the maps hold what HAProxy routes",
+	"NamedHosts[]": "the model's own bookkeeping for model.AddIngress; the maps hold what HAProxy routes",
 	"Backends[].Slots": "headroom of a fresh render: the running layout keeps the slots HAProxy has " +
 		"and follows endpoints at run time (backendFields); a reload renders the new count",
 	"Certificates[].NotAfter": "derived from the PEM for expiry warnings; HAProxy reads only the PEM " +
@@ -140,7 +142,8 @@ func newFixture(t *testing.T) *fixture {
 		ClientCAs:          []model.CAFile{{FileName: "ns_ca.pem", Secret: "ns/ca", PEM: ca.CertPEM}},
 		Userlists: []model.Userlist{{Name: "auth_ns_users", Secret: "ns/users", Cost: 1,
 			Users: []model.User{{Name: "alice", Hash: "$5$saltsalt$0IyaXrmV7.sGNS6tirgqHLqX/G.FBvgkYA.lpPdS5sA"}}}},
-		Served: []string{"ns/api", "ns/web"},
+		Served:     []string{"ns/api", "ns/web"},
+		NamedHosts: []string{"a.example", "b.example"},
 	}
 	return &fixture{base: cfg, altPEM: pair("alt.example"), extraPEM: pair("new.example")}
 }
@@ -453,6 +456,10 @@ func (f *fixture) additions() []mutation {
 		}},
 		{name: "add Served", pattern: "Served", apply: func(cfg *model.Config) error {
 			cfg.Served = append(cfg.Served, "ns/zzz")
+			return nil
+		}},
+		{name: "add NamedHosts", pattern: "NamedHosts", apply: func(cfg *model.Config) error {
+			cfg.NamedHosts = append(cfg.NamedHosts, "z.example")
 			return nil
 		}},
 	}

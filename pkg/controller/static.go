@@ -48,6 +48,7 @@ func staticPart(cfg *model.Config) model.Config {
 	s.Certificates = nil       // diffCertificates
 	s.DefaultCertificate = nil // diffCertificates
 	s.Served = nil             // Ingress status, not HAProxy's
+	s.NamedHosts = nil         // the model's own bookkeeping (model.AddIngress)
 	return s
 }
 

@@ -95,6 +95,7 @@ func build(snap Snapshot, opts Options) *builder {
 	b.config.Global = b.globalOptions()
 	b.defaultCertificate()
 	ours := b.ourIngresses(snap.Ingresses)
+	b.config.NamedHosts = namedHosts(ours)
 	b.reserve(ours)
 	b.claimHosts(ours)
 	for _, ing := range ours {
@@ -293,6 +294,23 @@ func (b *builder) finish() {
 		&m.ServerTimeouts, &m.TunnelTimeouts, &m.BodySizes}, m.Policy.Lists()...) {
 		slices.SortFunc(*entries, func(x, y MapEntry) int { return cmp.Compare(x.Key, y.Key) })
 	}
+}
+
+// namedHosts returns the host keys that ours name in a rule or a TLS
+// entry, valid or not, sorted: AddIngress takes in only Ingresses whose
+// hosts no other one names.
+func namedHosts(ours []*networkingv1.Ingress) []string {
+	var named []string
+	for _, ing := range ours {
+		for _, rule := range ing.Spec.Rules {
+			named = append(named, hostKeyOf(rule.Host))
+		}
+		for _, tls := range ing.Spec.TLS {
+			named = append(named, tls.Hosts...)
+		}
+	}
+	slices.Sort(named)
+	return slices.Compact(named)
 }
 
 // entriesFor is room for n map entries; nil for none, as appending to

@@ -31,6 +31,9 @@ type Config struct {
 	// Served lists the Ingresses ("namespace/name") that passed validation,
 	// sorted: the ones whose status shows the published address.
 	Served []string
+	// NamedHosts are the host keys that the rules and TLS entries of our
+	// Ingresses name, served or not, sorted (AddIngress).
+	NamedHosts []string
 }
 
 // Maps hold the routing tables, each sorted by Key. Host keys are the

@@ -108,3 +108,24 @@ func BenchmarkModelBuild(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkAddIngress measures model.AddIngress of one new host to an
+// existing Service: what a new Ingress costs instead of a full Build.
+func BenchmarkAddIngress(b *testing.B) {
+	for _, n := range []int{1000, 10000} {
+		b.Run(fmt.Sprintf("ingresses=%d", n), func(b *testing.B) {
+			snap := scaleSnapshot(n)
+			opts := model.DefaultOptions()
+			opts.FallbackCertificate = fallbackPEM(b)
+			cfg, _ := model.Build(snap, opts)
+			ing := mt.Ingress("team-1", "new", mt.Rule("new.example", mt.Path("Prefix", "/", "svc-1", "http")))
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if added, why := model.AddIngress(&cfg, ing, snap.IngressClasses, opts); why != "" || len(added.Served) != n+1 {
+					b.Fatalf("declined: %s", why)
+				}
+			}
+		})
+	}
+}
