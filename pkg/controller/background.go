@@ -129,6 +129,13 @@ func (c *Controller) modelForPass() (*model.Snapshot, *model.Config, error) {
 		}
 	}
 	p := c.changes.take()
+	if len(p.ingresses) > 0 && c.builtIsFresh() && !c.background.isRunning() {
+		// New Ingresses, perhaps: a running build's snapshot may hold
+		// them already, and adopting it would not add them again.
+		if snap, cfg, ok := c.addIngresses(c.built, p); ok {
+			return snap, cfg, nil
+		}
+	}
 	if !p.full && c.builtIsFresh() {
 		snap, cfg := c.patchOnto(c.built, p.services)
 		return snap, cfg, nil

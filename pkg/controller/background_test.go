@@ -33,6 +33,10 @@ func holdBuilds(c *Controller) *heldBuilds {
 	return h
 }
 
+// fullBuildOnly gives an Ingress an annotation: model.AddIngress declines
+// it, and the model is built in full.
+var fullBuildOnly = mt.Annotation(model.AnnotationPrefix+"ssl-redirect", "false")
+
 // backgroundController is a Controller on a fake clientset whose full
 // builds all go to the background once it has a model (unit level: no
 // HAProxy, the passes' models are looked at directly).
@@ -118,7 +122,7 @@ func TestBackgroundBuildLetsPatchesThrough(t *testing.T) {
 	held := holdBuilds(c)
 	ctx := context.Background()
 	ings := client.NetworkingV1().Ingresses("ns")
-	if _, err := ings.Create(ctx, mt.Ingress("ns", "b", mt.Rule("b.example", mt.Path("Prefix", "/", "web", "http"))), metav1.CreateOptions{}); err != nil {
+	if _, err := ings.Create(ctx, mt.Ingress("ns", "b", fullBuildOnly, mt.Rule("b.example", mt.Path("Prefix", "/", "web", "http"))), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	waitNoted(t, c)
@@ -141,7 +145,7 @@ func TestBackgroundBuildLetsPatchesThrough(t *testing.T) {
 	}
 
 	// An Ingress noted while the build runs waits for a build of its own.
-	if _, err := ings.Create(ctx, mt.Ingress("ns", "c", mt.Rule("c.example", mt.Path("Prefix", "/", "web", "http"))), metav1.CreateOptions{}); err != nil {
+	if _, err := ings.Create(ctx, mt.Ingress("ns", "c", fullBuildOnly, mt.Rule("c.example", mt.Path("Prefix", "/", "web", "http"))), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	waitNoted(t, c)

@@ -131,6 +131,9 @@ type builtModel struct {
 	// a reload read them, and a reload builds the model in full.
 	base    *model.Config
 	patched []string
+	// added are the Ingresses model.AddIngress took in on base: the
+	// routing maps changed too.
+	added []string
 	// builtAt is when the full build (this one or the base's) started.
 	builtAt time.Time
 	// background: the full build ran off the apply loop (background.go).

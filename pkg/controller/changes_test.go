@@ -106,8 +106,9 @@ func TestChangeLogBackgroundBookkeeping(t *testing.T) {
 }
 
 // TestDiffPatchedMatchesDiff: for a model patched from the running one,
-// the update planned from the patched backends alone is the update the
-// whole diff plans, including the reload when the slots run out.
+// the update planned from the patched backends alone (and the maps, after
+// AddIngress) is the update the whole diff plans, including the reload
+// when the slots run out.
 func TestDiffPatchedMatchesDiff(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	opts := model.DefaultOptions()
@@ -140,9 +141,20 @@ func TestDiffPatchedMatchesDiff(t *testing.T) {
 		}
 		slicesOf[name] = mt.Slice("ns", name, name+"-1", "http", 8080, eps...)
 		snap.EndpointSlices = snapSlices()
-		p := model.PatchEndpoints(r.cfg, []model.ServiceSlices{{Namespace: "ns", Name: name,
+		base := r.cfg
+		addMaps := rng.IntN(3) == 0 // a new Ingress too, now and then
+		if addMaps {
+			ing := mt.Ingress("ns", fmt.Sprintf("new-%d", step), mt.Rule(fmt.Sprintf("new-%d.example", step),
+				mt.Path("Prefix", "/", name, 80), mt.Path("Exact", "/x", services[rng.IntN(len(services))], 80)))
+			added, why := model.AddIngress(base, ing, nil, opts)
+			if why != "" {
+				t.Fatalf("step %d: AddIngress declined: %s", step, why)
+			}
+			base = &added
+		}
+		p := model.PatchEndpoints(base, []model.ServiceSlices{{Namespace: "ns", Name: name,
 			Service: serviceNamed(snap.Services, name), Slices: []*discoveryv1.EndpointSlice{slicesOf[name]}}}, opts)
-		patched := r.diffPatched(&p.Config, p.Backends, haproxy.Features{})
+		patched := r.diffPatched(&p.Config, p.Backends, addMaps, relRefs{}, haproxy.Features{})
 		whole := r.diff(&p.Config, relRefs{}, haproxy.Features{})
 		if patched.reload != whole.reload || commandLines(patched) != commandLines(whole) {
 			t.Fatalf("step %d: patched diff\n%q\n%s\nwhole diff\n%q\n%s", step, patched.reload, commandLines(patched), whole.reload, commandLines(whole))

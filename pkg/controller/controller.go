@@ -403,7 +403,7 @@ func (c *Controller) sync(ctx context.Context) error {
 // HAProxy runs, only the patched backends' slots.
 func (c *Controller) plan(cfg *model.Config) *update {
 	if b := c.built; b.base != nil && c.running.cfg == b.base && cfg == b.cfg {
-		return c.running.diffPatched(cfg, b.patched, c.features)
+		return c.running.diffPatched(cfg, b.patched, len(b.added) > 0, c, c.features)
 	}
 	return c.running.diff(cfg, c, c.features)
 }
@@ -457,6 +457,8 @@ func (c *Controller) logApplied(u *update, waited, built, executed time.Duration
 		case c.built == nil:
 		case c.built.background:
 			path = modelBackground // adopted, perhaps with patches since its snapshot
+		case c.built.base != nil && len(c.built.added) > 0:
+			path = modelIngress
 		case c.built.base != nil:
 			path = modelPatch
 		}

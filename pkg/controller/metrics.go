@@ -27,6 +27,8 @@ type metrics struct {
 const (
 	modelFull  = "full"
 	modelPatch = "patch"
+	// modelIngress: new Ingresses added to the last model (ingresspatch.go).
+	modelIngress = "ingress"
 	// modelBackground labels only the log line of a pass that applied a
 	// background build; its duration counts as "full".
 	modelBackground = "background"

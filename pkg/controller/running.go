@@ -149,8 +149,9 @@ func (r *running) diffBackend(u *update, be *model.Backend, fields backendFields
 
 // diffPatched plans the update to wanted, a model that differs from the
 // running one only in the endpoints of the named backends
-// (model.PatchEndpoints): their slots, and nothing else to compare.
-func (r *running) diffPatched(wanted *model.Config, backends []string, features haproxy.Features) *update {
+// (model.PatchEndpoints) and, when maps is set, in its routing maps
+// (model.AddIngress): nothing else to compare.
+func (r *running) diffPatched(wanted *model.Config, backends []string, maps bool, refs fileRefs, features haproxy.Features) *update {
 	u := &update{counts: map[string]int{}, slots: map[string][]slotChange{}}
 	fields := newBackendFields()
 	for _, name := range backends {
@@ -166,6 +167,9 @@ func (r *running) diffPatched(wanted *model.Config, backends []string, features 
 		}
 	}
 	slotCommands(u, false)
+	if maps {
+		r.diffMaps(wanted, refs, u)
+	}
 	slotCommands(u, true)
 	return u
 }
