@@ -131,9 +131,11 @@ type builtModel struct {
 	// a reload read them, and a reload builds the model in full.
 	base    *model.Config
 	patched []string
-	// added are the Ingresses model.AddIngress took in on base: the
+	// added are the Ingresses model.AddIngress took in on base, last in
+	// live.Ingresses, and from the snapshot base was built from: the
 	// routing maps changed too.
 	added []string
+	from  *model.Snapshot
 	// builtAt is when the full build (this one or the base's) started.
 	builtAt time.Time
 	// background: the full build ran off the apply loop (background.go).
@@ -147,8 +149,13 @@ func (c *Controller) rememberGood() {
 	if b == nil || (b.base != nil && c.rememberedSnap == b.snap) {
 		return // a patch changes no object lastGood keeps
 	}
-	c.lastGood.remember(*b.snap, b.cfg, b.rejections, b.opts)
-	c.rememberedSnap = b.snap
+	if len(b.added) > 0 && c.rememberedSnap == b.from && c.lastGood.changes == c.rememberedChanges {
+		// What lastGood holds is b.from's: only the added Ingresses are new.
+		c.lastGood.rememberAdded(b.live.Ingresses[len(b.live.Ingresses)-len(b.added):], b.cfg)
+	} else {
+		c.lastGood.remember(*b.snap, b.cfg, b.rejections, b.opts)
+	}
+	c.rememberedSnap, c.rememberedChanges = b.snap, c.lastGood.changes
 }
 
 func (c *Controller) modelOptions() model.Options {

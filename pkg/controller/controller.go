@@ -109,9 +109,12 @@ type Controller struct {
 	// rememberedSnap is the snapshot lastGood last remembered;
 	// publishedSnap the one whose status was last published, and
 	// publishedLeader whether this replica led then.
-	rememberedSnap  *model.Snapshot
-	publishedSnap   *model.Snapshot
-	publishedLeader bool
+	rememberedSnap *model.Snapshot
+	// rememberedChanges is lastGood.changes after that: a forget since
+	// makes the next remember a whole one.
+	rememberedChanges uint64
+	publishedSnap     *model.Snapshot
+	publishedLeader   bool
 	// epoch is this controller's marker in maps/epoch.map (epoch.go).
 	epoch string
 	// forceReload, when set, is why the next sync must reload (the running

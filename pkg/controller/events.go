@@ -121,19 +121,22 @@ func (e *events) reloadFailed(snap *model.Snapshot, suspects []string, err error
 // is new: a scan per served key cost 55% of the controller's CPU at 10k
 // Ingresses (pprof, hack/bench).
 func (e *events) servedIngresses(ingresses []*networkingv1.Ingress, served []string) {
-	var byKey map[string]*networkingv1.Ingress
+	var unreported map[objectKey]bool // usually one new Ingress among 10k
 	for _, key := range served {
-		if e.served[key] {
-			continue
-		}
-		if byKey == nil {
-			byKey = make(map[string]*networkingv1.Ingress, len(ingresses))
-			for _, ing := range ingresses {
-				byKey[ing.Namespace+"/"+ing.Name] = ing
+		if !e.served[key] {
+			if unreported == nil {
+				unreported = map[objectKey]bool{}
 			}
+			unreported[splitKey(key)] = true
 		}
-		if ing, ok := byKey[key]; ok {
-			e.served[key] = true
+	}
+	for _, ing := range ingresses {
+		if len(unreported) == 0 {
+			break
+		}
+		if k := (objectKey{ing.Namespace, ing.Name}); unreported[k] {
+			delete(unreported, k)
+			e.served[ing.Namespace+"/"+ing.Name] = true
 			e.recorder.Event(ing, corev1.EventTypeNormal, ReasonServed, "routes are served by HAProxy")
 		}
 	}

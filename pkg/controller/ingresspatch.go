@@ -18,12 +18,12 @@ func (c *Controller) addIngresses(prev *builtModel, p pending) (*model.Snapshot,
 	if len(prev.kept) > 0 {
 		return nil, nil, false // its snapshot holds last good versions: Build substitutes them again
 	}
-	noted := make(map[string]bool, len(p.ingresses))
+	noted := make(map[objectKey]bool, len(p.ingresses))
 	for _, key := range p.ingresses {
-		noted[key] = true
+		noted[splitKey(key)] = true
 	}
 	for _, ing := range prev.live.Ingresses {
-		if noted[ing.Namespace+"/"+ing.Name] {
+		if noted[objectKey{ing.Namespace, ing.Name}] {
 			return nil, nil, false
 		}
 	}
@@ -54,9 +54,18 @@ func (c *Controller) addIngresses(prev *builtModel, p pending) (*model.Snapshot,
 	}
 	built := &builtModel{live: &live, snap: &live, cfg: &cfg, opts: prev.opts,
 		rejections: rejections, reported: reported, reads: prev.reads, services: prev.services,
-		base: prev.cfg, patched: patched, added: p.ingresses, builtAt: prev.builtAt}
+		base: prev.cfg, patched: patched, added: p.ingresses, from: prev.snap, builtAt: prev.builtAt}
 	c.built = built
 	c.metrics.modelDuration.WithLabelValues(modelIngress).Observe(time.Since(start).Seconds())
 	c.reportRejections(built)
 	return built.live, built.cfg, true
+}
+
+// objectKey is a namespace and a name: looking up 10k objects by it makes
+// no "namespace/name" strings.
+type objectKey struct{ namespace, name string }
+
+func splitKey(key string) objectKey {
+	namespace, name, _ := strings.Cut(key, "/")
+	return objectKey{namespace, name}
 }

@@ -2,11 +2,13 @@ package controller
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/bollard-io/bollard/pkg/model"
@@ -124,4 +126,38 @@ func TestNewIngressAddedToLastModel(t *testing.T) {
 // routes reports whether cfg has the Prefix route key.
 func routes(cfg *model.Config, key string) bool {
 	return slices.ContainsFunc(cfg.Maps.PrefixPaths, func(e model.MapEntry) bool { return e.Key == key })
+}
+
+// TestRememberAddedMatchesRemember: after an Ingress patch, lastGood holds
+// what remembering the whole snapshot gives, also after a forget.
+func TestRememberAddedMatchesRemember(t *testing.T) {
+	for _, forget := range []bool{false, true} {
+		c, client := backgroundController(t)
+		ctx := context.Background()
+		if forget {
+			c.lastGood.forget("ns/a") // as after an isolation
+		}
+		for _, ing := range []*networkingv1.Ingress{
+			mt.Ingress("ns", "b", mt.Rule("b.example", mt.Path("Prefix", "/", "web", "http"))),
+			mt.Ingress("ns", "o", mt.Class("other"), mt.Rule("o.example", mt.Path("Prefix", "/", "web", "http"))),
+		} {
+			if _, err := client.NetworkingV1().Ingresses("ns").Create(ctx, ing, metav1.CreateOptions{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for deadline := time.Now().Add(10 * time.Second); len(c.watcher.Snapshot().Ingresses) < 3; time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatal("the Ingresses never reached the cache")
+			}
+		}
+		if _, _, ok := pass(c); !ok || len(c.built.added) != 2 {
+			t.Fatalf("forget %v: ok %v, added %v; want both added", forget, ok, c.built.added)
+		}
+		c.rememberGood()
+		whole := newLastGood()
+		whole.remember(*c.built.snap, c.built.cfg, c.built.rejections, c.built.opts)
+		if !maps.Equal(c.lastGood.ingresses, whole.ingresses) || len(whole.ingresses) != 2 {
+			t.Errorf("forget %v: lastGood has %v, remembering the snapshot gives %v", forget, slices.Sorted(maps.Keys(c.lastGood.ingresses)), slices.Sorted(maps.Keys(whole.ingresses)))
+		}
+	}
 }

@@ -2,6 +2,7 @@ package controller
 
 import (
 	"maps"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -137,6 +138,20 @@ func (l *lastGood) remember(snap model.Snapshot, cfg *model.Config, rejections [
 	l.secrets = secrets
 	// Kept as is: every snapshot is a new slice of objects nobody modifies.
 	l.services, l.brokenServices = snap.Services, brokenServices(rejections)
+}
+
+// rememberAdded is remember for a model that AddIngress made from the one
+// remembered last: of added, the Ingresses cfg serves are new good ones.
+func (l *lastGood) rememberAdded(added []*networkingv1.Ingress, cfg *model.Config) {
+	l.changes++
+	ingresses := maps.Clone(l.ingresses) // a view shares the old map
+	for _, ing := range added {
+		key := ing.Namespace + "/" + ing.Name
+		if _, served := slices.BinarySearch(cfg.Served, key); served {
+			ingresses[key] = ing
+		}
+	}
+	l.ingresses = ingresses
 }
 
 // forget drops the last good version of an Ingress ("namespace/name"):

@@ -257,18 +257,8 @@ func (r *running) diffMaps(wanted *model.Config, refs fileRefs, u *update) {
 		if slices.Equal(have, want) {
 			continue // most files in most passes: no maps to build
 		}
-		haveByKey, wantByKey := entryMap(have), entryMap(want)
-		for _, e := range have {
-			if _, ok := wantByKey[e.Key]; !ok {
-				gone[i] = append(gone[i], e)
-			}
-		}
-		var changed []model.MapEntry
-		for _, e := range want {
-			if old, ok := haveByKey[e.Key]; !ok || old != e.Value {
-				changed = append(changed, e)
-			}
-		}
+		changed, removed, haveKeys := entryChanges(have, want)
+		gone[i] = removed
 		if len(changed) >= 2 && swappable(len(want)+len(gone[i])) {
 			cmd, err := haproxy.ReplaceMap(ref, runtimeEntries(want, gone[i]))
 			u.add("map", cmd, err)
@@ -277,7 +267,7 @@ func (r *running) diffMaps(wanted *model.Config, refs fileRefs, u *update) {
 		for _, e := range changed {
 			var cmd haproxy.Command
 			var err error
-			if _, ok := haveByKey[e.Key]; ok {
+			if haveKeys[e.Key] {
 				cmd, err = haproxy.SetMap(ref, e.Key, e.Value)
 			} else {
 				cmd, err = haproxy.AddMap(ref, e.Key, e.Value)
@@ -320,6 +310,68 @@ func runtimeEntries(lists ...[]model.MapEntry) []haproxy.MapEntry {
 		}
 	}
 	return out
+}
+
+// entryChanges returns the entries of want that have lacks or holds with
+// another value, the entries of have that want lacks, and the keys of
+// the changed entries that have holds. Both lists are sorted by strictly
+// increasing Key, as the model makes them, and are merged in one walk (a
+// new host at 10k Ingresses: no map of 30k entries); lists that are not
+// sorted are compared by maps.
+func entryChanges(have, want []model.MapEntry) (changed, gone []model.MapEntry, inHave map[string]bool) {
+	if !strictlySorted(have) || !strictlySorted(want) {
+		return entryChangesByMap(have, want)
+	}
+	inHave = map[string]bool{}
+	i, j := 0, 0
+	for i < len(have) || j < len(want) {
+		switch {
+		case j == len(want) || (i < len(have) && have[i].Key < want[j].Key):
+			gone = append(gone, have[i])
+			i++
+		case i == len(have) || want[j].Key < have[i].Key:
+			changed = append(changed, want[j])
+			j++
+		default:
+			if have[i].Value != want[j].Value {
+				changed = append(changed, want[j])
+				inHave[want[j].Key] = true
+			}
+			i++
+			j++
+		}
+	}
+	return changed, gone, inHave
+}
+
+// entryChangesByMap is entryChanges for lists in any order.
+func entryChangesByMap(have, want []model.MapEntry) (changed, gone []model.MapEntry, inHave map[string]bool) {
+	haveByKey, wantByKey := entryMap(have), entryMap(want)
+	for _, e := range have {
+		if _, ok := wantByKey[e.Key]; !ok {
+			gone = append(gone, e)
+		}
+	}
+	inHave = map[string]bool{}
+	for _, e := range want {
+		old, ok := haveByKey[e.Key]
+		if !ok || old != e.Value {
+			changed = append(changed, e)
+		}
+		if ok && old != e.Value {
+			inHave[e.Key] = true
+		}
+	}
+	return changed, gone, inHave
+}
+
+func strictlySorted(es []model.MapEntry) bool {
+	for i := 1; i < len(es); i++ {
+		if es[i-1].Key >= es[i].Key {
+			return false
+		}
+	}
+	return true
 }
 
 func entryMap(es []model.MapEntry) map[string]string {

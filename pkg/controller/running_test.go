@@ -1,6 +1,9 @@
 package controller
 
 import (
+	"fmt"
+	"math/rand/v2"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -150,5 +153,28 @@ func TestDiffPolicyBeforeRoute(t *testing.T) {
 	auth1, route = strings.Index(got, "del map maps/policy-auth.map ns/b"), strings.Index(got, "del map maps/paths-exact.map web.example/b")
 	if u.reload != "" || auth1 < 0 || route < 0 || auth1 < route {
 		t.Errorf("reload %q, commands:\n%s\nwant the route deleted before the policy entries", u.reload, got)
+	}
+}
+
+// TestEntryChangesMergeMatchesMaps: the one-walk merge of sorted map
+// entries finds what the comparison by maps finds, for random lists.
+func TestEntryChangesMergeMatchesMaps(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	list := func() []model.MapEntry {
+		var out []model.MapEntry
+		for k := range 12 {
+			if rng.IntN(2) == 0 {
+				out = append(out, model.MapEntry{Key: fmt.Sprintf("k%02d", k), Value: fmt.Sprint(rng.IntN(2))})
+			}
+		}
+		return out
+	}
+	for step := range 2000 {
+		have, want := list(), list()
+		changed, gone, inHave := entryChanges(have, want)
+		wantChanged, wantGone, wantInHave := entryChangesByMap(have, want)
+		if !reflect.DeepEqual(changed, wantChanged) || !reflect.DeepEqual(gone, wantGone) || !reflect.DeepEqual(inHave, wantInHave) {
+			t.Fatalf("step %d: have %v want %v:\nmerge %v %v %v\nmaps  %v %v %v", step, have, want, changed, gone, inHave, wantChanged, wantGone, wantInHave)
+		}
 	}
 }
