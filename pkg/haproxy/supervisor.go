@@ -1,7 +1,6 @@
 package haproxy
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -158,18 +157,14 @@ func exitStatus(err error) string {
 func (s *Supervisor) readOutput(r *os.File, done chan struct{}) {
 	defer close(done)
 	defer r.Close()
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64*1024), 1024*1024)
-	for sc.Scan() {
-		line := sc.Text()
-		s.logger.Info(line, "source", "haproxy")
+	logOutput(r, s.logger, stopQuiet, func(line string) {
 		s.mu.Lock()
 		s.output = append(s.output, line)
 		if len(s.output) > outputLines {
 			s.output = s.output[len(s.output)-outputLines:]
 		}
 		s.mu.Unlock()
-	}
+	})
 }
 
 func (s *Supervisor) lastOutput() string {
