@@ -137,7 +137,7 @@ func (l *changeLog) putBack(p pending) {
 	for _, key := range p.ingresses {
 		l.ingresses[key] = true
 	}
-	l.notIngress = l.notIngress || (p.full && p.ingresses == nil)
+	l.notIngress = l.notIngress || (p.full && p.ingresses == nil) || len(l.ingresses) > maxAddedIngresses
 	l.staleServices = l.staleServices || (p.full && !p.patchable)
 }
 

@@ -181,6 +181,7 @@ func New(client kubernetes.Interface, opts Options) (*Controller, error) {
 		return nil, err
 	}
 	c.watcher = w
+	c.status.cached = w.Ingress
 	return c, nil
 }
 

@@ -5,11 +5,14 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/bollard-io/bollard/pkg/model"
 	mt "github.com/bollard-io/bollard/pkg/model/modeltest"
@@ -159,5 +162,64 @@ func TestRememberAddedMatchesRemember(t *testing.T) {
 		if !maps.Equal(c.lastGood.ingresses, whole.ingresses) || len(whole.ingresses) != 2 {
 			t.Errorf("forget %v: lastGood has %v, remembering the snapshot gives %v", forget, slices.Sorted(maps.Keys(c.lastGood.ingresses)), slices.Sorted(maps.Keys(whole.ingresses)))
 		}
+	}
+}
+
+// TestStatusAfterAddedIngresses: the snapshot of an added model holds the
+// other Ingresses as the last full build read them, before their status
+// was written; the status writer compares with the cached copies, so each
+// sync writes the new Ingress's status alone.
+func TestStatusAfterAddedIngresses(t *testing.T) {
+	c, client := backgroundController(t)
+	c.status = newStatusWriter(client, "", "198.18.99.1")
+	c.status.cached = c.watcher.Ingress
+	var mu sync.Mutex
+	var written []string
+	client.PrependReactor("update", "ingresses", func(action k8stesting.Action) (bool, runtime.Object, error) {
+		if action.GetSubresource() == "status" {
+			mu.Lock()
+			written = append(written, action.(k8stesting.UpdateAction).GetObject().(*networkingv1.Ingress).Name)
+			mu.Unlock()
+		}
+		return false, nil, nil
+	})
+	ctx := context.Background()
+	hasStatus := func(name string) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+			if ing, ok := c.watcher.Ingress("ns", name); ok && len(ing.Status.LoadBalancer.Ingress) > 0 {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: no status in the cache", name)
+			}
+		}
+	}
+	if err := c.status.sync(ctx, c.built.live, c.built.cfg.Served); err != nil {
+		t.Fatal(err)
+	}
+	hasStatus("a")
+	for _, name := range []string{"b", "c", "d"} {
+		mu.Lock()
+		written = nil
+		mu.Unlock()
+		if _, err := client.NetworkingV1().Ingresses("ns").Create(ctx, mt.Ingress("ns", name, mt.Rule(name+".example", mt.Path("Prefix", "/", "web", "http"))), metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		waitNoted(t, c)
+		snap, cfg, ok := pass(c)
+		if !ok || len(c.built.added) == 0 {
+			t.Fatalf("%s: not added to the last model", name)
+		}
+		if err := c.status.sync(ctx, snap, cfg.Served); err != nil {
+			t.Fatal(err)
+		}
+		mu.Lock()
+		got := slices.Clone(written)
+		mu.Unlock()
+		if !slices.Equal(got, []string{name}) {
+			t.Fatalf("after adding %s the status writer updated %v, want only %s", name, got, name)
+		}
+		hasStatus(name)
 	}
 }

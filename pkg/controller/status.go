@@ -20,6 +20,11 @@ type statusWriter struct {
 	client         kubernetes.Interface
 	publishService string // namespace/name
 	publishAddress []string
+	// cached returns the informer's copy of an Ingress (nil: none). A
+	// snapshot that new Ingresses were added to holds the others as the
+	// last full build read them, before their status was written: the
+	// status is compared with, and written onto, the cached copy.
+	cached func(namespace, name string) (*networkingv1.Ingress, bool)
 }
 
 func newStatusWriter(client kubernetes.Interface, service, addresses string) *statusWriter {
@@ -74,6 +79,13 @@ func (s *statusWriter) sync(ctx context.Context, snap *model.Snapshot, served []
 		return nil
 	}
 	for _, ing := range snap.Ingresses {
+		if s.cached != nil {
+			cached, ok := s.cached(ing.Namespace, ing.Name)
+			if !ok {
+				continue // deleted since
+			}
+			ing = cached
+		}
 		key := ing.Namespace + "/" + ing.Name
 		current := ing.Status.LoadBalancer.Ingress
 		target := want

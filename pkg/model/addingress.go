@@ -81,6 +81,9 @@ func AddIngress(prev *Config, ing *networkingv1.Ingress, classes []*networkingv1
 		}
 	}
 	out.Maps.Hosts = insertEntries(prev.Maps.Hosts, exactHosts)
+	if out.Maps.Hosts == nil && len(hosts) > 0 {
+		out.Maps.Hosts = []MapEntry{} // as Build sizes it by every host key, hostless and wildcards too
+	}
 	out.Maps.Wildcards = insertEntries(prev.Maps.Wildcards, wildcards)
 	out.Maps.ExactPaths = insertEntries(prev.Maps.ExactPaths, exact)
 	out.Maps.PrefixPaths = insertEntries(prev.Maps.PrefixPaths, prefix)

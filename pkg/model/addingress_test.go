@@ -144,6 +144,10 @@ func TestAddIngressMatchesBuild(t *testing.T) {
 				opts.Refused[key] = "refused"
 			}
 		}
+		if seed%4 == 1 {
+			// Only a catch-all default: no host key, no route yet.
+			w.snap.Ingresses = []*networkingv1.Ingress{mt.Ingress("a", "catch-all", mt.Age(-time.Hour), mt.DefaultBackend("web", "http"))}
+		}
 		cfg, rejections := model.Build(w.snap, opts)
 		for step := range 12 {
 			ing := w.ingress(w.rng.IntN(2) == 0)
@@ -209,5 +213,26 @@ func TestAddIngressWithEndpointPatches(t *testing.T) {
 	p := model.PatchEndpoints(&cfg, patch, opts)
 	if got, why := model.AddIngress(&p.Config, ing, w.snap.IngressClasses, opts); why != "" || !reflect.DeepEqual(got, want) {
 		t.Errorf("patch, then add (%q): differs from Build\ngot  %+v\nwant %+v", why, got, want)
+	}
+}
+
+// TestAddIngressFirstRoutes: the first routes of a model, without a host
+// or with a wildcard one, come out as Build makes them (an empty hosts
+// map, not none).
+func TestAddIngressFirstRoutes(t *testing.T) {
+	for _, host := range []string{"", "*.w.example", "x.example"} {
+		snap := model.Snapshot{
+			Services:       []*corev1.Service{mt.Service("a", "web", mt.ServicePort("http", 80))},
+			EndpointSlices: []*discoveryv1.EndpointSlice{mt.Slice("a", "web", "web-1", "http", 8080, mt.Ready("10.0.0.1"))},
+			Ingresses:      []*networkingv1.Ingress{mt.Ingress("a", "catch-all", mt.DefaultBackend("web", "http"))},
+		}
+		cfg, _ := model.Build(snap, options())
+		ing := mt.Ingress("a", "first", mt.Rule(host, mt.Path("Prefix", "/x", "web", "http")))
+		got, why := model.AddIngress(&cfg, ing, nil, options())
+		snap.Ingresses = append(snap.Ingresses, ing)
+		want, _ := model.Build(snap, options())
+		if why != "" || !reflect.DeepEqual(got, want) {
+			t.Errorf("host %q (%q): added %+v\nbuilt %+v", host, why, got.Maps, want.Maps)
+		}
 	}
 }
