@@ -3,7 +3,9 @@ package framework
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
@@ -331,11 +333,19 @@ func (b *Bollard) WaitServedByExactly(t testing.TB, host string, pods []string, 
 func ReadFiles(t testing.TB, dir string, skip func(name string) bool) map[string]string {
 	t.Helper()
 	out := map[string]string{}
+	// Bollard may be writing meanwhile: a staging directory or file listed
+	// by the walk can be gone when it is read. What is gone is not there.
 	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err != nil && errors.Is(err, fs.ErrNotExist) && path != dir {
+			return nil
+		}
 		if err != nil || d.IsDir() || (skip != nil && skip(d.Name())) {
 			return err
 		}
 		data, err := os.ReadFile(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
 		rel, _ := filepath.Rel(dir, path)
 		out[rel] = string(data)
 		return err
