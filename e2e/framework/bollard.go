@@ -247,6 +247,28 @@ func (b *Bollard) Reloads(t testing.TB) int {
 	return 0
 }
 
+// WaitOldWorkersGone waits until HAProxy's master lists no old worker:
+// after a reload, one may still accept a connection from the listeners it
+// shares with the new worker, and serve it with the config of before.
+func (b *Bollard) WaitOldWorkersGone(t testing.TB, timeout time.Duration) {
+	t.Helper()
+	err := WaitFor(context.Background(), timeout, "no old HAProxy worker", func(context.Context) (bool, error) {
+		procs, err := b.processes()
+		if err != nil {
+			return false, err
+		}
+		for _, p := range procs {
+			if p.Old {
+				return false, nil
+			}
+		}
+		return true, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 func (b *Bollard) processes() ([]haproxy.Process, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

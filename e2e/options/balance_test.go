@@ -24,6 +24,9 @@ func TestLeastconn(t *testing.T) {
 	cluster.MustApply(t, ns, ingressWith("pool", "pool.example", "pool", map[string]string{"load-balance": "leastconn"}))
 	waitConfig(t, b, "balance leastconn")
 	b.AssertReloads(t, start, 1, "load-balance roundrobin → leastconn")
+	// The old worker balances round robin: a quick request it accepts
+	// could go to the busy pod (seen in CI).
+	b.WaitOldWorkersGone(t, 10*time.Second)
 
 	slowPod := make(chan string, 1)
 	go func() {
