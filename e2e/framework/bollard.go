@@ -252,7 +252,14 @@ func (b *Bollard) Reloads(t testing.TB) int {
 // shares with the new worker, and serve it with the config of before.
 func (b *Bollard) WaitOldWorkersGone(t testing.TB, timeout time.Duration) {
 	t.Helper()
-	err := WaitFor(context.Background(), timeout, "no old HAProxy worker", func(context.Context) (bool, error) {
+	if err := b.OldWorkersGone(timeout); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// OldWorkersGone is WaitOldWorkersGone returning the error.
+func (b *Bollard) OldWorkersGone(timeout time.Duration) error {
+	return WaitFor(context.Background(), timeout, "no old HAProxy worker", func(context.Context) (bool, error) {
 		procs, err := b.processes()
 		if err != nil {
 			return false, err
@@ -264,9 +271,6 @@ func (b *Bollard) WaitOldWorkersGone(t testing.TB, timeout time.Duration) {
 		}
 		return true, nil
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 }
 
 func (b *Bollard) processes() ([]haproxy.Process, error) {
