@@ -3,6 +3,7 @@ package faults
 import (
 	"context"
 	"net/http"
+	"fmt"
 	"strings"
 	"sync"
 	"syscall"
@@ -138,7 +139,9 @@ func TestMasterKilled(t *testing.T) {
 		for _, p := range probes {
 			switch {
 			case !p.at.After(killed):
-			case downAt.IsZero() && p.code == http.StatusServiceUnavailable:
+			case downAt.IsZero() && p.code != http.StatusOK:
+				// 503, or no answer within the probe's 3 s (a kubelet
+				// probe fails on either)
 				downAt = p.at
 			case !downAt.IsZero() && p.code == http.StatusOK:
 				healthyAt = p.at
@@ -150,7 +153,15 @@ func TestMasterKilled(t *testing.T) {
 	close(stop)
 	<-done
 	if err != nil {
-		t.Fatalf("%v\n%s", err, logSince(b, n))
+		mu.Lock()
+		var seen []string
+		for _, p := range probes {
+			if p.at.After(killed.Add(-100 * time.Millisecond)) {
+				seen = append(seen, fmt.Sprintf("%+dms:%d", p.at.Sub(killed).Milliseconds(), p.code))
+			}
+		}
+		mu.Unlock()
+		t.Fatalf("%v\nprobes since the kill: %s\n%s", err, strings.Join(seen, " "), logSince(b, n))
 	}
 	waitServing(t, b, 5*time.Second)
 	waitLog(t, b, n, "re-applying state", 10*time.Second)

@@ -5,10 +5,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -104,14 +106,39 @@ func waitGone(ctx context.Context, p state.Process, d time.Duration) bool {
 	return !Alive(p)
 }
 
-// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+// FreePort returns a TCP port on 127.0.0.1 for a cluster process. A port
+// the kernel hands out for ":0" is in the ephemeral range, where an
+// outgoing connection took one before kube-controller-manager bound it
+// (seen in CI). So ports are drawn below that range and claimed as the
+// main module's tests claim theirs (pkg/haproxy/internal/loopback, which
+// this module cannot import): an flock on os.TempDir()/bollard-ports/PORT.lock,
+// held until this process exits, and a bind check.
 func FreePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("find a free port: %w", err)
+	const first, n = 20000, 12000
+	dir := filepath.Join(os.TempDir(), "bollard-ports")
+	if err := os.MkdirAll(dir, 0o777); err != nil {
+		return 0, fmt.Errorf("port lock directory: %w", err)
 	}
-	defer func() { _ = ln.Close() }()
-	return ln.Addr().(*net.TCPAddr).Port, nil
+	start := rand.IntN(n)
+	for i := range n {
+		port := first + (start+i)%n
+		fd, err := syscall.Open(filepath.Join(dir, strconv.Itoa(port)+".lock"), syscall.O_RDWR|syscall.O_CREAT|syscall.O_CLOEXEC, 0o666)
+		if err != nil {
+			continue // another user's lock file: leave the port to them
+		}
+		if syscall.Flock(fd, syscall.LOCK_EX|syscall.LOCK_NB) != nil {
+			_ = syscall.Close(fd)
+			continue
+		}
+		ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
+		if err != nil {
+			_ = syscall.Close(fd) // in use outside the claims
+			continue
+		}
+		_ = ln.Close()
+		return port, nil // fd stays open: the claim lasts until this process exits
+	}
+	return 0, fmt.Errorf("no free loopback port in %d-%d", first, first+n-1)
 }
 
 // Tail returns the last n bytes of a log file, for error messages.
