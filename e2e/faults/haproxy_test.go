@@ -2,8 +2,8 @@ package faults
 
 import (
 	"context"
-	"net/http"
 	"fmt"
+	"net/http"
 	"strings"
 	"sync"
 	"syscall"
