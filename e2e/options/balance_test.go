@@ -30,8 +30,10 @@ func TestLeastconn(t *testing.T) {
 
 	slowPod := make(chan string, 1)
 	go func() {
-		r := b.Request("pool.example", "/?delay=3s")
-		r.Timeout = 10 * time.Second
+		// Long enough that the quick requests run while it is held, also
+		// on a busy CI machine (with 3 s, one of them came after it).
+		r := b.Request("pool.example", "/?delay=15s")
+		r.Timeout = 30 * time.Second
 		e, err := framework.GetEcho(context.Background(), r)
 		if err != nil {
 			slowPod <- "error: " + err.Error()
@@ -48,14 +50,28 @@ func TestLeastconn(t *testing.T) {
 		t.Fatal(err)
 	}
 	quick := map[string]int{}
-	for i := 0; i < 6; i++ {
+	busy := ""
+	for i := 0; i < 6 && busy == ""; i++ {
 		e, err := framework.GetEcho(context.Background(), b.Request("pool.example", "/"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		quick[e.Pod]++
+		select {
+		case busy = <-slowPod: // done already: this answer may have come after it
+		default:
+			quick[e.Pod]++
+		}
 	}
-	busy := <-slowPod
+	if busy == "" {
+		busy = <-slowPod
+	}
+	total := 0
+	for _, n := range quick {
+		total += n
+	}
+	if total < 3 {
+		t.Fatalf("only %d quick requests ran while the slow one was held", total)
+	}
 	if len(quick) != 1 || quick[busy] != 0 {
 		t.Errorf("leastconn: quick requests went to %v while %s held a slow request; want all on the other pod", quick, busy)
 	}
