@@ -257,12 +257,16 @@ func (b *Bollard) WaitOldWorkersGone(t testing.TB, timeout time.Duration) {
 	}
 }
 
-// OldWorkersGone is WaitOldWorkersGone returning the error.
+// OldWorkersGone is WaitOldWorkersGone returning the error. A master
+// that does not answer is asked again: at 10k backends, during and after
+// a reload, its socket refuses connections for seconds ("resource
+// temporarily unavailable").
 func (b *Bollard) OldWorkersGone(timeout time.Duration) error {
-	return WaitFor(context.Background(), timeout, "no old HAProxy worker", func(context.Context) (bool, error) {
+	var last error
+	err := WaitFor(context.Background(), timeout, "no old HAProxy worker", func(context.Context) (bool, error) {
 		procs, err := b.processes()
-		if err != nil {
-			return false, err
+		if last = err; err != nil {
+			return false, nil
 		}
 		for _, p := range procs {
 			if p.Old {
@@ -271,12 +275,21 @@ func (b *Bollard) OldWorkersGone(timeout time.Duration) error {
 		}
 		return true, nil
 	})
+	if err != nil && last != nil {
+		return fmt.Errorf("%w (last show proc: %v)", err, last)
+	}
+	return err
 }
 
 func (b *Bollard) processes() ([]haproxy.Process, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	return b.master().Processes(ctx)
+	// Closed at once: a Master keeps its connection for reuse, and the
+	// master's CLI takes few (polling without closing filled it, and
+	// connect failed with EAGAIN for a minute).
+	m := b.master()
+	defer m.Close()
+	return m.Processes(ctx)
 }
 
 // Metric returns the value of the first sample of a metric whose line
