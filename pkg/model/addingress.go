@@ -36,8 +36,8 @@ func AddIngress(prev *Config, ing *networkingv1.Ingress, classes []*networkingv1
 	if v := b.validateIngress(ing); len(v.errs) > 0 || len(v.warnings) > 0 {
 		return Config{}, "it has problems to report"
 	}
-	var hosts, named []string
-	var exact, prefix []MapEntry
+	var named []string
+	var added Maps // the new entries
 	routes := map[routeKey]bool{}
 	for _, rule := range ing.Spec.Rules {
 		hostKey := hostKeyOf(rule.Host)
@@ -59,34 +59,20 @@ func AddIngress(prev *Config, ing *networkingv1.Ingress, classes []*networkingv1
 				return Config{}, "two of its paths are the same route"
 			}
 			routes[key] = true
-			hosts = append(hosts, hostKey)
-			if isExact {
-				exact = append(exact, MapEntry{Key: hostKey + path, Value: backend})
-			} else {
-				prefix = append(prefix, MapEntry{Key: PrefixKey(hostKey, path), Value: backend})
-			}
+			added.addHost(hostKey)
+			added.addRoute(key, backend)
 		}
 	}
 	out := *prev
 	out.Served = insertSorted(prev.Served, []string{id})
 	out.NamedHosts = insertSorted(prev.NamedHosts, named)
-	var exactHosts, wildcards []MapEntry
-	for _, key := range hosts {
-		switch {
-		case key == HostlessKey:
-		case strings.HasPrefix(key, "*."):
-			wildcards = append(wildcards, MapEntry{Key: key[1:], Value: key})
-		default:
-			exactHosts = append(exactHosts, MapEntry{Key: key, Value: key})
-		}
-	}
-	out.Maps.Hosts = insertEntries(prev.Maps.Hosts, exactHosts)
-	if out.Maps.Hosts == nil && len(hosts) > 0 {
+	out.Maps.Hosts = insertEntries(prev.Maps.Hosts, added.Hosts)
+	if out.Maps.Hosts == nil && len(routes) > 0 {
 		out.Maps.Hosts = []MapEntry{} // as Build sizes it by every host key, hostless and wildcards too
 	}
-	out.Maps.Wildcards = insertEntries(prev.Maps.Wildcards, wildcards)
-	out.Maps.ExactPaths = insertEntries(prev.Maps.ExactPaths, exact)
-	out.Maps.PrefixPaths = insertEntries(prev.Maps.PrefixPaths, prefix)
+	out.Maps.Wildcards = insertEntries(prev.Maps.Wildcards, added.Wildcards)
+	out.Maps.ExactPaths = insertEntries(prev.Maps.ExactPaths, added.ExactPaths)
+	out.Maps.PrefixPaths = insertEntries(prev.Maps.PrefixPaths, added.PrefixPaths)
 	return out, ""
 }
 

@@ -266,20 +266,10 @@ func (b *builder) finish() {
 	m.ExactPaths = entriesFor(exact)
 	m.PrefixPaths = entriesFor(len(b.routes) - exact)
 	for key := range b.hostKeys {
-		switch {
-		case key == HostlessKey:
-		case strings.HasPrefix(key, "*."):
-			m.Wildcards = append(m.Wildcards, MapEntry{Key: key[1:], Value: key})
-		default:
-			m.Hosts = append(m.Hosts, MapEntry{Key: key, Value: key})
-		}
+		m.addHost(key)
 	}
 	for rk, owner := range b.routes {
-		if rk.exact {
-			m.ExactPaths = append(m.ExactPaths, MapEntry{Key: rk.hostKey + rk.path, Value: owner.backend})
-		} else {
-			m.PrefixPaths = append(m.PrefixPaths, MapEntry{Key: PrefixKey(rk.hostKey, rk.path), Value: owner.backend})
-		}
+		m.addRoute(rk, owner.backend)
 	}
 	for key, backend := range b.hostDefaults {
 		m.HostDefaults = append(m.HostDefaults, MapEntry{Key: key, Value: backend})
@@ -311,6 +301,35 @@ func namedHosts(ours []*networkingv1.Ingress) []string {
 	}
 	slices.Sort(named)
 	return slices.Compact(named)
+}
+
+// addHost appends the entry of a host key: the exact hosts map or the
+// wildcards map; rules without a host need none.
+func (m *Maps) addHost(key string) {
+	switch {
+	case key == HostlessKey:
+	case strings.HasPrefix(key, "*."):
+		m.Wildcards = append(m.Wildcards, MapEntry{Key: key[1:], Value: key})
+	default:
+		m.Hosts = append(m.Hosts, MapEntry{Key: key, Value: key})
+	}
+}
+
+// addRoute appends the entry of a route to backend.
+func (m *Maps) addRoute(rk routeKey, backend string) {
+	if rk.exact {
+		m.ExactPaths = append(m.ExactPaths, MapEntry{Key: rk.mapKey(), Value: backend})
+	} else {
+		m.PrefixPaths = append(m.PrefixPaths, MapEntry{Key: rk.mapKey(), Value: backend})
+	}
+}
+
+// mapKey is the route's key in the exact or the prefix paths map.
+func (rk routeKey) mapKey() string {
+	if rk.exact {
+		return rk.hostKey + rk.path
+	}
+	return PrefixKey(rk.hostKey, rk.path)
 }
 
 // entriesFor is room for n map entries; nil for none, as appending to

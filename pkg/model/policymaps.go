@@ -134,10 +134,7 @@ func (b *builder) addPolicyMaps() {
 	withPolicy := map[string]bool{} // backends
 	var routes []policyRoute
 	for rk, owner := range b.routes {
-		key := rk.hostKey + rk.path
-		if !rk.exact {
-			key = PrefixKey(rk.hostKey, rk.path)
-		}
+		key := rk.mapKey()
 		routes = append(routes, policyRoute{key: key, policy: owner.policy, backend: owner.backend, depth: strings.Count(rk.path, "/"), exact: rk.exact})
 	}
 	for key, backend := range b.hostDefaults {
