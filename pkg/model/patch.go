@@ -43,7 +43,7 @@ type EndpointPatch struct {
 // prev is not modified and the result shares every unchanged part of it.
 // The Services and everything else must be those prev was built from.
 func PatchEndpoints(prev *Config, changed []ServiceSlices, opts Options) EndpointPatch {
-	b := newBuilder(opts)
+	b := newSliceBuilder(opts)
 	var out EndpointPatch
 	services := make(map[string]*corev1.Service, len(changed))
 	for _, s := range changed {
@@ -123,6 +123,13 @@ func ReplaceSliceRejections(rejections []Rejection, p *EndpointPatch) []Rejectio
 		out = append(out, r)
 	}
 	return sortRejections(append(out, p.Rejections...))
+}
+
+// newSliceBuilder is a builder for indexSlice and endpoints alone, which
+// read and write nothing else: newBuilder's maps and option index were
+// most of a patch's allocations.
+func newSliceBuilder(opts Options) *builder {
+	return &builder{opts: opts, slices: map[string][]*discoveryv1.EndpointSlice{}}
 }
 
 // backendPort is the Ingress's reference to a Service port that Backend.Port

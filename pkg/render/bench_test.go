@@ -10,6 +10,7 @@ import (
 	"github.com/bollard-io/bollard/pkg/model"
 	mt "github.com/bollard-io/bollard/pkg/model/modeltest"
 	"github.com/bollard-io/bollard/pkg/render"
+	discoveryv1 "k8s.io/api/discovery/v1"
 )
 
 // scaleSnapshot makes n Ingresses, each with its own host and Service, and
@@ -124,6 +125,33 @@ func BenchmarkAddIngress(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				if added, why := model.AddIngress(&cfg, ing, snap.IngressClasses, opts); why != "" || len(added.Served) != n+1 {
 					b.Fatalf("declined: %s", why)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkPatchEndpoints measures model.PatchEndpoints of one Service's
+// new endpoints: what an endpoint change costs instead of a full Build.
+func BenchmarkPatchEndpoints(b *testing.B) {
+	for _, n := range []int{100, 10000} {
+		b.Run(fmt.Sprintf("ingresses=%d", n), func(b *testing.B) {
+			snap := scaleSnapshot(n)
+			opts := model.DefaultOptions()
+			opts.FallbackCertificate = fallbackPEM(b)
+			cfg, _ := model.Build(snap, opts)
+			svc := snap.Services[n/2]
+			changes := make([][]model.ServiceSlices, 2)
+			for i, addr := range []string{"10.250.0.1", "10.250.0.2"} {
+				slice := mt.Slice(svc.Namespace, svc.Name, svc.Name+"-1", "http", 8080, mt.Ready(addr))
+				changes[i] = []model.ServiceSlices{{Namespace: svc.Namespace, Name: svc.Name, Service: svc,
+					Slices: []*discoveryv1.EndpointSlice{slice}}}
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if p := model.PatchEndpoints(&cfg, changes[i%2], opts); len(p.Backends) != 1 {
+					b.Fatalf("patched %v", p.Backends)
 				}
 			}
 		})
