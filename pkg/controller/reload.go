@@ -35,7 +35,12 @@ func (c *Controller) reload(ctx context.Context, cause reloadCause, reason strin
 	start := time.Now()
 	reloadCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	if err := c.master.Reload(reloadCtx); err != nil {
+	err = c.master.Reload(reloadCtx)
+	// The kept stats connection reaches the old worker now; the worker
+	// check would find out, but not for a while after its last look
+	// (haproxy.Runtime trusts a worker it saw live for a few ms).
+	_ = c.runtime.Reset()
+	if err != nil {
 		c.metrics.reloads.WithLabelValues(cause.label(), "error").Inc()
 		c.events.reloadFailed(c.built.live, changed, err)
 		return fmt.Errorf("reload (%s): %w", reason, err)

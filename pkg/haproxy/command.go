@@ -24,7 +24,22 @@ type Command struct {
 	// swap makes the command a whole-map replacement (ReplaceMap), which
 	// Execute expands: text is its `prepare map`.
 	swap *mapSwap
+	// pipe says whether Execute may send the command in one write with
+	// its neighbours (runPipelined).
+	pipe pipeKind
 }
+
+// pipeKind sorts the server commands Execute may pipeline. Only they are:
+// each touches one slot, so one that fails leaves the others right,
+// except that a slot must not be made ready before its address is set.
+type pipeKind uint8
+
+const (
+	pipeNone   pipeKind = iota
+	pipeAddr            // set server addr
+	pipeServer          // set server weight, state maint or drain
+	pipeReady           // set server state ready
+)
 
 // String returns the command line as sent, for logs and tests. A PEM
 // payload is elided as "<<PEM>>".
@@ -175,7 +190,9 @@ func SetServerAddr(backend, server string, addr netip.Addr, port uint16) (Comman
 	if port == 0 {
 		return Command{}, errors.New("set server addr: port 0")
 	}
-	return build(replyAddr, "set server", ref, "addr", addr.Unmap().String(), "port", strconv.Itoa(int(port)))
+	cmd, err := build(replyAddr, "set server", ref, "addr", addr.Unmap().String(), "port", strconv.Itoa(int(port)))
+	cmd.pipe = pipeAddr
+	return cmd, err
 }
 
 // SetServerState builds "set server B/S state ready|maint|drain".
@@ -189,7 +206,12 @@ func SetServerState(backend, server string, state ServerState) (Command, error) 
 	default:
 		return Command{}, fmt.Errorf("invalid server state %q", state)
 	}
-	return build(replyEmpty, "set server", ref, "state", string(state))
+	cmd, err := build(replyEmpty, "set server", ref, "state", string(state))
+	cmd.pipe = pipeServer
+	if state == StateReady {
+		cmd.pipe = pipeReady
+	}
+	return cmd, err
 }
 
 // SetServerWeight builds "set server B/S weight W", W in 0..256.
@@ -201,7 +223,9 @@ func SetServerWeight(backend, server string, weight int) (Command, error) {
 	if weight < 0 || weight > 256 {
 		return Command{}, fmt.Errorf("server weight %d out of 0..256", weight)
 	}
-	return build(replyEmpty, "set server", ref, "weight", strconv.Itoa(weight))
+	cmd, err := build(replyEmpty, "set server", ref, "weight", strconv.Itoa(weight))
+	cmd.pipe = pipeServer
+	return cmd, err
 }
 
 func mapCommand(verb, mapFile string, version int, key, value string) (Command, error) {

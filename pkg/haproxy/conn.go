@@ -11,6 +11,7 @@ import (
 	"os"
 	"regexp"
 	"slices"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -48,6 +49,10 @@ type session struct {
 	c     *cliConn
 	ctx   context.Context
 	fresh bool // dialled during this session
+	// rider is a read-only command (its wire) that onReuse may send in
+	// the same write as its own check; riderReply is then its reply.
+	rider      string
+	riderReply *string
 }
 
 // errNoReply is a connection closed before any byte of the reply came back:
@@ -64,12 +69,18 @@ func deadlineOf(ctx context.Context, def time.Duration) time.Time {
 // do runs fn with a connected session. Any transport error closes the
 // connection, so the next call dials again.
 func (c *cliConn) do(ctx context.Context, fn func(*session) error) error {
+	return c.doRiding(ctx, "", fn)
+}
+
+// doRiding is do with a read-only command that the reuse check may carry
+// (session.rider): fn finds its reply in riderReply, or sends it itself.
+func (c *cliConn) doRiding(ctx context.Context, rider string, fn func(*session) error) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("%s: %w", c.path, err)
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	s := &session{c: c, ctx: ctx}
+	s := &session{c: c, ctx: ctx, rider: rider}
 	if c.conn != nil && time.Since(c.lastUsed) > c.idle {
 		c.closeLocked()
 	}
@@ -126,31 +137,55 @@ func (s *session) redial() error {
 // send writes one command and returns its reply. A kept connection that
 // turns out dead before replying is dialled again once.
 func (s *session) send(wire string) (string, error) {
-	reply, err := s.exchange(wire)
+	replies, err := s.sendAll(wire, 1)
+	if err != nil {
+		return "", err
+	}
+	return replies[0], nil
+}
+
+// sendAll is send for n commands in one write (wire holds n lines):
+// HAProxy runs them one after the other and answers each, so they cost
+// one round trip instead of n. It returns the n replies.
+func (s *session) sendAll(wire string, n int) ([]string, error) {
+	replies, err := s.exchangeAll(wire, n)
 	if errors.Is(err, errNoReply) && !s.fresh {
 		s.c.logger.Debug("haproxy socket closed; reconnecting", "path", s.c.path)
 		if err := s.redial(); err != nil {
-			return "", err
+			return nil, err
 		}
-		reply, err = s.exchange(wire)
+		replies, err = s.exchangeAll(wire, n)
 	}
 	if err != nil {
 		s.c.closeLocked()
-		return "", err
+		return nil, err
 	}
-	return reply, nil
+	return replies, nil
 }
 
 // exchange writes wire and reads until the reply ends with the prompt. It
 // returns the reply without the prompt and the line feed before it.
 func (s *session) exchange(wire string) (string, error) {
+	replies, err := s.exchangeAll(wire, 1)
+	if err != nil {
+		return "", err
+	}
+	return replies[0], nil
+}
+
+// exchangeAll is exchange for the n replies of n pipelined commands. A
+// reply ends where a line starts with the prompt, and the next reply
+// follows the prompt on that line, so n > 1 is only for commands whose
+// replies never hold a line that starts with "> " (server commands,
+// show info, get map).
+func (s *session) exchangeAll(wire string, n int) ([]string, error) {
 	c := s.c
 	if c.conn == nil {
-		return "", fmt.Errorf("%s: %w", c.path, errNoReply)
+		return nil, fmt.Errorf("%s: %w", c.path, errNoReply)
 	}
 	conn := c.conn
 	if err := conn.SetDeadline(deadlineOf(s.ctx, DefaultTimeout)); err != nil {
-		return "", fmt.Errorf("%s: %w", c.path, err)
+		return nil, fmt.Errorf("%s: %w", c.path, err)
 	}
 	// A cancelled ctx unblocks the read at once.
 	stop := context.AfterFunc(s.ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
@@ -158,11 +193,11 @@ func (s *session) exchange(wire string) (string, error) {
 	if _, err := io.WriteString(conn, wire); err != nil {
 		switch {
 		case ctxErr(s.ctx, err) != nil:
-			return "", fmt.Errorf("write to %s: %w", c.path, ctxErr(s.ctx, err))
+			return nil, fmt.Errorf("write to %s: %w", c.path, ctxErr(s.ctx, err))
 		case isClosed(err):
-			return "", fmt.Errorf("write to %s: %w: %w", c.path, errNoReply, err)
+			return nil, fmt.Errorf("write to %s: %w: %w", c.path, errNoReply, err)
 		}
-		return "", fmt.Errorf("write to %s: %w", c.path, err)
+		return nil, fmt.Errorf("write to %s: %w", c.path, err)
 	}
 	// A huge reply (show stat of 10k backends) is not kept around.
 	if cap(c.buf) > 1<<20 {
@@ -171,19 +206,28 @@ func (s *session) exchange(wire string) (string, error) {
 	c.buf = c.buf[:0]
 	for {
 		if end := c.promptAt(); end >= 0 {
-			return string(c.buf[:end]), nil
+			if n == 1 {
+				return []string{string(c.buf[:end])}, nil
+			}
+			replies := strings.Split(string(c.buf[:end]), "\n> ")
+			if len(replies) == n {
+				return replies, nil
+			}
+			if len(replies) > n {
+				return nil, fmt.Errorf("read from %s: %d replies to %d pipelined commands", c.path, len(replies), n)
+			}
 		}
 		c.buf = slices.Grow(c.buf, 16*1024)
-		n, err := conn.Read(c.buf[len(c.buf):cap(c.buf)])
-		c.buf = c.buf[:len(c.buf)+n]
+		got, err := conn.Read(c.buf[len(c.buf):cap(c.buf)])
+		c.buf = c.buf[:len(c.buf)+got]
 		if err != nil {
 			switch {
 			case ctxErr(s.ctx, err) != nil:
-				return "", fmt.Errorf("read from %s: %w", c.path, ctxErr(s.ctx, err))
+				return nil, fmt.Errorf("read from %s: %w", c.path, ctxErr(s.ctx, err))
 			case len(c.buf) == 0 && isClosed(err):
-				return "", fmt.Errorf("read from %s: %w: %w", c.path, errNoReply, err)
+				return nil, fmt.Errorf("read from %s: %w: %w", c.path, errNoReply, err)
 			}
-			return "", fmt.Errorf("read from %s after %q: %w", c.path, oneLine(string(c.buf)), err)
+			return nil, fmt.Errorf("read from %s after %q: %w", c.path, oneLine(string(c.buf)), err)
 		}
 	}
 }

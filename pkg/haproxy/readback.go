@@ -55,7 +55,7 @@ func (r *Runtime) MapValue(ctx context.Context, mapFile, key string) (string, bo
 	if err != nil {
 		return "", false, err
 	}
-	out, err := r.Query(ctx, cmd)
+	out, err := r.query(ctx, cmd, true)
 	if err != nil {
 		return "", false, err
 	}

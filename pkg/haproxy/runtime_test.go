@@ -144,7 +144,8 @@ func TestRuntimeErrors(t *testing.T) {
 		})
 	}
 
-	// Execute stops at the first failure: the third command does not run.
+	// Server commands go in one write: all of them run, and the error
+	// names the first that failed.
 	err := p.rt.Execute(p.ctx(),
 		must(SetServerWeight("be1", "slot3", 10)),
 		must(SetServerWeight("be1", "slot99", 10)),
@@ -153,11 +154,35 @@ func TestRuntimeErrors(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "2/3") || !strings.Contains(err.Error(), "slot99") {
 		t.Fatalf("batch error = %v, want command 2/3 named", err)
 	}
-	if w := slotState(t, p, "be1", "slot3").Weight; w != 10 {
-		t.Errorf("slot3 weight %d, want 10", w)
+	for _, slot := range []string{"slot3", "slot4"} {
+		if w := slotState(t, p, "be1", slot).Weight; w != 10 {
+			t.Errorf("%s weight %d, want 10: pipelined with the refused command", slot, w)
+		}
 	}
-	if w := slotState(t, p, "be1", "slot4").Weight; w != 1 {
-		t.Errorf("slot4 weight %d, want 1: a command after the failure ran", w)
+	// Other commands stop at the first failure: the third does not run.
+	err = p.rt.Execute(p.ctx(),
+		must(AddMap("maps/hosts.map", "first.test", "be1")),
+		must(DelMap("maps/hosts.map", "missing.test")),
+		must(AddMap("maps/hosts.map", "third.test", "be1")),
+	)
+	if err == nil || !strings.Contains(err.Error(), "2/3") {
+		t.Fatalf("map batch error = %v, want command 2/3 named", err)
+	}
+	if out := queryOut(t, p, must(ShowMap("maps/hosts.map"))); !mapHas(out, "first.test", "be1") || mapHas(out, "third.test", "be1") {
+		t.Errorf("hosts map after a refused del map:\n%s\nwant first.test, not third.test", out)
+	}
+	// A slot is not made ready in the write that sets its address: when
+	// the address is refused, the slot stays in maintenance.
+	p.exec(must(SetServerState("be1", "slot4", StateMaint)))
+	err = p.rt.Execute(p.ctx(),
+		must(SetServerAddr("be1", "slot99", netip.MustParseAddr("127.0.0.1"), 80)),
+		must(SetServerState("be1", "slot4", StateReady)),
+	)
+	if err == nil || !strings.Contains(err.Error(), "1/2") {
+		t.Fatalf("addr then ready: error %v, want command 1/2 named", err)
+	}
+	if st := slotState(t, p, "be1", "slot4"); !st.Maint() {
+		t.Errorf("slot4 admin state %d: made ready after a refused set server addr", st.AdminState)
 	}
 	// The connection survives refused commands.
 	p.exec(must(SetServerState("be1", "slot3", StateMaint)))
@@ -406,5 +431,33 @@ func TestCommandLatency(t *testing.T) {
 	t.Logf("per command: %v in one Execute of %d, %v per Execute of one (with the worker check)", batch, n, single)
 	if batch > time.Millisecond {
 		t.Errorf("%v per command in a batch: the connection is not kept", batch)
+	}
+}
+
+func queryOut(t *testing.T, p *proxy, cmd Command) string {
+	t.Helper()
+	out, err := p.rt.Query(p.ctx(), cmd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// MapValue's get map rides along with the worker check: after a reload
+// the stopping old worker answers it too, and the value must come from
+// the new worker, which loaded the map from its file.
+func TestMapValueFollowsReload(t *testing.T) {
+	p := startProxy(t)
+	p.exec(must(AddMap("maps/hosts.map", "epoch", "tok1")))
+	if v, found, err := p.rt.MapValue(p.ctx(), "maps/hosts.map", "epoch"); err != nil || !found || v != "tok1" {
+		t.Fatalf("before the reload: %q %v %v", v, found, err)
+	}
+	if err := p.master.Reload(p.ctx()); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * trustWorkerFor)
+	v, found, err := p.rt.MapValue(p.ctx(), "maps/hosts.map", "epoch")
+	if err != nil || found {
+		t.Errorf("after the reload: %q %v %v, want not found (the old worker's entry)", v, found, err)
 	}
 }
