@@ -136,6 +136,8 @@ type builtModel struct {
 	// routing maps changed too.
 	added []string
 	from  *model.Snapshot
+	// addedTo is the live snapshot of the model they were added to.
+	addedTo *model.Snapshot
 	// builtAt is when the full build (this one or the base's) started.
 	builtAt time.Time
 	// background: the full build ran off the apply loop (background.go).

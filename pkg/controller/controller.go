@@ -397,7 +397,11 @@ func (c *Controller) sync(ctx context.Context) error {
 	// A patch serves the Ingresses of its base: publish only what was not
 	// (the base's pass failed before this point, or leadership changed).
 	if leader := c.leader.Load(); snap != c.publishedSnap || leader != c.publishedLeader {
-		c.publishStatus(snap, cfg)
+		if b := c.built; leader == c.publishedLeader && len(b.added) > 0 && snap == b.live && c.publishedSnap == b.addedTo {
+			c.publishAdded(b, cfg)
+		} else {
+			c.publishStatus(snap, cfg)
+		}
 		c.publishedSnap, c.publishedLeader = snap, leader
 	}
 	return nil
@@ -502,12 +506,22 @@ func (c *Controller) publishStatus(snap *model.Snapshot, cfg *model.Config) {
 	}
 }
 
+// publishAdded is publishStatus for a model that only added Ingresses to
+// the one last published: only they can have become served.
+func (c *Controller) publishAdded(b *builtModel, cfg *model.Config) {
+	added := b.live.Ingresses[len(b.live.Ingresses)-len(b.added):]
+	c.events.servedAdded(added, cfg.Served)
+	if c.leader.Load() {
+		c.statusQueue.offer(statusJob{snap: b.live, served: cfg.Served, only: b.added}) // sorted (changeLog.take)
+	}
+}
+
 // writeStatus is the status queue's writer.
 func (c *Controller) writeStatus(ctx context.Context, job statusJob) error {
 	if !c.leader.Load() {
 		return nil
 	}
-	if err := c.status.sync(ctx, job.snap, job.served); err != nil {
+	if err := c.status.sync(ctx, job.snap, job.served, job.only); err != nil {
 		c.log.Warn("status update failed; will retry", "err", err)
 		return err
 	}

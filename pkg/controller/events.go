@@ -143,6 +143,18 @@ func (e *events) servedIngresses(ingresses []*networkingv1.Ingress, served []str
 	e.forgetUnserved(served)
 }
 
+// servedAdded is servedIngresses for Ingresses added to a model whose
+// served ones were reported: only they can be new.
+func (e *events) servedAdded(added []*networkingv1.Ingress, served []string) {
+	for _, ing := range added {
+		key := ing.Namespace + "/" + ing.Name
+		if _, ok := slices.BinarySearch(served, key); ok && !e.served[key] {
+			e.served[key] = true
+			e.recorder.Event(ing, corev1.EventTypeNormal, ReasonServed, "routes are served by HAProxy")
+		}
+	}
+}
+
 // forgetUnserved drops Ingresses that are no longer served (deleted, or
 // no longer ours or valid), so the index never outgrows the served set
 // and an Ingress that serves again, such as one recreated under the same

@@ -75,3 +75,31 @@ func TestServedEventsIndexBounded(t *testing.T) {
 		t.Fatalf("index holds %d keys after churn, want at most 2", len(e.served))
 	}
 }
+
+// servedAdded, for Ingresses added to a published model, reports what
+// servedIngresses reports for the whole model: the added ones that are
+// served, and that only once.
+func TestServedAddedMatchesServedIngresses(t *testing.T) {
+	whole := &events{recorder: record.NewFakeRecorder(100), reported: map[string]bool{}, served: map[string]bool{}}
+	added := &events{recorder: record.NewFakeRecorder(100), reported: map[string]bool{}, served: map[string]bool{}}
+	base, baseKeys := ingresses("a", "b")
+	whole.servedIngresses(base, baseKeys)
+	added.servedIngresses(base, baseKeys)
+	drain(whole.recorder.(*record.FakeRecorder))
+	drain(added.recorder.(*record.FakeRecorder))
+
+	// c and d are added; d is not served (another class, say).
+	all, _ := ingresses("a", "b", "c", "d")
+	served := []string{"ns/a", "ns/b", "ns/c"}
+	for range 2 { // the second time reports nothing
+		whole.servedIngresses(all, served)
+		added.servedAdded(all[2:], served)
+		w, a := drain(whole.recorder.(*record.FakeRecorder)), drain(added.recorder.(*record.FakeRecorder))
+		if !slices.Equal(w, a) {
+			t.Errorf("events: servedAdded %v, servedIngresses %v", a, w)
+		}
+		if fmt.Sprint(whole.served) != fmt.Sprint(added.served) {
+			t.Errorf("index: servedAdded %v, servedIngresses %v", added.served, whole.served)
+		}
+	}
+}

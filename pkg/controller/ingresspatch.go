@@ -54,7 +54,7 @@ func (c *Controller) addIngresses(prev *builtModel, p pending) (*model.Snapshot,
 	}
 	built := &builtModel{live: &live, snap: &live, cfg: &cfg, opts: prev.opts,
 		rejections: rejections, reported: reported, reads: prev.reads, services: prev.services,
-		base: prev.cfg, patched: patched, added: p.ingresses, from: prev.snap, builtAt: prev.builtAt}
+		base: prev.cfg, patched: patched, added: p.ingresses, from: prev.snap, addedTo: prev.live, builtAt: prev.builtAt}
 	c.built = built
 	c.metrics.modelDuration.WithLabelValues(modelIngress).Observe(time.Since(start).Seconds())
 	c.reportRejections(built)

@@ -195,7 +195,7 @@ func TestStatusAfterAddedIngresses(t *testing.T) {
 			}
 		}
 	}
-	if err := c.status.sync(ctx, c.built.live, c.built.cfg.Served); err != nil {
+	if err := c.status.sync(ctx, c.built.live, c.built.cfg.Served, nil); err != nil {
 		t.Fatal(err)
 	}
 	hasStatus("a")
@@ -211,7 +211,11 @@ func TestStatusAfterAddedIngresses(t *testing.T) {
 		if !ok || len(c.built.added) == 0 {
 			t.Fatalf("%s: not added to the last model", name)
 		}
-		if err := c.status.sync(ctx, snap, cfg.Served); err != nil {
+		var only []string // all of them, then the added one alone (publishAdded)
+		if name == "d" {
+			only = c.built.added
+		}
+		if err := c.status.sync(ctx, snap, cfg.Served, only); err != nil {
 			t.Fatal(err)
 		}
 		mu.Lock()

@@ -73,12 +73,13 @@ func (s *statusWriter) addresses(ctx context.Context, snap *model.Snapshot) []ne
 
 // sync sets the status of served Ingresses and clears it on Ingresses
 // that are not ours any more, when it holds our addresses.
-func (s *statusWriter) sync(ctx context.Context, snap *model.Snapshot, served []string) error {
+// With only, it looks at those Ingresses alone.
+func (s *statusWriter) sync(ctx context.Context, snap *model.Snapshot, served, only []string) error {
 	want := s.addresses(ctx, snap)
 	if want == nil && s.publishService == "" && len(s.publishAddress) == 0 {
 		return nil
 	}
-	for _, ing := range snap.Ingresses {
+	for _, ing := range s.ingresses(snap, only) {
 		if s.cached != nil {
 			cached, ok := s.cached(ing.Namespace, ing.Name)
 			if !ok {
@@ -106,6 +107,30 @@ func (s *statusWriter) sync(ctx context.Context, snap *model.Snapshot, served []
 		}
 	}
 	return nil
+}
+
+// ingresses are the Ingresses a pass looks at: snap's, or those of only
+// (at 10k Ingresses a new one made each pass look at all of them).
+func (s *statusWriter) ingresses(snap *model.Snapshot, only []string) []*networkingv1.Ingress {
+	if only == nil {
+		return snap.Ingresses
+	}
+	out := make([]*networkingv1.Ingress, 0, len(only))
+	if s.cached == nil {
+		for _, ing := range snap.Ingresses {
+			if _, ok := slices.BinarySearch(only, ing.Namespace+"/"+ing.Name); ok {
+				out = append(out, ing)
+			}
+		}
+		return out
+	}
+	for _, key := range only {
+		namespace, name, _ := strings.Cut(key, "/")
+		if ing, ok := s.cached(namespace, name); ok {
+			out = append(out, ing)
+		}
+	}
+	return out
 }
 
 func sameAddresses(a, b []networkingv1.IngressLoadBalancerIngress) bool {

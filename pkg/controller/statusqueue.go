@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 
@@ -12,6 +13,25 @@ import (
 type statusJob struct {
 	snap   *model.Snapshot
 	served []string
+	// only limits the pass to these Ingresses ("namespace/name"): those a
+	// pass added to a model whose status was published (nil: all).
+	only []string
+}
+
+// merged is job for the Ingresses of both jobs: the newer one's snapshot,
+// and all Ingresses when either job was for all.
+func (job statusJob) merged(older *statusJob) statusJob {
+	if older == nil {
+		return job
+	}
+	if job.only == nil || older.only == nil {
+		job.only = nil
+		return job
+	}
+	only := append(slices.Clone(older.only), job.only...)
+	slices.Sort(only)
+	job.only = slices.Compact(only)
+	return job
 }
 
 // statusQueue hands the latest statusJob to one writer goroutine, so that
@@ -29,9 +49,11 @@ func newStatusQueue() *statusQueue {
 	return &statusQueue{wake: make(chan struct{}, 1)}
 }
 
-// offer replaces the pending job with job and wakes the writer.
+// offer replaces the pending job with job, merged with it, and wakes the
+// writer.
 func (q *statusQueue) offer(job statusJob) {
 	q.mu.Lock()
+	job = job.merged(q.pending)
 	q.pending = &job
 	q.mu.Unlock()
 	q.signal()
@@ -55,7 +77,7 @@ func (q *statusQueue) take() *statusJob {
 }
 
 // run calls write for the newest job until ctx ends. A failed job is
-// offered again after retry unless a newer one came in meanwhile.
+// offered again after retry, merged into any newer one.
 func (q *statusQueue) run(ctx context.Context, retry time.Duration, write func(context.Context, statusJob) error) {
 	for {
 		select {
@@ -76,6 +98,9 @@ func (q *statusQueue) run(ctx context.Context, retry time.Duration, write func(c
 			q.mu.Lock()
 			if q.pending == nil {
 				q.pending = job
+			} else {
+				merged := q.pending.merged(job)
+				q.pending = &merged
 			}
 			q.mu.Unlock()
 			q.signal()
