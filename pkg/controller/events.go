@@ -136,8 +136,7 @@ func (e *events) servedIngresses(ingresses []*networkingv1.Ingress, served []str
 		}
 		if k := (objectKey{ing.Namespace, ing.Name}); unreported[k] {
 			delete(unreported, k)
-			e.served[ing.Namespace+"/"+ing.Name] = true
-			e.recorder.Event(ing, corev1.EventTypeNormal, ReasonServed, "routes are served by HAProxy")
+			e.reportServed(ing, ing.Namespace+"/"+ing.Name)
 		}
 	}
 	e.forgetUnserved(served)
@@ -149,10 +148,15 @@ func (e *events) servedAdded(added []*networkingv1.Ingress, served []string) {
 	for _, ing := range added {
 		key := ing.Namespace + "/" + ing.Name
 		if _, ok := slices.BinarySearch(served, key); ok && !e.served[key] {
-			e.served[key] = true
-			e.recorder.Event(ing, corev1.EventTypeNormal, ReasonServed, "routes are served by HAProxy")
+			e.reportServed(ing, key)
 		}
 	}
+}
+
+// reportServed records ing (key) as served and reports it.
+func (e *events) reportServed(ing *networkingv1.Ingress, key string) {
+	e.served[key] = true
+	e.recorder.Event(ing, corev1.EventTypeNormal, ReasonServed, "routes are served by HAProxy")
 }
 
 // forgetUnserved drops Ingresses that are no longer served (deleted, or

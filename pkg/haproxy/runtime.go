@@ -144,9 +144,6 @@ func (r *Runtime) Execute(ctx context.Context, cmds ...Command) error {
 // cmds[start] ends: server commands, up to a ready that would follow a set
 // addr of the run (the address is awaited first: fillSlots).
 func pipelineEnd(cmds []Command, start int) int {
-	if cmds[start].pipe == pipeNone || cmds[start].swap != nil {
-		return start + 1
-	}
 	addr := false
 	end := start
 	for ; end < len(cmds); end++ {
@@ -156,7 +153,7 @@ func pipelineEnd(cmds []Command, start int) int {
 		}
 		addr = addr || c.pipe == pipeAddr
 	}
-	return end
+	return max(end, start+1) // a command that is no server command goes alone
 }
 
 // runPipelined sends cmds[start:end] in one write, which saves a round
