@@ -237,3 +237,93 @@ func postStatus(t *testing.T, base, host string, size int) int {
 	resp.Body.Close()
 	return resp.StatusCode
 }
+
+// A run of server commands goes in one write, so when HAProxy refuses one
+// of them the others still take effect. The next sync, planned from what
+// HAProxy then reports, must converge all the same, on the real HAProxy.
+func TestPipelinedRunRefusedHalfWayConverges(t *testing.T) {
+	dir := t.TempDir()
+	ropts := haproxytest.Options(t, dir)
+	a, b, c2 := haproxytest.NewBackend(t, "A"), haproxytest.NewBackend(t, "B"), haproxytest.NewBackend(t, "C")
+	mopts := loopbackModelOptions(t)
+	snapshot := func(backends ...haproxytest.Backend) model.Snapshot {
+		// The test backends share one address and differ by port: one
+		// slice per backend.
+		var eps []*discoveryv1.EndpointSlice
+		for _, be := range backends {
+			eps = append(eps, mt.Slice("ns", "web", "web-"+strings.ToLower(be.Name), "http", be.Port, mt.Ready(be.Host)))
+		}
+		return model.Snapshot{
+			Ingresses:      []*networkingv1.Ingress{mt.Ingress("ns", "web", mt.Rule("web.test", mt.Path("Prefix", "/", "web", 80)))},
+			Services:       []*corev1.Service{mt.Service("ns", "web", mt.ServicePort("http", 80))},
+			EndpointSlices: eps,
+		}
+	}
+	loaded, _ := model.Build(snapshot(a), mopts)
+	wanted, _ := model.Build(snapshot(b, c2), mopts)
+	files, err := render.Render(&loaded, ropts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inst := haproxytest.Start(t, dir, files, ropts)
+	c := socketController(t, ropts)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	u := newRunning(&loaded).diff(&wanted, c, haproxy.Features{})
+	if u.reload != "" || len(u.commands) < 2 {
+		t.Fatalf("want a runtime update, got reload %q, commands:\n%s", u.reload, commandLines(u))
+	}
+	// A refused command second in the first run of server commands: the
+	// first and those after it in the run take effect, Execute fails.
+	refused, err := haproxy.SetServerWeight(wanted.Backends[0].Name, "slot99", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmds := slices.Insert(slices.Clone(u.commands), 1, refused)
+	if err := c.runtime.Execute(ctx, cmds...); err == nil || !strings.Contains(err.Error(), "slot99") {
+		t.Fatalf("Execute = %v, want the refused slot99 named\n%s", err, commandLines(u))
+	}
+
+	// The run's new addresses are set, but no slot was made ready with
+	// them: A alone still answers.
+	for range 10 {
+		if resp := haproxytest.Get(t, inst.HTTP, "web.test", "/"); resp.Status != http.StatusOK || !strings.HasPrefix(resp.Body, "A ") {
+			t.Fatalf("after the refused run: %d %q, want A", resp.Status, resp.Body)
+		}
+	}
+
+	r, err := c.readBack(ctx, &loaded, files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := r.diff(&wanted, c, haproxy.Features{})
+	if next.reload != "" {
+		t.Fatalf("after the read-back: reload %q", next.reload)
+	}
+	if err := c.runtime.Execute(ctx, next.commands...); err != nil {
+		t.Fatalf("the sync planned from HAProxy's state failed: %v\n%s", err, commandLines(next))
+	}
+	seen := map[string]bool{}
+	for range 40 {
+		resp := haproxytest.Get(t, inst.HTTP, "web.test", "/")
+		if resp.Status != http.StatusOK {
+			t.Fatalf("web.test: %d %q", resp.Status, resp.Body)
+		}
+		seen[resp.Body[:1]] = true
+	}
+	if !seen["B"] || !seen["C"] || seen["A"] {
+		t.Errorf("web.test answered from %v, want B and C only", seen)
+	}
+	wantedFiles, err := render.Render(&wanted, ropts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := c.readBack(ctx, &wanted, wantedFiles)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rest := again.diff(&wanted, c, haproxy.Features{}); rest.reload != "" || len(rest.commands) != 0 {
+		t.Errorf("not converged: reload %q, commands:\n%s", rest.reload, commandLines(rest))
+	}
+}
