@@ -29,6 +29,7 @@ type controllerCommand struct {
 	opts       controller.Options
 	logLevel   string
 	logFormat  string
+	gatewayAPI string
 }
 
 func newControllerCommand() *cobra.Command {
@@ -70,6 +71,7 @@ external mode it drives a sidecar HAProxy through the sockets in
 	fs.StringVar(&o.ElectionID, "election-id", "bollard-leader", "name of the Lease used for leader election")
 	fs.StringVar(&o.ElectionNamespace, "election-namespace", electionNamespace, "namespace of the Lease (default: $POD_NAMESPACE or default)")
 	fs.StringVar(&o.Identity, "election-identity", identity, "this replica's identity in the Lease (default: the host name)")
+	fs.StringVar(&cc.gatewayAPI, "gateway-api", "auto", "serve the Gateway API (GatewayClass, Gateway, HTTPRoute, ReferenceGrant): auto when its CRDs are installed, on or off")
 	fs.StringVar(&cc.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&cc.logFormat, "log-format", "json", "json or text")
 	return cmd
@@ -80,7 +82,11 @@ func (cc *controllerCommand) run(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	client, _, err := kubeClient(cc.kubeconfig)
+	client, restConfig, err := kubeClient(cc.kubeconfig)
+	if err != nil {
+		return err
+	}
+	gatewayClient, err := gatewayAPIClient(cmd.Context(), logger, cc.gatewayAPI, client, restConfig)
 	if err != nil {
 		return err
 	}
@@ -102,9 +108,16 @@ func (cc *controllerCommand) run(cmd *cobra.Command) error {
 	opts.Model.TLS = probeTLSPolicy(cmd.Context(), logger, opts.HAProxyBinary)
 	opts.Render = cc.render.opts
 	opts.Logger = logger
+	opts.GatewayClient = gatewayClient
+	if gatewayClient == nil {
+		opts.Model.GatewayControllerName = ""
+	} else if !opts.Model.GatewayLoopback {
+		opts.Model.ReservedPorts = reservedPorts(opts.Render)
+	}
 	logger.Info("starting bollard controller", "version", version.Version(), "commit", version.Commit(),
 		"mode", opts.Mode, "config_dir", opts.ConfigDir, "runtime_dir", opts.Render.RuntimeDir,
-		"ingress_class", opts.Model.IngressClass, "watch_namespace", opts.Model.WatchNamespace)
+		"ingress_class", opts.Model.IngressClass, "watch_namespace", opts.Model.WatchNamespace,
+		"gateway_api", gatewayClient != nil, "gateway_controller_name", opts.Model.GatewayControllerName)
 	c, err := controller.New(client, opts)
 	if err != nil {
 		return err

@@ -28,6 +28,9 @@ func (f *modelFlags) bind(fs *pflag.FlagSet) {
 	fs.StringVar(&f.opts.DefaultBackendService, "default-backend-service", "", "NS/NAME[:PORT] of the Service for requests no Ingress matches (default: a built-in 404)")
 	fs.StringVar(&f.opts.DefaultSSLCertificate, "default-ssl-certificate", "", "NS/NAME of the TLS Secret served to unknown SNI names (default: a generated self-signed certificate)")
 	fs.StringVar(&f.opts.GlobalConfigMap, "configmap", "", "NS/NAME of the ConfigMap with global options")
+	f.opts.GatewayControllerName = model.DefaultGatewayControllerName
+	fs.StringVar(&f.opts.GatewayControllerName, "gateway-controller-name", f.opts.GatewayControllerName, "controllerName of the GatewayClasses this controller serves (Gateway API)")
+	fs.BoolVar(&f.opts.GatewayLoopback, "gateway-loopback-addresses", false, "give each Gateway its own loopback address 127.x.y.z, bound on its listener ports and written to its status (test clusters); default: Gateways bind --bind-address and get the published address")
 	f.bindTenancy(fs)
 }
 

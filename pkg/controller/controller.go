@@ -17,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/util/workqueue"
+	gatewayclient "sigs.k8s.io/gateway-api/pkg/client/clientset/versioned"
 
 	"github.com/bollard-io/bollard/pkg/haproxy"
 	"github.com/bollard-io/bollard/pkg/model"
@@ -53,6 +54,10 @@ type Options struct {
 	HealthAddress  string
 	MetricsAddress string
 	Logger         *slog.Logger
+	// GatewayClient, when set, turns the Gateway API on: the controller
+	// watches its objects (Model.GatewayControllerName names the class)
+	// and writes their status.
+	GatewayClient gatewayclient.Interface
 }
 
 const syncKey = "sync"
@@ -69,6 +74,8 @@ type Controller struct {
 	status  *statusWriter
 	// statusQueue feeds status to its own goroutine, off the apply loop.
 	statusQueue *statusQueue
+	// gatewayStatus writes the Gateway API status; nil when it is off.
+	gatewayStatus *gatewayStatusWriter
 
 	master  *haproxy.Master
 	runtime *haproxy.Runtime
@@ -182,6 +189,17 @@ func New(client kubernetes.Interface, opts Options) (*Controller, error) {
 	}
 	c.watcher = w
 	c.status.cached = w.Ingress
+	if opts.GatewayClient != nil {
+		scope := watch.ScopeOf(opts.Model)
+		if err := w.WatchGateway(opts.GatewayClient, client, scope, watch.Handler{
+			Changed: c.changed,
+			Skipped: func(kind string) { c.metrics.eventsSkipped.WithLabelValues(kind).Inc() },
+		}); err != nil {
+			return nil, err
+		}
+		c.gatewayStatus = newGatewayStatusWriter(opts.GatewayClient, w, opts.Model.GatewayControllerName, opts.Logger)
+		c.gatewayStatus.published = c.status.addresses
+	}
 	return c, nil
 }
 
@@ -223,6 +241,9 @@ func (c *Controller) Run(ctx context.Context) error {
 		return err
 	}
 	go c.statusQueue.run(ctx, time.Second, c.writeStatus)
+	if c.gatewayStatus != nil {
+		go c.gatewayStatus.run(ctx)
+	}
 	filesDone := make(chan struct{})
 	go func() { defer close(filesDone); c.files.run(ctx) }()
 	defer func() { <-filesDone }()
@@ -503,6 +524,7 @@ func (c *Controller) publishStatus(snap *model.Snapshot, cfg *model.Config) {
 	c.events.servedIngresses(snap.Ingresses, cfg.Served)
 	if c.leader.Load() {
 		c.statusQueue.offer(statusJob{snap: snap, served: cfg.Served})
+		c.gatewayStatus.offer(cfg.GatewayStatus, snap)
 	}
 }
 

@@ -8,10 +8,12 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/tools/record"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/bollard-io/bollard/pkg/model"
 )
@@ -46,7 +48,7 @@ type events struct {
 func newEvents(client kubernetes.Interface, component string) (*events, func()) {
 	broadcaster := record.NewBroadcaster()
 	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: client.CoreV1().Events("")})
-	recorder := broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: component})
+	recorder := broadcaster.NewRecorder(eventScheme(), corev1.EventSource{Component: component})
 	return &events{recorder: recorder, reported: map[string]bool{}, served: map[string]bool{},
 		missingSince: map[string]time.Time{}}, broadcaster.Shutdown
 }
@@ -187,8 +189,21 @@ func findObject(snap *model.Snapshot, kind, namespace, name string) runtime.Obje
 		return find(snap.Secrets, namespace, name)
 	case "ConfigMap":
 		return find(snap.ConfigMaps, namespace, name)
+	case "Gateway":
+		return find(snap.Gateways, namespace, name)
+	case "HTTPRoute":
+		return find(snap.HTTPRoutes, namespace, name)
 	}
 	return nil
+}
+
+// eventScheme knows the kinds Events are about: client-go's and the
+// Gateway API's.
+func eventScheme() *runtime.Scheme {
+	s := runtime.NewScheme()
+	utilruntime.Must(scheme.AddToScheme(s))
+	utilruntime.Must(gatewayv1.Install(s))
+	return s
 }
 
 type namedObject interface {

@@ -39,6 +39,7 @@ var noopFields = map[string]string{
 		"and follows endpoints at run time (backendFields); a reload renders the new count",
 	"Certificates[].NotAfter": "derived from the PEM for expiry warnings; HAProxy reads only the PEM " +
 		"(sameCertificateBesidesPEM)",
+	"GatewayStatus": "Gateway API status only: what the Gateway API objects' status shows",
 }
 
 // fixture is the rich base config and spare PEMs for mutations.
@@ -144,6 +145,24 @@ func newFixture(t *testing.T) *fixture {
 			Users: []model.User{{Name: "alice", Hash: "$5$saltsalt$0IyaXrmV7.sGNS6tirgqHLqX/G.FBvgkYA.lpPdS5sA"}}}},
 		Served:     []string{"ns/api", "ns/web"},
 		NamedHosts: []string{"a.example", "b.example"},
+		Gateways: []model.GatewayFrontend{{
+			Name: "gw_127.1.2.3_443", Address: "127.1.2.3", Port: 443, TLS: true,
+			Certificates: []model.GatewayCertificate{{FileName: "ns_g.pem", SNI: "g.example"}},
+			Listeners:    []model.GatewayListener{{ID: "l0", Hostname: "g.example"}},
+			Rules: []model.GatewayRule{{
+				ID: "r0", Listener: "l0", Hostname: "g.example", PathExact: true, Path: "/x", Method: "GET",
+				Headers: []model.NameValue{{Name: "x-h", Value: "v"}}, Query: []model.NameValue{{Name: "q", Value: "1"}},
+				Backends:        []model.WeightedBackend{{Backend: "ns_api_80", Weight: 1}},
+				RequestHeaders:  model.HeaderEdits{Set: []model.NameValue{{Name: "x-s", Value: "1"}}, Add: []model.NameValue{{Name: "x-a", Value: "2"}}, Remove: []string{"x-r"}},
+				ResponseHeaders: model.HeaderEdits{Set: []model.NameValue{{Name: "x-s", Value: "1"}}, Add: []model.NameValue{{Name: "x-a", Value: "2"}}, Remove: []string{"x-r"}},
+				Redirect:        &model.GatewayRedirect{Scheme: "https", Hostname: "r.example", Port: 8443, StatusCode: 302, Path: model.PathModifier{Kind: "prefix", Value: "/y", Matched: "/x"}},
+				Rewrite:         &model.GatewayRewrite{Hostname: "w.example", Path: model.PathModifier{Kind: "full", Value: "/z", Matched: "/x"}},
+				Route:           "ns/route",
+			}},
+		}},
+		GatewayStatus: &model.GatewayStatus{},
+		GatewayCertificates: []model.Certificate{{FileName: "ns_g.pem", Secret: "ns/g", PEM: pair("g.example"), SNI: []string{"g.example"},
+			NotAfter: now.Add(time.Hour).Truncate(time.Second), ClientAuth: []model.ClientAuth{{Host: "g.example", CAFile: "ns_ca.pem"}}}},
 	}
 	return &fixture{base: cfg, altPEM: pair("alt.example"), extraPEM: pair("new.example")}
 }
@@ -164,11 +183,13 @@ var (
 	timeType     = reflect.TypeFor[time.Time]()
 	durationType = reflect.TypeFor[time.Duration]()
 	bytesType    = reflect.TypeFor[[]byte]()
+	// The Gateway API status is one value: the diff never reads it.
+	gatewayStatusType = reflect.TypeFor[*model.GatewayStatus]()
 )
 
 // wholeValue types are copied and mutated as whole values.
 func wholeValue(t reflect.Type) bool {
-	return t == addrType || t == timeType
+	return t == addrType || t == timeType || t == gatewayStatusType
 }
 
 func deepCopy(dst, src reflect.Value) error {
@@ -366,6 +387,9 @@ func (f *fixture) mutateLeaf(v reflect.Value) error {
 		return nil
 	case durationType:
 		v.SetInt(v.Int() + int64(time.Second))
+		return nil
+	case gatewayStatusType:
+		v.Set(reflect.ValueOf(&model.GatewayStatus{Classes: []model.ObjectStatus{{Name: "changed"}}}))
 		return nil
 	case bytesType:
 		// PEM stays valid PEM (a runtime command refuses anything else).

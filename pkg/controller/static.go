@@ -49,6 +49,7 @@ func staticPart(cfg *model.Config) model.Config {
 	s.DefaultCertificate = nil // diffCertificates
 	s.Served = nil             // Ingress status, not HAProxy's
 	s.NamedHosts = nil         // the model's own bookkeeping (model.AddIngress)
+	s.GatewayStatus = nil      // Gateway API status, not HAProxy's
 	return s
 }
 

@@ -21,6 +21,7 @@ import (
 	networkingv1beta1 "k8s.io/api/networking/v1beta1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/bollard-io/bollard/pkg/model"
 )
@@ -172,6 +173,16 @@ func (r *Result) add(source string, raw json.RawMessage) error {
 		}
 	case "v1/ConfigMap":
 		snap.ConfigMaps, err = decodeInto(raw, snap.ConfigMaps, rule, func(o *corev1.ConfigMap) *metav1.ObjectMeta { return &o.ObjectMeta })
+	case "v1/Namespace":
+		snap.Namespaces, err = decodeInto(raw, snap.Namespaces, rule, func(o *corev1.Namespace) *metav1.ObjectMeta { return &o.ObjectMeta })
+	case "gateway.networking.k8s.io/v1/GatewayClass", "gateway.networking.k8s.io/v1beta1/GatewayClass":
+		snap.GatewayClasses, err = decodeInto(raw, snap.GatewayClasses, rule, func(o *gatewayv1.GatewayClass) *metav1.ObjectMeta { return &o.ObjectMeta })
+	case "gateway.networking.k8s.io/v1/Gateway", "gateway.networking.k8s.io/v1beta1/Gateway":
+		snap.Gateways, err = decodeInto(raw, snap.Gateways, rule, func(o *gatewayv1.Gateway) *metav1.ObjectMeta { return &o.ObjectMeta })
+	case "gateway.networking.k8s.io/v1/HTTPRoute", "gateway.networking.k8s.io/v1beta1/HTTPRoute":
+		snap.HTTPRoutes, err = decodeInto(raw, snap.HTTPRoutes, rule, func(o *gatewayv1.HTTPRoute) *metav1.ObjectMeta { return &o.ObjectMeta })
+	case "gateway.networking.k8s.io/v1/ReferenceGrant", "gateway.networking.k8s.io/v1beta1/ReferenceGrant":
+		snap.ReferenceGrants, err = decodeInto(raw, snap.ReferenceGrants, rule, func(o *gatewayv1.ReferenceGrant) *metav1.ObjectMeta { return &o.ObjectMeta })
 	default:
 		r.Skipped = append(r.Skipped, fmt.Sprintf("%s: %s/%s", source, printable(meta.APIVersion), printable(meta.Kind)))
 	}

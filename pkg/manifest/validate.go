@@ -21,8 +21,10 @@ type kindRule struct {
 
 func ruleFor(kind string) kindRule {
 	switch kind {
-	case "IngressClass":
+	case "IngressClass", "GatewayClass":
 		return kindRule{false, apivalidation.NameIsDNSSubdomain}
+	case "Namespace":
+		return kindRule{false, apivalidation.ValidateNamespaceName}
 	case "Service":
 		return kindRule{true, apivalidation.NameIsDNS1035Label}
 	default: // Ingress, EndpointSlice, Secret, ConfigMap

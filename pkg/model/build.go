@@ -58,6 +58,8 @@ type builder struct {
 	authCost    int                       // of userlists
 
 	secretsRead []string // "ns/name" of every Secret looked up (BuildReads)
+
+	gateway gatewayState
 }
 
 // validation is the outcome of validateIngress.
@@ -102,6 +104,7 @@ func build(snap Snapshot, opts Options) *builder {
 		b.addIngress(ing)
 	}
 	b.controllerDefaultBackend()
+	b.addGateways(snap)
 	b.finish()
 	return b
 }

@@ -34,6 +34,15 @@ type Config struct {
 	// NamedHosts are the host keys that the rules and TLS entries of our
 	// Ingresses name, served or not, sorted (AddIngress).
 	NamedHosts []string
+	// Gateways are the frontends of the Gateway API listeners, sorted by
+	// Name; GatewayStatus is what the Gateway API objects' status should
+	// be (nil when the Gateway API is off).
+	Gateways      []GatewayFrontend
+	GatewayStatus *GatewayStatus
+	// GatewayCertificates are the certificates only Gateway listeners
+	// serve, sorted by FileName: files of their own, outside the
+	// crt-list of the Ingress frontend.
+	GatewayCertificates []Certificate
 }
 
 // Maps hold the routing tables, each sorted by Key. Host keys are the

@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 )
 
 // Snapshot is everything the model reads. Slices may be in any order.
@@ -22,6 +23,14 @@ type Snapshot struct {
 	// a Secret of another type never serves as an auth Secret.
 	AuthSecrets []*corev1.Secret
 	ConfigMaps  []*corev1.ConfigMap
+
+	// The Gateway API objects, and the Namespaces whose labels
+	// allowedRoutes selectors match.
+	GatewayClasses  []*gatewayv1.GatewayClass
+	Gateways        []*gatewayv1.Gateway
+	HTTPRoutes      []*gatewayv1.HTTPRoute
+	ReferenceGrants []*gatewayv1.ReferenceGrant
+	Namespaces      []*corev1.Namespace
 }
 
 // Options are the controller-wide settings that shape the model.
@@ -63,6 +72,16 @@ type Options struct {
 	// addresses may come from. Loopback and link-local addresses are
 	// refused whatever it holds, unless a prefix names their range.
 	EndpointCIDRs []netip.Prefix
+
+	// Gateway API (gateway*.go). GatewayControllerName is the GatewayClass
+	// controllerName served; "" turns the Gateway API off.
+	GatewayControllerName string
+	// GatewayLoopback gives each Gateway its own loopback address, which
+	// its listeners bind (test clusters); else every Gateway binds the
+	// frontends' address and ReservedPorts, the Ingress frontends' ports,
+	// are refused to listeners.
+	GatewayLoopback bool
+	ReservedPorts   []int32
 }
 
 // Defaults used by the CLI and the controller.

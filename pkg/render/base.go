@@ -66,5 +66,5 @@ func (r *Renderer) Render(cfg *model.Config) ([]File, error) {
 		}
 		r.key, r.base, r.ok = key, base, true
 	}
-	return render(cfg, r.base)
+	return render(cfg, r.base, r.opts.BindAddress)
 }

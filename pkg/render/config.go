@@ -38,9 +38,22 @@ const (
 // deployment's binds and sockets, the global timeouts and default backend
 // (baseSections), then the userlists of basic auth and one backend section
 // per Service port.
-func config(cfg *model.Config, base string) ([]byte, error) {
+func config(cfg *model.Config, base, bindAddress string) ([]byte, error) {
 	var sb strings.Builder
 	sb.WriteString(base)
+	if len(cfg.Gateways) > 0 {
+		pems := map[string][]byte{}
+		for _, list := range [][]model.Certificate{cfg.Certificates, cfg.GatewayCertificates} {
+			for i := range list {
+				pems[list[i].FileName] = list[i].PEM
+			}
+		}
+		for i := range cfg.Gateways {
+			if err := writeGatewayFrontend(&sb, &cfg.Gateways[i], pems, bindAddress); err != nil {
+				return nil, fmt.Errorf("render: %w", err)
+			}
+		}
+	}
 	if err := writeUserlists(&sb, cfg.Userlists); err != nil {
 		return nil, fmt.Errorf("render: %w", err)
 	}

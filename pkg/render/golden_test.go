@@ -25,6 +25,8 @@ func goldenOptions(t *testing.T) model.Options {
 	opts.GlobalConfigMap = "bollard/bollard"
 	opts.FallbackCertificate = fallbackPEM(t)
 	opts.Now = time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	opts.GatewayControllerName = model.DefaultGatewayControllerName
+	opts.GatewayLoopback = true
 	return opts
 }
 

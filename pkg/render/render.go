@@ -90,12 +90,13 @@ func Render(cfg *model.Config, opts Options) ([]File, error) {
 }
 
 // render produces the files with base as haproxy.cfg's base sections,
-// rendered from options already validated.
-func render(cfg *model.Config, base string) ([]File, error) {
+// rendered from options already validated; Gateway frontends without an
+// address of their own bind bindAddress.
+func render(cfg *model.Config, base, bindAddress string) ([]File, error) {
 	if len(cfg.DefaultCertificate) == 0 {
 		return nil, errors.New("render: the config has no default certificate (model.Options.FallbackCertificate is empty)")
 	}
-	main, err := config(cfg, base)
+	main, err := config(cfg, base, bindAddress)
 	if err != nil {
 		return nil, err
 	}
@@ -110,6 +111,13 @@ func render(cfg *model.Config, base string) ([]File, error) {
 	}
 	for _, c := range cfg.Certificates {
 		files = append(files, File{Path: CertsDir + "/" + c.FileName, Mode: SecretMode, Data: c.PEM})
+	}
+	for _, c := range cfg.GatewayCertificates {
+		// A Secret both APIs serve is one file (model.AddIngress may add
+		// it to Certificates after the build that found it for a Gateway).
+		if !slices.ContainsFunc(cfg.Certificates, func(i model.Certificate) bool { return i.FileName == c.FileName }) {
+			files = append(files, File{Path: CertsDir + "/" + c.FileName, Mode: SecretMode, Data: c.PEM})
+		}
 	}
 	cas := map[string]bool{} // a Secret both kinds of CA is one file
 	for _, ca := range append(slices.Clip(cfg.BackendCAs), cfg.ClientCAs...) {

@@ -34,6 +34,7 @@ type Watcher struct {
 	// authSecrets are the Opaque Secrets (auth-secret), trimmed.
 	authSecrets cache.SharedIndexInformer
 	configMaps  cache.SharedIndexInformer // nil without a global ConfigMap
+	gateway     *gatewayInformers         // nil without the Gateway API
 }
 
 // New builds informers for scope that report to h every add, update or
@@ -143,7 +144,7 @@ func (w *Watcher) Start(ctx context.Context, timeout time.Duration) error {
 // Snapshot returns the cached objects. They are shared with the cache:
 // the model only reads them.
 func (w *Watcher) Snapshot() model.Snapshot {
-	return model.Snapshot{
+	snap := model.Snapshot{
 		Ingresses:      listAs[*networkingv1.Ingress](w.ingresses),
 		IngressClasses: listAs[*networkingv1.IngressClass](w.classes),
 		Services:       listAs[*corev1.Service](w.services),
@@ -152,6 +153,8 @@ func (w *Watcher) Snapshot() model.Snapshot {
 		AuthSecrets:    listAs[*corev1.Secret](w.authSecrets),
 		ConfigMaps:     listAs[*corev1.ConfigMap](w.configMaps),
 	}
+	w.addGatewaySnapshot(&snap)
+	return snap
 }
 
 func listAs[T any](inf cache.SharedIndexInformer) []T {

@@ -111,6 +111,9 @@ func relevantUpdate(kind string, old, cur any) bool {
 	if rv := curMeta.GetResourceVersion(); rv != "" && rv == oldMeta.GetResourceVersion() {
 		return false // a resync: the same object again
 	}
+	if changed, known := gatewayChanged(old, cur); known {
+		return changed
+	}
 	switch a := old.(type) {
 	case *networkingv1.Ingress:
 		b, ok := cur.(*networkingv1.Ingress)

@@ -1,0 +1,330 @@
+package render
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/bollard-io/bollard/pkg/model"
+)
+
+// The Gateway API frontends. Each selects a listener by the request's
+// host, then the first rule, in precedence order, whose matches hold
+// (txn.gwrule); the rule's filters and backends act on that variable.
+// Every user string was checked by the model (gatewayvalues.go) and is
+// written in double quotes; '%' is doubled where HAProxy reads a
+// log-format string.
+
+// gatewayNormalize is the request normalisation of the Ingress frontends
+// (templates/haproxy.cfg): no equivalent form of a request reaches
+// another rule.
+var gatewayNormalize = []string{
+	`http-request replace-header host ^(.*[^.])[.](:[0-9]*)?$ \1\2`,
+	`http-request set-var(txn.normalize) bool(1) if { path -m sub % // /. }`,
+	`http-request normalize-uri percent-to-uppercase strict if { var(txn.normalize) -m found }`,
+	`http-request normalize-uri percent-decode-unreserved strict if { var(txn.normalize) -m found }`,
+	`http-request normalize-uri path-merge-slashes if { var(txn.normalize) -m found }`,
+	`http-request normalize-uri path-strip-dot if { var(txn.normalize) -m found }`,
+	`http-request normalize-uri path-strip-dotdot`,
+	`http-request deny deny_status 400 if { var(txn.normalize) -m found } { path,field(2,/) -m str .. } || { var(txn.normalize) -m found } { path -m sub %2F }`,
+}
+
+// writeGatewayFrontend writes one Gateway frontend section.
+func writeGatewayFrontend(sb *strings.Builder, f *model.GatewayFrontend, certs map[string][]byte, bindAddress string) error {
+	bind, err := gatewayBind(f, bindAddress)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(sb, "\nfrontend %s from %s\n", f.Name, DefaultsName)
+	for _, c := range f.Certificates {
+		// The contents count: a changed Secret is a reload, as the
+		// structure hash changes.
+		sum := sha256.Sum256(certs[c.FileName])
+		fmt.Fprintf(sb, "  # certificate %s sha256 %s\n", c.FileName, hex.EncodeToString(sum[:8]))
+	}
+	line := func(s string) { sb.WriteString("  " + s + "\n") }
+	line(bind)
+	for _, l := range gatewayNormalize {
+		line(l)
+	}
+	proto := "http"
+	if f.TLS {
+		proto = "https"
+	}
+	line("http-request set-header X-Forwarded-Proto " + proto)
+	line("http-request set-header X-Forwarded-Host %[req.hdr(host)]")
+	line("http-request set-var(txn.gwhost) req.hdr(host),field(1,:),lower")
+	for _, l := range f.Listeners {
+		cond := hostCond(l.Hostname)
+		line(strings.TrimSpace(fmt.Sprintf("http-request set-var(txn.gwl) str(%s) if !{ var(txn.gwl) -m found } %s", l.ID, cond)))
+	}
+	for i := range f.Rules {
+		line(selectRule(&f.Rules[i]))
+	}
+	for i := range f.Rules {
+		for _, s := range ruleActions(&f.Rules[i], proto) {
+			line(s)
+		}
+	}
+	for i := range f.Rules {
+		for _, s := range responseActions(&f.Rules[i]) {
+			line(s)
+		}
+	}
+	var uses []string
+	for i := range f.Rules {
+		requests, u := backendChoice(&f.Rules[i])
+		for _, s := range requests {
+			line(s)
+		}
+		uses = append(uses, u...)
+	}
+	for _, s := range uses {
+		line(s)
+	}
+	line("default_backend " + NotFoundBackend)
+	line("http-after-response set-header Server bollard if !{ res.hdr(server) -m found }")
+	line("http-after-response set-header Date %[date(),http_date] if !{ res.hdr(date) -m found }")
+	return nil
+}
+
+func gatewayBind(f *model.GatewayFrontend, bindAddress string) (string, error) {
+	addr, from := "", f.Address
+	if from == "" {
+		from = bindAddress
+	}
+	if from != "" {
+		a, err := netip.ParseAddr(from)
+		if err != nil {
+			return "", fmt.Errorf("gateway frontend %s: address %q: %w", f.Name, f.Address, err)
+		}
+		addr = a.String()
+	}
+	if f.Port < 1 || f.Port > 65535 {
+		return "", fmt.Errorf("gateway frontend %s: port %d out of range", f.Name, f.Port)
+	}
+	bind := "bind " + addr + ":" + strconv.Itoa(int(f.Port))
+	if !f.TLS {
+		return bind, nil
+	}
+	bind += " ssl"
+	certs := slices.Clone(f.Certificates)
+	// A listener for any host gives the default certificate.
+	slices.SortStableFunc(certs, func(x, y model.GatewayCertificate) int {
+		return boolRank(x.SNI != "") - boolRank(y.SNI != "")
+	})
+	seen := map[string]bool{}
+	for _, c := range certs {
+		if !seen[c.FileName] {
+			seen[c.FileName] = true
+			bind += " crt " + CertsDir + "/" + c.FileName
+		}
+	}
+	return bind + " crt " + DefaultCertPEM + " alpn h2,http/1.1", nil
+}
+
+func boolRank(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func quote(s string) string { return `"` + s + `"` }
+
+// logFormat quotes a checked value for a log-format argument.
+func logFormat(s string) string { return quote(strings.ReplaceAll(s, "%", "%%")) }
+
+func hostCond(h string) string {
+	switch {
+	case h == "":
+		return ""
+	case strings.HasPrefix(h, "*."):
+		return "{ var(txn.gwhost) -m end " + quote(h[1:]) + " }"
+	}
+	return "{ var(txn.gwhost) -m str " + quote(h) + " }"
+}
+
+// selectRule writes the rule that sets txn.gwrule when r matches.
+func selectRule(r *model.GatewayRule) string {
+	common := []string{"!{ var(txn.gwrule) -m found }", "{ var(txn.gwl) -m str " + r.Listener + " }"}
+	if c := hostCond(r.Hostname); c != "" {
+		common = append(common, c)
+	}
+	if r.Method != "" {
+		common = append(common, "{ method "+r.Method+" }")
+	}
+	for _, h := range r.Headers {
+		common = append(common, "{ req.fhdr("+h.Name+") -m str "+quote(h.Value)+" }")
+	}
+	for _, q := range r.Query {
+		common = append(common, "{ url_param("+q.Name+") -m str "+quote(q.Value)+" }")
+	}
+	var forms [][]string
+	switch {
+	case r.PathExact:
+		forms = [][]string{{"{ path -m str " + quote(r.Path) + " }"}}
+	case r.Path == "/":
+		forms = [][]string{nil}
+	default:
+		// Prefixes match whole path elements.
+		forms = [][]string{{"{ path -m str " + quote(r.Path) + " }"}, {"{ path -m beg " + quote(r.Path+"/") + " }"}}
+	}
+	var alts []string
+	for _, f := range forms {
+		alts = append(alts, strings.Join(append(slices.Clone(common), f...), " "))
+	}
+	return "http-request set-var(txn.gwrule) str(" + r.ID + ") if " + strings.Join(alts, " || ")
+}
+
+func sel(r *model.GatewayRule) string { return "{ var(txn.gwrule) -m str " + r.ID + " }" }
+
+// ruleActions are a rule's request filters: redirect, header edits and
+// rewrites.
+func ruleActions(r *model.GatewayRule, scheme string) []string {
+	var out []string
+	if rd := r.Redirect; rd != nil {
+		s := scheme
+		if rd.Scheme != "" {
+			s = rd.Scheme
+		}
+		host := "%[var(txn.gwhost)]"
+		if rd.Hostname != "" {
+			host = rd.Hostname
+		}
+		port := ""
+		if rd.Port != 0 && !(s == "http" && rd.Port == 80) && !(s == "https" && rd.Port == 443) {
+			port = ":" + strconv.Itoa(int(rd.Port))
+		}
+		prefix := s + "://" + host + port
+		for _, p := range newPath(rd.Path) {
+			loc := strings.ReplaceAll(prefix, "%[", "\x00") // keep our own expression
+			loc = strings.ReplaceAll(strings.ReplaceAll(loc, "%", "%%"), "\x00", "%[")
+			out = append(out,
+				fmt.Sprintf("http-request redirect location %s code %d if %s%s { query -m found }", quote(loc+p.path+"?%[query]"), rd.StatusCode, sel(r), p.cond),
+				fmt.Sprintf("http-request redirect location %s code %d if %s%s", quote(loc+p.path), rd.StatusCode, sel(r), p.cond))
+		}
+		return out
+	}
+	h := r.RequestHeaders
+	for _, nv := range h.Set {
+		out = append(out, "http-request set-header "+nv.Name+" "+logFormat(nv.Value)+" if "+sel(r))
+	}
+	for _, nv := range h.Add {
+		out = append(out, "http-request add-header "+nv.Name+" "+logFormat(nv.Value)+" if "+sel(r))
+	}
+	for _, name := range h.Remove {
+		out = append(out, "http-request del-header "+name+" if "+sel(r))
+	}
+	if rw := r.Rewrite; rw != nil {
+		if rw.Hostname != "" {
+			out = append(out, "http-request set-header host "+quote(rw.Hostname)+" if "+sel(r))
+		}
+		if rw.Path.Kind != "" {
+			for _, p := range newPath(rw.Path) {
+				out = append(out, "http-request set-path "+quote(p.path)+" if "+sel(r)+p.cond)
+			}
+		}
+	}
+	return out
+}
+
+// pathForm is a new path (log-format) and the condition it applies under.
+type pathForm struct {
+	path string
+	cond string
+}
+
+// newPath returns the forms of a path modifier: a full path; or the
+// matched prefix replaced, with the rest of the path, split on whether
+// there is a rest ("/prefix" itself, "/prefix/" and "/prefix/x").
+func newPath(pm model.PathModifier) []pathForm {
+	escaped := strings.ReplaceAll(pm.Value, "%", "%%")
+	switch pm.Kind {
+	case "full":
+		return []pathForm{{path: escaped}}
+	case "prefix":
+		depth := strings.Count(strings.TrimSuffix(pm.Matched, "/"), "/")
+		rest := "path,field(" + strconv.Itoa(depth+2) + ",/,0)"
+		base := strings.TrimSuffix(escaped, "/")
+		empty := escaped
+		if empty == "" {
+			empty = "/"
+		}
+		return []pathForm{
+			{path: base + "/%[" + rest + "]", cond: " { " + rest + " -m len gt 0 }"},
+			{path: empty},
+		}
+	}
+	return []pathForm{{path: "%[path]"}}
+}
+
+func responseActions(r *model.GatewayRule) []string {
+	var out []string
+	h := r.ResponseHeaders
+	for _, nv := range h.Set {
+		out = append(out, "http-response set-header "+nv.Name+" "+logFormat(nv.Value)+" if "+sel(r))
+	}
+	for _, nv := range h.Add {
+		out = append(out, "http-response add-header "+nv.Name+" "+logFormat(nv.Value)+" if "+sel(r))
+	}
+	for _, name := range h.Remove {
+		out = append(out, "http-response del-header "+name+" if "+sel(r))
+	}
+	return out
+}
+
+// backendChoice writes how a rule picks its backend: by weight, 500 for
+// an invalid reference or no backend at all. The http-request rules come
+// apart from the use_backend rules, which HAProxy runs after them.
+func backendChoice(r *model.GatewayRule) (requests, uses []string) {
+	if r.Redirect != nil {
+		return nil, nil
+	}
+	total := int64(0)
+	for _, b := range r.Backends {
+		if b.Weight > 0 {
+			total += int64(b.Weight)
+		}
+	}
+	fail := "http-request return status 500 content-type \"text/plain\" string \"no valid backend\" if " + sel(r)
+	if total == 0 {
+		return []string{fail}, nil
+	}
+	live := 0
+	for _, b := range r.Backends {
+		if b.Weight > 0 {
+			live++
+		}
+	}
+	if live == 1 {
+		for _, b := range r.Backends {
+			if b.Weight > 0 && b.Backend == "" {
+				return []string{fail}, nil
+			}
+			if b.Weight > 0 {
+				return nil, []string{"use_backend " + b.Backend + " if " + sel(r)}
+			}
+		}
+	}
+	requests = []string{"http-request set-var(txn.gwpick) rand(" + strconv.FormatInt(total, 10) + ") if " + sel(r)}
+	low := int64(0)
+	for _, b := range r.Backends {
+		if b.Weight <= 0 {
+			continue
+		}
+		high := low + int64(b.Weight)
+		within := fmt.Sprintf(" { var(txn.gwpick) -m int ge %d } { var(txn.gwpick) -m int lt %d }", low, high)
+		if b.Backend == "" {
+			requests = append(requests, fail+within)
+		} else {
+			uses = append(uses, "use_backend "+b.Backend+" if "+sel(r)+within)
+		}
+		low = high
+	}
+	return requests, uses
+}
