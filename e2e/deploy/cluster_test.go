@@ -66,9 +66,16 @@ func TestOverlaysOnTheCluster(t *testing.T) {
 			{"get", "leases.coordination.k8s.io/bollard-leader", "-n", namespace},
 			{"update", "leases.coordination.k8s.io/bollard-leader", "-n", namespace},
 			{"create", "leases.coordination.k8s.io", "-n", namespace},
+			{"update", "gateways.gateway.networking.k8s.io", "--subresource=status", "-n", "default"},
+			{"update", "httproutes.gateway.networking.k8s.io", "--subresource=status", "-n", "default"},
+			{"update", "gatewayclasses.gateway.networking.k8s.io", "--subresource=status"},
 		}
 		for _, verb := range []string{"get", "list", "watch"} {
 			allowed = append(allowed, []string{verb, "ingressclasses.networking.k8s.io", "--all-namespaces"})
+			allowed = append(allowed, []string{verb, "namespaces"}, []string{verb, "gatewayclasses.gateway.networking.k8s.io"})
+			for _, res := range []string{"gateways", "httproutes", "referencegrants"} {
+				allowed = append(allowed, []string{verb, res + ".gateway.networking.k8s.io", "--all-namespaces"})
+			}
 			for _, res := range []string{"ingresses.networking.k8s.io", "services", "endpointslices.discovery.k8s.io", "secrets", "configmaps"} {
 				allowed = append(allowed, []string{verb, res, "--all-namespaces"}, []string{verb, res, "-n", "default"})
 			}
@@ -94,6 +101,8 @@ func TestOverlaysOnTheCluster(t *testing.T) {
 			{"impersonate", "serviceaccounts", "-n", "default"},
 			{"create", "serviceaccounts", "--subresource=token", "-n", namespace},
 			{"delete", "events", "-n", "default"},
+			{"update", "gateways.gateway.networking.k8s.io", "-n", "default"},
+			{"update", "namespaces"},
 		}
 		check := func(args []string, want bool) {
 			// RBAC changes reach the authorizer's cache within moments; retry briefly.
