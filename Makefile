@@ -13,7 +13,7 @@ TEST_TIMEOUT ?= 30m
 IMAGE ?= ghcr.io/bollard-io/bollard:$(VERSION)
 CONTAINER_TOOL ?= docker
 
-.PHONY: all build deps test test-unit haproxy-versions test-haproxy-matrix fuzz bench-render bench bench-smoke fmt vet clean image docs demo demo-down
+.PHONY: all build deps test test-unit haproxy-versions test-haproxy-matrix conformance-gateway fuzz bench-render bench bench-smoke fmt vet clean image docs demo demo-down
 
 all: build
 
@@ -58,6 +58,25 @@ test-haproxy-matrix: deps testcluster build
 	$(GO) run ./hack/haproxymatrix -go '$(GO)' -versions '$(HAPROXY_VERSIONS)' -suites '$(HAPROXY_MATRIX_SUITES)' \
 		-timeout $(TEST_TIMEOUT) -out docs/haproxy-versions.md \
 		-command 'make test-haproxy-matrix HAPROXY_VERSIONS="$(HAPROXY_VERSIONS)"$(if $(filter-out all,$(HAPROXY_MATRIX_SUITES)), HAPROXY_MATRIX_SUITES=$(HAPROXY_MATRIX_SUITES))'
+
+# The upstream Gateway API conformance suite, profile GATEWAY-HTTP, against the
+# test cluster (subnet 198.18.15.0/24), Bollard and the real HAProxy
+# (e2e/gatewayconformance). Writes docs/gateway-conformance/report.yaml and
+# docs/gateway-conformance.md, then prints the summary; the whole go test -v
+# output is kept in .state/gateway-conformance.log.
+GATEWAY_CONFORMANCE_LOG := $(CURDIR)/.state/gateway-conformance.log
+conformance-gateway: deps testcluster build
+	@mkdir -p $(dir $(GATEWAY_CONFORMANCE_LOG))
+	@log=$(GATEWAY_CONFORMANCE_LOG); \
+	{ BOLLARD_GATEWAY_CONFORMANCE=full $(GO) test -count=1 -timeout 60m -v ./e2e/gatewayconformance 2>&1; \
+		echo $$? >"$$log.rc"; } | tee "$$log"; \
+	rc=$$(cat "$$log.rc"); rm -f "$$log.rc"; \
+	echo; echo "make conformance-gateway: go test's summary (whole output in $$log)"; \
+	for r in PASS FAIL SKIP; do \
+		echo "  conformance tests $$r: $$(grep -cE "^    --- $$r: TestGatewayConformance/[^/ ]+ " "$$log")"; done; \
+	grep -E '^    --- FAIL: TestGatewayConformance/[^/ ]+ |^--- (PASS|FAIL)|^(ok|FAIL)[[:space:]]' "$$log" || true; \
+	grep -h '^\*\*Total' docs/gateway-conformance.md 2>/dev/null || true; \
+	exit $$rc
 
 # Runs each fuzz target for FUZZTIME (default 10m), one after the other.
 # Plain `go test` runs their seeds and testdata/fuzz corpora.

@@ -100,6 +100,7 @@ need() {
 	done
 	command -v haproxy >/dev/null || die "haproxy is missing: run make deps"
 	command -v openssl >/dev/null || die "openssl is missing: run make deps"
+	command -v go >/dev/null || die "go is missing: the Gateway API CRDs come from Go's module cache"
 	for port in "$HTTP_PORT" "$HTTPS_PORT" "$STATS_PORT" "$HEALTH_PORT"; do
 		if ss -Hltn "sport = :$port" | grep -q .; then
 			die "port $port is in use (ss -ltnp 'sport = :$port'); stop what uses it or set DEMO_*_PORT"
@@ -145,7 +146,8 @@ up() {
 	step "1/7 starting the test cluster (subnet $SUBNET, state $STATE/cluster)"
 	"$BIN/testcluster" up --state "$STATE/cluster" --subnet "$SUBNET" --timeout 3m 2>&1 | grep -v '^export ' | sed 's/^/    /'
 
-	step "2/7 applying the IngressClass (deploy/base) and the sample apps (deploy/examples)"
+	step "2/7 applying the Gateway API CRDs, the IngressClass (deploy/base) and the sample apps (deploy/examples)"
+	gateway_crds
 	k apply -f "$ROOT/deploy/base/ingressclass.yaml" | sed 's/^/    /'
 	k apply -k "$ROOT/deploy/examples" | sed 's/^/    /'
 
@@ -218,6 +220,26 @@ up() {
     Stop everything:
       make demo-down
 EOF
+}
+
+# gateway_crds: the standard-channel Gateway API CRDs of the module in go.mod,
+# applied from Go's module cache (as e2e/framework does) and Established. The
+# other files there (a ValidatingAdmissionPolicy) are applied when the API
+# server takes them.
+gateway_crds() {
+	local dir f crds=() others=()
+	dir=$(cd "$ROOT" && go list -m -f '{{.Dir}}' sigs.k8s.io/gateway-api)
+	[ -n "$dir" ] || die "sigs.k8s.io/gateway-api is not in the module cache: run go mod download"
+	for f in "$dir"/config/crd/standard/*.yaml; do
+		if grep -q '^kind: CustomResourceDefinition' "$f"; then crds+=(-f "$f"); else others+=("$f"); fi
+	done
+	k apply --server-side --force-conflicts "${crds[@]}" >/dev/null
+	for f in "${others[@]}"; do
+		k apply --server-side --force-conflicts -f "$f" >/dev/null ||
+			info "left out $(basename "$f"): this API server refused it"
+	done
+	k wait --for=condition=Established --timeout=60s "${crds[@]}" >/dev/null
+	info "Gateway API CRDs from ${dir##*/}: $((${#crds[@]} / 2)) Established"
 }
 
 # pods APP: the names of the Running pods of an app, comma-separated.

@@ -162,7 +162,10 @@ func Start(ctx context.Context, log *slog.Logger, o Options) (*Cluster, error) {
 		if err := c.loadNetwork(filepath.Dir(kc), os.Getenv(EnvSubnet)); err != nil {
 			return nil, err
 		}
-		return c, c.connect()
+		if err := c.connect(); err != nil {
+			return nil, err
+		}
+		return c, c.InstallGatewayCRDs(ctx)
 	}
 	return StartNew(ctx, log, o)
 }
@@ -198,6 +201,11 @@ func StartNew(ctx context.Context, log *slog.Logger, o Options) (*Cluster, error
 		return nil, errors.Join(err, c.Stop(ctx, true))
 	}
 	if err := c.connect(); err != nil {
+		return nil, errors.Join(err, c.Stop(ctx, true))
+	}
+	// Every suite's cluster has the Gateway API CRDs, as a cluster with a
+	// Gateway controller would.
+	if err := c.InstallGatewayCRDs(ctx); err != nil {
 		return nil, errors.Join(err, c.Stop(ctx, true))
 	}
 	return c, nil

@@ -6,7 +6,8 @@
 // anything else is plaintext HTTP/1.1 or HTTP/2 with prior knowledge (h2c). Without a
 // certificate a TLS ClientHello is read as plaintext and fails as a malformed request.
 // The reply's proto field shows what arrived (HTTP/1.1, HTTP/2.0), tls whether the
-// connection was TLS and sni the server name the client sent ("" when none).
+// connection was TLS (present only when it was) and sni the server name the client sent
+// ("" when none).
 //
 // HTTP/2 requests with content-type application/grpc go to a gRPC server (over h2c and over
 // TLS) that serves the standard health service grpc.health.v1.Health, answering SERVING for
@@ -84,8 +85,10 @@ type reply struct {
 	Body       string              `json:"body,omitempty"`
 	BodyBase64 bool                `json:"bodyBase64,omitempty"`
 	BodyBytes  int64               `json:"bodyBytes"`
-	TLS        bool                `json:"tls"`
-	SNI        string              `json:"sni"`
+	// TLS is left out when false: the Gateway API conformance suite decodes "tls" as an
+	// object, and a false there fails every answer it reads.
+	TLS bool   `json:"tls,omitempty"`
+	SNI string `json:"sni"`
 }
 
 func envOr(key, def string) string {

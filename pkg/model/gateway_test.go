@@ -182,7 +182,7 @@ spec:
 	}{
 		{"Programmed", "Programmed", metav1.ConditionTrue, 1, 1},
 		{"Accepted", "UnsupportedProtocol", metav1.ConditionFalse, 0, 0},
-		{"ResolvedRefs", "InvalidCertificateRef", metav1.ConditionFalse, 0, 1},
+		{"ResolvedRefs", "InvalidCertificateRef", metav1.ConditionFalse, 1, 1}, // attached, not served
 		{"ResolvedRefs", "InvalidRouteKinds", metav1.ConditionFalse, 0, 0},
 	}
 	for i, w := range want {

@@ -22,7 +22,9 @@ type listener struct {
 	gateway *gatewayv1.Gateway
 	spec    gatewayv1.Listener
 	status  *gatewayv1.ListenerStatus
-	// ok: the listener is accepted and programmed, routes may attach.
+	// accepted: routes may attach (and count in attachedRoutes); ok: the
+	// listener is programmed too, its routes are served.
+	accepted bool
 	ok       bool
 	frontend *GatewayFrontend
 	id       string
@@ -163,6 +165,7 @@ func (b *builder) addGatewayListeners(gw *gatewayv1.Gateway, address string, st 
 		}
 		st.Listeners = append(st.Listeners, ls)
 		l.status = &st.Listeners[len(st.Listeners)-1]
+		l.accepted = accepted
 		if programmed {
 			l.ok = true
 			l.frontend = b.gatewayFrontend(address, int32(spec.Port), spec.Protocol == gatewayv1.HTTPSProtocolType)

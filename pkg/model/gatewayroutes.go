@@ -278,7 +278,7 @@ func (b *builder) attachRoute(rt *gatewayv1.HTTPRoute, index int, ref gatewayv1.
 		reason, message = string(gatewayv1.RouteReasonNotAllowedByListeners), "no listener allows routes from this namespace"
 	}
 	for _, l := range candidates {
-		if !l.ok || len(l.status.SupportedKinds) == 0 || !l.allows(rt.Namespace, nsLabels[rt.Namespace]) {
+		if !l.accepted || len(l.status.SupportedKinds) == 0 || !l.allows(rt.Namespace, nsLabels[rt.Namespace]) {
 			continue
 		}
 		hosts, ok := intersectHosts(l.hostname(), routeHosts)
@@ -290,8 +290,8 @@ func (b *builder) attachRoute(rt *gatewayv1.HTTPRoute, index int, ref gatewayv1.
 		}
 		accepted = true
 		l.status.AttachedRoutes++
-		if len(rules) == 0 {
-			continue
+		if !l.ok || len(rules) == 0 {
+			continue // attached, but the listener serves nothing
 		}
 		for _, cr := range rules {
 			for _, m := range cr.matches {

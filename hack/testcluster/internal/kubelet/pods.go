@@ -110,13 +110,26 @@ func echoEnv(pod *corev1.Pod) []string {
 	return env
 }
 
-// podPort is the Pod's first declared TCP containerPort, or defaultPort.
+// echoBasicImage is the Gateway API conformance suite's backend. Its Pods declare no
+// containerPort: it listens on 3000 (HTTP) and its Services target that port.
+const (
+	echoBasicImage = "registry.k8s.io/gateway-api/echo-basic:"
+	echoBasicPort  = 3000
+)
+
+// podPort is the Pod's first declared TCP containerPort, else echo-basic's HTTP port for
+// an echo-basic Pod, else defaultPort.
 func podPort(pod *corev1.Pod) int {
 	for _, c := range pod.Spec.Containers {
 		for _, p := range c.Ports {
 			if p.ContainerPort > 0 && (p.Protocol == "" || p.Protocol == corev1.ProtocolTCP) {
 				return int(p.ContainerPort)
 			}
+		}
+	}
+	for _, c := range pod.Spec.Containers {
+		if strings.HasPrefix(c.Image, echoBasicImage) {
+			return echoBasicPort
 		}
 	}
 	return defaultPort

@@ -46,6 +46,27 @@ func TestSpecForPassesLiteralEchoEnv(t *testing.T) {
 	}
 }
 
+func TestPodPort(t *testing.T) {
+	pod := func(image string, ports ...corev1.ContainerPort) *corev1.Pod {
+		return &corev1.Pod{Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: image, Ports: ports}}}}
+	}
+	for _, tc := range []struct {
+		name string
+		pod  *corev1.Pod
+		want int
+	}{
+		{"no port", pod("bollard.io/echo:test"), defaultPort},
+		{"declared", pod("bollard.io/echo:test", corev1.ContainerPort{ContainerPort: 9000}), 9000},
+		{"UDP only", pod("x", corev1.ContainerPort{ContainerPort: 53, Protocol: corev1.ProtocolUDP}), defaultPort},
+		{"echo-basic", pod("registry.k8s.io/gateway-api/echo-basic:v1.5.1"), echoBasicPort},
+		{"echo-basic declared", pod("registry.k8s.io/gateway-api/echo-basic:v1.5.1", corev1.ContainerPort{ContainerPort: 3100}), 3100},
+	} {
+		if got := podPort(tc.pod); got != tc.want {
+			t.Errorf("%s: port %d, want %d", tc.name, got, tc.want)
+		}
+	}
+}
+
 func TestBackendEnvReplacesInheritedEchoVariables(t *testing.T) {
 	got := backendEnv([]string{"PATH=/bin", "ECHO_LISTEN=:1", "ECHO_GRPC_HEALTH=UNKNOWN", "HOME=/root"},
 		[]string{"ECHO_GRPC_HEALTH=NOT_SERVING"})
