@@ -112,7 +112,8 @@ func (cc *controllerCommand) run(cmd *cobra.Command) error {
 	if gatewayClient == nil {
 		opts.Model.GatewayControllerName = ""
 	} else if !opts.Model.GatewayLoopback {
-		opts.Model.ReservedPorts = reservedPorts(opts.Render)
+		opts.Model.ReservedPorts = reservedPorts(opts.Render, opts.MetricsAddress, opts.HealthAddress)
+		opts.Model.IngressHTTPPort, opts.Model.IngressHTTPSPort = int32(opts.Render.HTTPPort), int32(opts.Render.HTTPSPort)
 	}
 	logger.Info("starting bollard controller", "version", version.Version(), "commit", version.Commit(),
 		"mode", opts.Mode, "config_dir", opts.ConfigDir, "runtime_dir", opts.Render.RuntimeDir,

@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
+	"slices"
+	"strconv"
 
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -41,12 +44,22 @@ func gatewayAPIClient(ctx context.Context, logger *slog.Logger, mode string, cli
 	return gw, nil
 }
 
-// reservedPorts are the ports of the Ingress frontends, which Gateway
-// listeners on the same address cannot take.
-func reservedPorts(o render.Options) []int32 {
-	ports := []int32{int32(o.HTTPPort), int32(o.HTTPSPort)}
+// reservedPorts are the ports HAProxy and the controller already listen
+// on, which Gateway listeners on the same address cannot take: the stats
+// frontend and the controller's metrics and health endpoints (a listener
+// there made every reload fail to bind). The Ingress frontends' ports are
+// shared instead (model.Options.IngressHTTPPort).
+func reservedPorts(o render.Options, addresses ...string) []int32 {
+	var ports []int32
 	if o.StatsPort != 0 {
 		ports = append(ports, int32(o.StatsPort))
+	}
+	for _, a := range addresses {
+		if _, port, err := net.SplitHostPort(a); err == nil {
+			if n, err := strconv.Atoi(port); err == nil && n > 0 && !slices.Contains(ports, int32(n)) {
+				ports = append(ports, int32(n))
+			}
+		}
 	}
 	return ports
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	gatewayclient "sigs.k8s.io/gateway-api/pkg/client/clientset/versioned"
 
 	"github.com/bollard-io/bollard/pkg/haproxy"
 	"github.com/bollard-io/bollard/pkg/manifest"
@@ -83,6 +84,10 @@ func (rc *renderCommand) run(ctx context.Context, stdin io.Reader, stdout, stder
 	}
 	opts := rc.model.opts
 	opts.FallbackCertificate, opts.Now = fallback.Combined(), now
+	if !opts.GatewayLoopback {
+		opts.ReservedPorts = reservedPorts(rc.render.opts)
+		opts.IngressHTTPPort, opts.IngressHTTPSPort = int32(rc.render.opts.HTTPPort), int32(rc.render.opts.HTTPSPort)
+	}
 	if rc.check {
 		// The check loads the certificates: accept only what this
 		// HAProxy's TLS library loads. Without --check, the default.
@@ -143,11 +148,24 @@ func (rc *renderCommand) snapshot(ctx context.Context, stdin io.Reader) (model.S
 		if rc.kubeconfig == "" && os.Getenv("KUBERNETES_SERVICE_HOST") == "" {
 			return model.Snapshot{}, errors.New("nothing to render: give -f FILE|DIR|- or --kubeconfig PATH")
 		}
-		client, _, err := kubeClient(rc.kubeconfig)
+		client, cfg, err := kubeClient(rc.kubeconfig)
 		if err != nil {
 			return model.Snapshot{}, err
 		}
-		return watch.List(ctx, client, watch.ScopeOf(rc.model.opts))
+		scope := watch.ScopeOf(rc.model.opts)
+		snap, err := watch.List(ctx, client, scope)
+		if err != nil {
+			return snap, err
+		}
+		// The Gateway API objects too, when the cluster serves them.
+		if served, err := watch.GatewayAPIServed(client.Discovery()); err != nil || !served {
+			return snap, nil
+		}
+		gw, err := gatewayclient.NewForConfig(cfg)
+		if err != nil {
+			return snap, fmt.Errorf("gateway API client: %w", err)
+		}
+		return snap, watch.ListGateway(ctx, gw, client, scope, &snap)
 	}
 }
 

@@ -152,7 +152,8 @@ func newFixture(t *testing.T) *fixture {
 			Rules: []model.GatewayRule{{
 				ID: "r0", Listener: "l0", Hostname: "g.example", PathExact: true, Path: "/x", Method: "GET",
 				Headers: []model.NameValue{{Name: "x-h", Value: "v"}}, Query: []model.NameValue{{Name: "q", Value: "1"}},
-				Backends:        []model.WeightedBackend{{Backend: "ns_api_80", Weight: 1}},
+				Backends: []model.WeightedBackend{{Backend: "ns_api_80", Weight: 1,
+					RequestHeaders: model.HeaderEdits{Set: []model.NameValue{{Name: "x-b", Value: "1"}}, Add: []model.NameValue{{Name: "x-c", Value: "2"}}, Remove: []string{"x-d"}}}},
 				RequestHeaders:  model.HeaderEdits{Set: []model.NameValue{{Name: "x-s", Value: "1"}}, Add: []model.NameValue{{Name: "x-a", Value: "2"}}, Remove: []string{"x-r"}},
 				ResponseHeaders: model.HeaderEdits{Set: []model.NameValue{{Name: "x-s", Value: "1"}}, Add: []model.NameValue{{Name: "x-a", Value: "2"}}, Remove: []string{"x-r"}},
 				Redirect:        &model.GatewayRedirect{Scheme: "https", Hostname: "r.example", Port: 8443, StatusCode: 302, Path: model.PathModifier{Kind: "prefix", Value: "/y", Matched: "/x"}},

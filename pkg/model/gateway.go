@@ -19,10 +19,19 @@ import (
 // answers to.
 const DefaultGatewayControllerName = "bollard.io/gateway-controller"
 
+// The Ingress frontends, which Gateway listeners on their ports share.
+const (
+	SharedHTTPFrontend  = "http"
+	SharedHTTPSFrontend = "https"
+)
+
 // GatewayFrontend is one address and port that Gateway listeners share.
 type GatewayFrontend struct {
 	// Name is the HAProxy frontend name.
 	Name string
+	// Shared: the rules go into the Ingress frontend Name, before its
+	// map-driven routing; the certificates onto its bind.
+	Shared bool
 	// Address is the address to bind; "" binds every address.
 	Address string
 	Port    int32
@@ -82,10 +91,12 @@ type NameValue struct {
 	Value string
 }
 
-// WeightedBackend is a backend and its share of a rule's requests.
+// WeightedBackend is a backend and its share of a rule's requests, with
+// the header edits of its own filters (for the requests it gets).
 type WeightedBackend struct {
-	Backend string
-	Weight  int32
+	Backend        string
+	Weight         int32
+	RequestHeaders HeaderEdits
 }
 
 // HeaderEdits are the header changes of a modifier filter.

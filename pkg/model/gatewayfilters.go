@@ -158,3 +158,20 @@ func pathModifier(p gatewayv1.HTTPPathModifier) (PathModifier, error) {
 	}
 	return PathModifier{}, fmt.Errorf("type %s is not supported", printable(string(p.Type)))
 }
+
+// backendFilters validates the filters of one backendRef: a
+// RequestHeaderModifier only.
+func backendFilters(fs []gatewayv1.HTTPRouteFilter) (HeaderEdits, error) {
+	var edits HeaderEdits
+	for i, f := range fs {
+		if f.Type != gatewayv1.HTTPRouteFilterRequestHeaderModifier || f.RequestHeaderModifier == nil {
+			return edits, fmt.Errorf("filters[%d]: only RequestHeaderModifier is supported on a backendRef, not %s", i, printable(string(f.Type)))
+		}
+		e, err := headerEdits(*f.RequestHeaderModifier)
+		if err != nil {
+			return edits, fmt.Errorf("filters[%d]: %w", i, err)
+		}
+		edits = e
+	}
+	return edits, nil
+}

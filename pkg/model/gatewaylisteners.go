@@ -110,7 +110,10 @@ func (b *builder) addGatewayListeners(gw *gatewayv1.Gateway, address string, st 
 			accepted, acceptReason, acceptMsg = false, string(gatewayv1.ListenerReasonPortUnavailable), "port out of range"
 		case address == "" && slices.Contains(b.opts.ReservedPorts, int32(spec.Port)):
 			accepted, acceptReason = false, string(gatewayv1.ListenerReasonPortUnavailable)
-			acceptMsg = fmt.Sprintf("port %d is taken by Bollard's Ingress frontends", spec.Port)
+			acceptMsg = fmt.Sprintf("port %d is taken by HAProxy's stats frontend or the controller", spec.Port)
+		case address == "" && b.sharedPortMismatch(spec):
+			accepted, acceptReason = false, string(gatewayv1.ListenerReasonPortUnavailable)
+			acceptMsg = fmt.Sprintf("port %d is the Ingress %s frontend's; a %s listener cannot share it", spec.Port, b.sharedProtocol(int32(spec.Port)), spec.Protocol)
 		case seen[int32(spec.Port)] == "conflict":
 			conflicted, conflictReason = true, string(gatewayv1.ListenerReasonProtocolConflict)
 		case hostsOnPort[strconv.Itoa(int(spec.Port))+"|"+hostOf(spec.Hostname)] > 1:
@@ -311,17 +314,43 @@ func (b *builder) granted(fromNamespace, fromKind, toNamespace, toGroup, toKind,
 	return false
 }
 
+// sharedProtocol is the protocol of the Ingress frontend on port, "" for
+// none.
+func (b *builder) sharedProtocol(port int32) gatewayv1.ProtocolType {
+	switch {
+	case port == 0:
+		return ""
+	case port == b.opts.IngressHTTPPort:
+		return gatewayv1.HTTPProtocolType
+	case port == b.opts.IngressHTTPSPort:
+		return gatewayv1.HTTPSProtocolType
+	}
+	return ""
+}
+
+func (b *builder) sharedPortMismatch(spec gatewayv1.Listener) bool {
+	shared := b.sharedProtocol(int32(spec.Port))
+	return shared != "" && supportedProtocol(spec.Protocol) && shared != spec.Protocol
+}
+
 // gatewayFrontend returns the frontend of an address and port, creating
-// it on first use.
+// it on first use. A listener on an Ingress frontend's port shares it.
 func (b *builder) gatewayFrontend(address string, port int32, tls bool) *GatewayFrontend {
 	where := address
 	if where == "" {
 		where = "any"
 	}
 	name := "gw_" + where + "_" + strconv.Itoa(int(port))
+	shared := false
+	if address == "" && b.sharedProtocol(port) != "" {
+		name, shared = SharedHTTPFrontend, true
+		if tls {
+			name = SharedHTTPSFrontend
+		}
+	}
 	f, ok := b.gateway.frontends[name]
 	if !ok {
-		f = &GatewayFrontend{Name: name, Address: address, Port: port, TLS: tls}
+		f = &GatewayFrontend{Name: name, Address: address, Port: port, TLS: tls, Shared: shared}
 		b.gateway.frontends[name] = f
 	}
 	return f

@@ -198,15 +198,16 @@ func (b *builder) compileActions(rt *gatewayv1.HTTPRoute, r gatewayv1.HTTPRouteR
 		return gr, nil
 	}
 	for k, ref := range r.BackendRefs {
-		if len(ref.Filters) > 0 {
-			return gr, fmt.Errorf("backendRefs[%d].filters are not supported", k)
+		edits, err := backendFilters(ref.Filters)
+		if err != nil {
+			return gr, fmt.Errorf("backendRefs[%d].%w", k, err)
 		}
 		weight := int32(1)
 		if ref.Weight != nil {
 			weight = *ref.Weight
 		}
 		name := b.routeBackend(rt, ref.BackendObjectReference, fmt.Sprintf("%s.backendRefs[%d]", field, k), refs)
-		gr.Backends = append(gr.Backends, WeightedBackend{Backend: name, Weight: weight})
+		gr.Backends = append(gr.Backends, WeightedBackend{Backend: name, Weight: weight, RequestHeaders: edits})
 	}
 	return gr, nil
 }

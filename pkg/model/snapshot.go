@@ -77,11 +77,15 @@ type Options struct {
 	// controllerName served; "" turns the Gateway API off.
 	GatewayControllerName string
 	// GatewayLoopback gives each Gateway its own loopback address, which
-	// its listeners bind (test clusters); else every Gateway binds the
-	// frontends' address and ReservedPorts, the Ingress frontends' ports,
-	// are refused to listeners.
-	GatewayLoopback bool
-	ReservedPorts   []int32
+	// its listeners bind (test clusters). Else every Gateway binds the
+	// frontends' address: its HTTP listeners on IngressHTTPPort and its
+	// HTTPS listeners on IngressHTTPSPort share the Ingress frontends
+	// (behind the LoadBalancer Service), and ReservedPorts, where HAProxy
+	// or the controller listen already, are refused to listeners.
+	GatewayLoopback  bool
+	IngressHTTPPort  int32
+	IngressHTTPSPort int32
+	ReservedPorts    []int32
 }
 
 // Defaults used by the CLI and the controller.

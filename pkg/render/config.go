@@ -40,16 +40,27 @@ const (
 // per Service port.
 func config(cfg *model.Config, base, bindAddress string) ([]byte, error) {
 	var sb strings.Builder
-	sb.WriteString(base)
+	var pems map[string][]byte
 	if len(cfg.Gateways) > 0 {
-		pems := map[string][]byte{}
+		pems = map[string][]byte{}
 		for _, list := range [][]model.Certificate{cfg.Certificates, cfg.GatewayCertificates} {
 			for i := range list {
 				pems[list[i].FileName] = list[i].PEM
 			}
 		}
-		for i := range cfg.Gateways {
-			if err := writeGatewayFrontend(&sb, &cfg.Gateways[i], pems, bindAddress); err != nil {
+	}
+	for i := range cfg.Gateways {
+		if f := &cfg.Gateways[i]; f.Shared {
+			var err error
+			if base, err = shareFrontend(base, f, pems); err != nil {
+				return nil, fmt.Errorf("render: %w", err)
+			}
+		}
+	}
+	sb.WriteString(base)
+	for i := range cfg.Gateways {
+		if f := &cfg.Gateways[i]; !f.Shared {
+			if err := writeGatewayFrontend(&sb, f, pems, bindAddress); err != nil {
 				return nil, fmt.Errorf("render: %w", err)
 			}
 		}

@@ -40,13 +40,10 @@ func writeGatewayFrontend(sb *strings.Builder, f *model.GatewayFrontend, certs m
 		return err
 	}
 	fmt.Fprintf(sb, "\nfrontend %s from %s\n", f.Name, DefaultsName)
-	for _, c := range f.Certificates {
-		// The contents count: a changed Secret is a reload, as the
-		// structure hash changes.
-		sum := sha256.Sum256(certs[c.FileName])
-		fmt.Fprintf(sb, "  # certificate %s sha256 %s\n", c.FileName, hex.EncodeToString(sum[:8]))
-	}
 	line := func(s string) { sb.WriteString("  " + s + "\n") }
+	for _, c := range certComments(f, certs) {
+		line(c)
+	}
 	line(bind)
 	for _, l := range gatewayNormalize {
 		line(l)
@@ -57,39 +54,108 @@ func writeGatewayFrontend(sb *strings.Builder, f *model.GatewayFrontend, certs m
 	}
 	line("http-request set-header X-Forwarded-Proto " + proto)
 	line("http-request set-header X-Forwarded-Host %[req.hdr(host)]")
-	line("http-request set-var(txn.gwhost) req.hdr(host),field(1,:),lower")
-	for _, l := range f.Listeners {
-		cond := hostCond(l.Hostname)
-		line(strings.TrimSpace(fmt.Sprintf("http-request set-var(txn.gwl) str(%s) if !{ var(txn.gwl) -m found } %s", l.ID, cond)))
-	}
-	for i := range f.Rules {
-		line(selectRule(&f.Rules[i]))
-	}
-	for i := range f.Rules {
-		for _, s := range ruleActions(&f.Rules[i], proto) {
-			line(s)
-		}
-	}
-	for i := range f.Rules {
-		for _, s := range responseActions(&f.Rules[i]) {
-			line(s)
-		}
-	}
-	var uses []string
-	for i := range f.Rules {
-		requests, u := backendChoice(&f.Rules[i])
-		for _, s := range requests {
-			line(s)
-		}
-		uses = append(uses, u...)
-	}
-	for _, s := range uses {
+	requests, uses := gatewayRules(f)
+	for _, s := range append(requests, uses...) {
 		line(s)
 	}
 	line("default_backend " + NotFoundBackend)
 	line("http-after-response set-header Server bollard if !{ res.hdr(server) -m found }")
 	line("http-after-response set-header Date %[date(),http_date] if !{ res.hdr(date) -m found }")
 	return nil
+}
+
+// certComments name each certificate with a digest of its contents: a
+// changed Secret changes the structure hash, hence a reload.
+func certComments(f *model.GatewayFrontend, certs map[string][]byte) []string {
+	var out []string
+	for _, c := range f.Certificates {
+		sum := sha256.Sum256(certs[c.FileName])
+		out = append(out, fmt.Sprintf("# certificate %s sha256 %s", c.FileName, hex.EncodeToString(sum[:8])))
+	}
+	return out
+}
+
+// gatewayRules are a frontend's Gateway rules: the http-request rules
+// (listener and rule selection, filters) and the use_backend rules.
+func gatewayRules(f *model.GatewayFrontend) (requests, uses []string) {
+	proto := "http"
+	if f.TLS {
+		proto = "https"
+	}
+	requests = append(requests, "http-request set-var(txn.gwhost) req.hdr(host),field(1,:),lower")
+	for _, l := range f.Listeners {
+		cond := hostCond(l.Hostname)
+		requests = append(requests, strings.TrimSpace(fmt.Sprintf("http-request set-var(txn.gwl) str(%s) if !{ var(txn.gwl) -m found } %s", l.ID, cond)))
+	}
+	for i := range f.Rules {
+		requests = append(requests, selectRule(&f.Rules[i]))
+	}
+	// The backend is picked before the filters run: a backendRef's own
+	// header edits apply to the requests it gets.
+	for i := range f.Rules {
+		if s := pickBackend(&f.Rules[i]); s != "" {
+			requests = append(requests, s)
+		}
+	}
+	for i := range f.Rules {
+		requests = append(requests, ruleActions(&f.Rules[i], proto)...)
+		requests = append(requests, backendActions(&f.Rules[i])...)
+	}
+	for i := range f.Rules {
+		requests = append(requests, responseActions(&f.Rules[i])...)
+	}
+	for i := range f.Rules {
+		r, u := backendChoice(&f.Rules[i])
+		requests = append(requests, r...)
+		uses = append(uses, u...)
+	}
+	return requests, uses
+}
+
+// ingressUseBackend is the Ingress frontends' routing rule; the rules of
+// Gateway listeners that share the frontend go before it.
+const ingressUseBackend = "  use_backend %[var(txn.backend)] if { var(txn.backend) -m found }\n"
+
+// shareFrontend puts the Gateway rules of a shared frontend into the
+// base's Ingress frontend of that name, ahead of its map-driven routing,
+// and the listeners' certificates onto its bind.
+func shareFrontend(base string, f *model.GatewayFrontend, certs map[string][]byte) (string, error) {
+	head := "\nfrontend " + f.Name + " from " + DefaultsName + "\n"
+	start := strings.Index(base, head)
+	if start < 0 {
+		return "", fmt.Errorf("gateway: the base has no frontend %s to share", f.Name)
+	}
+	end := len(base)
+	if next := strings.Index(base[start+len(head):], "\n\n"); next >= 0 {
+		end = start + len(head) + next
+	}
+	section := base[start:end]
+	at := strings.Index(section, ingressUseBackend)
+	if at < 0 {
+		return "", fmt.Errorf("gateway: frontend %s has no Ingress routing rule", f.Name)
+	}
+	var sb strings.Builder
+	requests, uses := gatewayRules(f)
+	for _, s := range append(append(certComments(f, certs), requests...), uses...) {
+		sb.WriteString("  " + s + "\n")
+	}
+	section = section[:at] + sb.String() + section[at:]
+	if f.TLS {
+		var crts []string
+		seen := map[string]bool{}
+		for _, c := range f.Certificates {
+			if !seen[c.FileName] {
+				seen[c.FileName] = true
+				crts = append(crts, " crt "+CertsDir+"/"+c.FileName)
+			}
+		}
+		list := " crt-list " + CrtList
+		if !strings.Contains(section, list) {
+			return "", fmt.Errorf("gateway: frontend %s binds no %s", f.Name, CrtList)
+		}
+		section = strings.Replace(section, list, list+strings.Join(crts, ""), 1)
+	}
+	return base[:start] + section + base[end:], nil
 }
 
 func gatewayBind(f *model.GatewayFrontend, bindAddress string) (string, error) {
@@ -201,6 +267,7 @@ func ruleActions(r *model.GatewayRule, scheme string) []string {
 			port = ":" + strconv.Itoa(int(rd.Port))
 		}
 		prefix := s + "://" + host + port
+		out = append(out, restPath(rd.Path, sel(r))...)
 		for _, p := range newPath(rd.Path) {
 			loc := strings.ReplaceAll(prefix, "%[", "\x00") // keep our own expression
 			loc = strings.ReplaceAll(strings.ReplaceAll(loc, "%", "%%"), "\x00", "%[")
@@ -210,21 +277,13 @@ func ruleActions(r *model.GatewayRule, scheme string) []string {
 		}
 		return out
 	}
-	h := r.RequestHeaders
-	for _, nv := range h.Set {
-		out = append(out, "http-request set-header "+nv.Name+" "+logFormat(nv.Value)+" if "+sel(r))
-	}
-	for _, nv := range h.Add {
-		out = append(out, "http-request add-header "+nv.Name+" "+logFormat(nv.Value)+" if "+sel(r))
-	}
-	for _, name := range h.Remove {
-		out = append(out, "http-request del-header "+name+" if "+sel(r))
-	}
+	out = append(out, gatewayHeaderRules("http-request", r.RequestHeaders, sel(r))...)
 	if rw := r.Rewrite; rw != nil {
 		if rw.Hostname != "" {
 			out = append(out, "http-request set-header host "+quote(rw.Hostname)+" if "+sel(r))
 		}
 		if rw.Path.Kind != "" {
+			out = append(out, restPath(rw.Path, sel(r))...)
 			for _, p := range newPath(rw.Path) {
 				out = append(out, "http-request set-path "+quote(p.path)+" if "+sel(r)+p.cond)
 			}
@@ -240,91 +299,119 @@ type pathForm struct {
 }
 
 // newPath returns the forms of a path modifier: a full path; or the
-// matched prefix replaced, with the rest of the path, split on whether
-// there is a rest ("/prefix" itself, "/prefix/" and "/prefix/x").
+// matched prefix replaced, with the rest of the path (txn.gwrest, which
+// restPath sets before any rewrite) or without when there is none
+// ("/prefix" itself, or "/prefix/").
 func newPath(pm model.PathModifier) []pathForm {
 	escaped := strings.ReplaceAll(pm.Value, "%", "%%")
 	switch pm.Kind {
 	case "full":
 		return []pathForm{{path: escaped}}
 	case "prefix":
-		depth := strings.Count(strings.TrimSuffix(pm.Matched, "/"), "/")
-		rest := "path,field(" + strconv.Itoa(depth+2) + ",/,0)"
 		base := strings.TrimSuffix(escaped, "/")
-		empty := escaped
-		if empty == "" {
-			empty = "/"
-		}
 		return []pathForm{
-			{path: base + "/%[" + rest + "]", cond: " { " + rest + " -m len gt 0 }"},
-			{path: empty},
+			{path: base + "/%[var(txn.gwrest)]", cond: " { var(txn.gwrest) -m len gt 0 }"},
+			{path: escaped, cond: " !{ var(txn.gwrest) -m len gt 0 }"},
 		}
 	}
 	return []pathForm{{path: "%[path]"}}
 }
 
+// restPath keeps what follows a ReplacePrefixMatch's matched prefix, read
+// before the rule rewrites the path.
+func restPath(pm model.PathModifier, cond string) []string {
+	if pm.Kind != "prefix" {
+		return nil
+	}
+	depth := strings.Count(strings.TrimSuffix(pm.Matched, "/"), "/")
+	return []string{"http-request set-var(txn.gwrest) path,field(" + strconv.Itoa(depth+2) + ",/,0) if " + cond}
+}
+
 func responseActions(r *model.GatewayRule) []string {
+	return gatewayHeaderRules("http-response", r.ResponseHeaders, sel(r))
+}
+
+// gatewayHeaderRules writes header edits as rules of kind (http-request or
+// http-response) under cond.
+func gatewayHeaderRules(kind string, h model.HeaderEdits, cond string) []string {
 	var out []string
-	h := r.ResponseHeaders
 	for _, nv := range h.Set {
-		out = append(out, "http-response set-header "+nv.Name+" "+logFormat(nv.Value)+" if "+sel(r))
+		out = append(out, kind+" set-header "+nv.Name+" "+logFormat(nv.Value)+" if "+cond)
 	}
 	for _, nv := range h.Add {
-		out = append(out, "http-response add-header "+nv.Name+" "+logFormat(nv.Value)+" if "+sel(r))
+		out = append(out, kind+" add-header "+nv.Name+" "+logFormat(nv.Value)+" if "+cond)
 	}
 	for _, name := range h.Remove {
-		out = append(out, "http-response del-header "+name+" if "+sel(r))
+		out = append(out, kind+" del-header "+name+" if "+cond)
 	}
 	return out
 }
 
-// backendChoice writes how a rule picks its backend: by weight, 500 for
-// an invalid reference or no backend at all. The http-request rules come
-// apart from the use_backend rules, which HAProxy runs after them.
+// liveBackends are the backends of r with a share of its requests, and
+// the ranges of txn.gwpick that choose each (when there are several).
+func liveBackends(r *model.GatewayRule) (live []model.WeightedBackend, within []string, total int64) {
+	for _, b := range r.Backends {
+		if b.Weight > 0 {
+			live = append(live, b)
+			total += int64(b.Weight)
+		}
+	}
+	low := int64(0)
+	for _, b := range live {
+		high := low + int64(b.Weight)
+		if len(live) > 1 {
+			within = append(within, fmt.Sprintf(" { var(txn.gwpick) -m int ge %d } { var(txn.gwpick) -m int lt %d }", low, high))
+		} else {
+			within = append(within, "")
+		}
+		low = high
+	}
+	return live, within, total
+}
+
+// pickBackend draws the weighted choice of a rule with several backends.
+func pickBackend(r *model.GatewayRule) string {
+	if r.Redirect != nil {
+		return ""
+	}
+	if live, _, total := liveBackends(r); len(live) > 1 {
+		return "http-request set-var(txn.gwpick) rand(" + strconv.FormatInt(total, 10) + ") if " + sel(r)
+	}
+	return ""
+}
+
+// backendActions are the header edits of the backendRefs' own filters.
+func backendActions(r *model.GatewayRule) []string {
+	if r.Redirect != nil {
+		return nil
+	}
+	var out []string
+	live, within, _ := liveBackends(r)
+	for i, b := range live {
+		out = append(out, gatewayHeaderRules("http-request", b.RequestHeaders, sel(r)+within[i])...)
+	}
+	return out
+}
+
+// backendChoice writes how a rule routes once its backend is picked:
+// 500 for an invalid reference or no backend at all. The http-request
+// rules come apart from the use_backend rules, which HAProxy runs after
+// them.
 func backendChoice(r *model.GatewayRule) (requests, uses []string) {
 	if r.Redirect != nil {
 		return nil, nil
 	}
-	total := int64(0)
-	for _, b := range r.Backends {
-		if b.Weight > 0 {
-			total += int64(b.Weight)
-		}
-	}
 	fail := "http-request return status 500 content-type \"text/plain\" string \"no valid backend\" if " + sel(r)
-	if total == 0 {
+	live, within, _ := liveBackends(r)
+	if len(live) == 0 {
 		return []string{fail}, nil
 	}
-	live := 0
-	for _, b := range r.Backends {
-		if b.Weight > 0 {
-			live++
-		}
-	}
-	if live == 1 {
-		for _, b := range r.Backends {
-			if b.Weight > 0 && b.Backend == "" {
-				return []string{fail}, nil
-			}
-			if b.Weight > 0 {
-				return nil, []string{"use_backend " + b.Backend + " if " + sel(r)}
-			}
-		}
-	}
-	requests = []string{"http-request set-var(txn.gwpick) rand(" + strconv.FormatInt(total, 10) + ") if " + sel(r)}
-	low := int64(0)
-	for _, b := range r.Backends {
-		if b.Weight <= 0 {
-			continue
-		}
-		high := low + int64(b.Weight)
-		within := fmt.Sprintf(" { var(txn.gwpick) -m int ge %d } { var(txn.gwpick) -m int lt %d }", low, high)
+	for i, b := range live {
 		if b.Backend == "" {
-			requests = append(requests, fail+within)
+			requests = append(requests, fail+within[i])
 		} else {
-			uses = append(uses, "use_backend "+b.Backend+" if "+sel(r)+within)
+			uses = append(uses, "use_backend "+b.Backend+" if "+sel(r)+within[i])
 		}
-		low = high
 	}
 	return requests, uses
 }

@@ -45,7 +45,15 @@ func TestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			cfg, rejections := model.Build(res.Snapshot, goldenOptions(t))
+			opts := goldenOptions(t)
+			if filepath.Base(dir) == "gateway-shared" {
+				// Gateways on the Ingress frontends' address and ports.
+				ro := render.DefaultOptions()
+				opts.GatewayLoopback = false
+				opts.IngressHTTPPort, opts.IngressHTTPSPort = int32(ro.HTTPPort), int32(ro.HTTPSPort)
+				opts.ReservedPorts = []int32{int32(ro.StatsPort), 10254}
+			}
+			cfg, rejections := model.Build(res.Snapshot, opts)
 			files, err := render.Render(&cfg, render.DefaultOptions())
 			if err != nil {
 				t.Fatal(err)
