@@ -106,6 +106,9 @@ func (b *builder) addGatewayListeners(gw *gatewayv1.Gateway, address string, st 
 		case !supportedProtocol(spec.Protocol):
 			accepted, acceptReason = false, string(gatewayv1.ListenerReasonUnsupportedProtocol)
 			acceptMsg = fmt.Sprintf("protocol %s is not supported; Bollard serves HTTP and HTTPS listeners", printable(string(spec.Protocol)))
+		case spec.Hostname != nil && checkGatewayHost(hostOf(spec.Hostname)) != nil:
+			accepted, acceptReason = false, string(gatewayv1.ListenerReasonUnsupportedValue)
+			acceptMsg = checkGatewayHost(hostOf(spec.Hostname)).Error()
 		case spec.Port < 1 || spec.Port > 65535:
 			accepted, acceptReason, acceptMsg = false, string(gatewayv1.ListenerReasonPortUnavailable), "port out of range"
 		case address == "" && slices.Contains(b.opts.ReservedPorts, int32(spec.Port)):

@@ -271,12 +271,23 @@ func (b *builder) attachRoute(rt *gatewayv1.HTTPRoute, index int, ref gatewayv1.
 		candidates = append(candidates, l)
 	}
 	routeHosts := make([]string, 0, len(rt.Spec.Hostnames))
-	for _, h := range rt.Spec.Hostnames {
-		routeHosts = append(routeHosts, routeHostKey(string(h)))
+	var badHost error
+	for i, h := range rt.Spec.Hostnames {
+		key := routeHostKey(string(h))
+		if err := checkGatewayHost(key); err != nil && badHost == nil {
+			badHost = fmt.Errorf("spec.hostnames[%d]: %w", i, err)
+		}
+		routeHosts = append(routeHosts, key)
 	}
 	accepted, reason, message := false, string(gatewayv1.RouteReasonNoMatchingParent), "no listener matches the parentRef"
 	if len(candidates) > 0 {
 		reason, message = string(gatewayv1.RouteReasonNotAllowedByListeners), "no listener allows routes from this namespace"
+	}
+	if badHost != nil {
+		// Nothing of the route is served: its hostnames are not checked
+		// values.
+		candidates = nil
+		reason, message = string(gatewayv1.RouteReasonUnsupportedValue), badHost.Error()
 	}
 	for _, l := range candidates {
 		if !l.accepted || len(l.status.SupportedKinds) == 0 || !l.allows(rt.Namespace, nsLabels[rt.Namespace]) {

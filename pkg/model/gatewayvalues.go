@@ -11,15 +11,17 @@ import (
 // (`"${X}"`) or escape one out of them; what they refuse is left out,
 // with a condition and a Warning that name the field.
 
-// checkHeaderName allows an HTTP token (RFC 9110 tchar).
+// checkHeaderName allows an HTTP token (RFC 9110 tchar), less four.
 func checkHeaderName(s string) error {
 	if s == "" || len(s) > 256 {
 		return fmt.Errorf("header name must be 1-256 characters")
 	}
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if !(isAlnum(c) || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
-			return fmt.Errorf("header name %s has a character outside an HTTP token", printable(s))
+		// An HTTP token without '#', '$', '%' and '\'': HAProxy's config
+		// reads them as a comment, a variable, a format or a quote.
+		if !(isAlnum(c) || strings.IndexByte("!&*+-.^_`|~", c) >= 0) {
+			return fmt.Errorf("header name %s has a character outside [A-Za-z0-9!&*+-.^_`|~]", printable(s))
 		}
 	}
 	return nil
@@ -76,6 +78,20 @@ func isAlnum(c byte) bool {
 var httpMethods = map[string]bool{
 	"GET": true, "HEAD": true, "POST": true, "PUT": true, "DELETE": true,
 	"CONNECT": true, "OPTIONS": true, "TRACE": true, "PATCH": true,
+}
+
+// checkGatewayHost allows a listener or route hostname: a DNS name with
+// at most a leading "*." (the Gateway API allows "*.com"), not an IP.
+func checkGatewayHost(h string) error {
+	switch {
+	case len(h) > MaxHostLength:
+		return fmt.Errorf("hostname is %d bytes long, the limit is %d", len(h), MaxHostLength)
+	case !isHostName(h) || h == "*":
+		return fmt.Errorf("hostname %s is not a DNS name with at most a leading \"*.\"", printable(h))
+	case isIPv4(h):
+		return fmt.Errorf("hostname %q is an IP address", h)
+	}
+	return nil
 }
 
 // routeHostKey lower-cases a route or listener hostname; "" is any.

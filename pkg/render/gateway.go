@@ -225,10 +225,11 @@ func selectRule(r *model.GatewayRule) string {
 		common = append(common, "{ method "+r.Method+" }")
 	}
 	for _, h := range r.Headers {
-		common = append(common, "{ req.fhdr("+h.Name+") -m str "+quote(h.Value)+" }")
+		// "--": a value starting with '-' is a pattern, not an option.
+		common = append(common, "{ req.fhdr("+h.Name+") -m str -- "+quote(h.Value)+" }")
 	}
 	for _, q := range r.Query {
-		common = append(common, "{ url_param("+q.Name+") -m str "+quote(q.Value)+" }")
+		common = append(common, "{ url_param("+q.Name+") -m str -- "+quote(q.Value)+" }")
 	}
 	var forms [][]string
 	switch {
