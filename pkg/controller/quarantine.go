@@ -168,6 +168,14 @@ func (q *quarantine) current(snap *model.Snapshot) map[string]string {
 	}
 	out := map[string]string{}
 	for key, r := range q.refused {
+		if strings.Contains(key, ":") { // an HTTPRoute or a Gateway
+			if fp, ok := gatewayObjectFingerprint(snap, idx, key); !ok || fp != r.fingerprint {
+				delete(q.refused, key)
+				continue
+			}
+			out[key] = r.message
+			continue
+		}
 		ing, ok := present[key]
 		if !ok || fingerprint(ing, idx) != r.fingerprint {
 			delete(q.refused, key) // deleted or changed: try it again
@@ -191,6 +199,7 @@ func servedFingerprints(snap *model.Snapshot, cfg *model.Config) map[string]stri
 			fps[key] = fingerprint(ing, idx)
 		}
 	}
+	gatewayFingerprints(snap, cfg, fps)
 	return fps
 }
 
@@ -235,6 +244,11 @@ func (q *quarantine) refuse(snap *model.Snapshot, keys []string, message string)
 		key := ing.Namespace + "/" + ing.Name
 		if want[key] {
 			q.refused[key] = refusal{fingerprint: fingerprint(ing, idx), message: message}
+		}
+	}
+	for key := range want {
+		if fp, ok := gatewayObjectFingerprint(snap, idx, key); ok {
+			q.refused[key] = refusal{fingerprint: fp, message: message}
 		}
 	}
 }

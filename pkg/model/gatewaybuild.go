@@ -51,12 +51,25 @@ func (b *builder) addGateways(snap Snapshot) {
 		if b.opts.GatewayLoopback {
 			gs.Address = gatewayAddress(key, taken).String()
 		}
-		listeners[key] = b.addGatewayListeners(gw, gs.Address, gs)
 		statuses = append(statuses, gs)
+		if msg, refused := b.opts.Refused[RefusedGatewayKey(gw.Namespace, gw.Name)]; refused {
+			b.rejections = append(b.rejections, Rejection{Kind: "Gateway", Namespace: gw.Namespace, Name: gw.Name,
+				Field: "spec", Reason: refusedNote(msg), Refused: true})
+			gs.refused = refusedNote(msg)
+			listeners[key] = nil // no listener: its routes find no parent
+			continue
+		}
+		listeners[key] = b.addGatewayListeners(gw, gs.Address, gs)
 	}
 	b.addHTTPRoutes(snap.HTTPRoutes, listeners, nsLabels)
 	for _, gs := range statuses {
 		gs.Conditions = gatewayConditions(gs)
+		if gs.refused != "" {
+			gs.Conditions = []metav1.Condition{
+				condition(string(gatewayv1.GatewayConditionAccepted), false, string(gatewayv1.GatewayReasonInvalid), gs.refused, gs.Generation),
+				condition(string(gatewayv1.GatewayConditionProgrammed), false, string(gatewayv1.GatewayReasonInvalid), gs.refused, gs.Generation),
+			}
+		}
 		st.Gateways = append(st.Gateways, *gs)
 	}
 	created := map[string]metav1.Time{}
@@ -133,6 +146,11 @@ func (b *builder) addHTTPRoutes(routes []*gatewayv1.HTTPRoute, listeners map[str
 		var dropped []string
 		var refs routeRefs
 		compiled := false
+		refused, isRefused := b.opts.Refused[RefusedRouteKey(rt.Namespace, rt.Name)]
+		if isRefused {
+			b.rejections = append(b.rejections, Rejection{Kind: "HTTPRoute", Namespace: rt.Namespace, Name: rt.Name,
+				Field: "spec", Reason: refusedNote(refused), Refused: true})
+		}
 		for k, ref := range rt.Spec.ParentRefs {
 			if (ref.Group != nil && *ref.Group != gatewayGroup) || (ref.Kind != nil && *ref.Kind != "Gateway") {
 				continue
@@ -143,6 +161,17 @@ func (b *builder) addHTTPRoutes(routes []*gatewayv1.HTTPRoute, listeners map[str
 			}
 			ls, ours := listeners[ns+"/"+string(ref.Name)]
 			if !ours {
+				continue
+			}
+			if isRefused {
+				rs.Parents = append(rs.Parents, gatewayv1.RouteParentStatus{
+					ParentRef:      ref,
+					ControllerName: gatewayv1.GatewayController(b.opts.GatewayControllerName),
+					Conditions: []metav1.Condition{
+						condition(string(gatewayv1.RouteConditionAccepted), false, string(gatewayv1.RouteReasonUnsupportedValue), refusedNote(refused), rt.Generation),
+						condition(string(gatewayv1.RouteConditionResolvedRefs), true, string(gatewayv1.RouteReasonResolvedRefs), "references not checked", rt.Generation),
+					},
+				})
 				continue
 			}
 			if !compiled {

@@ -31,6 +31,8 @@ type GatewayObjectStatus struct {
 	Address    string
 	Conditions []metav1.Condition
 	Listeners  []gatewayv1.ListenerStatus
+	// refused is why HAProxy refused the Gateway, "" when it did not.
+	refused string
 }
 
 // RouteStatus is the status of an HTTPRoute: one entry per parent that
@@ -48,4 +50,17 @@ func condition(kind string, ok bool, reason, message string, generation int64) m
 		status = metav1.ConditionTrue
 	}
 	return metav1.Condition{Type: kind, Status: status, Reason: reason, Message: message, ObservedGeneration: generation}
+}
+
+// RefusedRouteKey and RefusedGatewayKey are the keys of Options.Refused
+// for an HTTPRoute and a Gateway that HAProxy refused.
+func RefusedRouteKey(namespace, name string) string { return "HTTPRoute:" + namespace + "/" + name }
+
+// RefusedGatewayKey: see RefusedRouteKey.
+func RefusedGatewayKey(namespace, name string) string { return "Gateway:" + namespace + "/" + name }
+
+// refusedNote is what the status and the Warning say of an object HAProxy
+// refused.
+func refusedNote(msg string) string {
+	return "HAProxy refused the configuration with this object (" + msg + "); it is left out until it changes"
 }

@@ -87,8 +87,9 @@ func gatewayRules(f *model.GatewayFrontend) (requests, uses []string) {
 		cond := hostCond(l.Hostname)
 		requests = append(requests, strings.TrimSpace(fmt.Sprintf("http-request set-var(txn.gwl) str(%s) if !{ var(txn.gwl) -m found } %s", l.ID, cond)))
 	}
+	requests = append(requests, "http-request set-var(txn.gwpath) path,concat(/)")
 	for i := range f.Rules {
-		requests = append(requests, selectRule(&f.Rules[i]))
+		requests = append(requests, selectRule(&f.Rules[i])...)
 	}
 	// The backend is picked before the filters run: a backendRef's own
 	// header edits apply to the requests it gets.
@@ -216,37 +217,47 @@ func hostCond(h string) string {
 }
 
 // selectRule writes the rule that sets txn.gwrule when r matches.
-func selectRule(r *model.GatewayRule) string {
-	common := []string{"!{ var(txn.gwrule) -m found }", "{ var(txn.gwl) -m str " + r.Listener + " }"}
+func selectRule(r *model.GatewayRule) []string {
+	head := []string{"!{ var(txn.gwrule) -m found }", "{ var(txn.gwl) -m str " + r.Listener + " }"}
 	if c := hostCond(r.Hostname); c != "" {
-		common = append(common, c)
+		head = append(head, c)
 	}
-	if r.Method != "" {
-		common = append(common, "{ method "+r.Method+" }")
-	}
-	for _, h := range r.Headers {
-		// "--": a value starting with '-' is a pattern, not an option.
-		common = append(common, "{ req.fhdr("+h.Name+") -m str -- "+quote(h.Value)+" }")
-	}
-	for _, q := range r.Query {
-		common = append(common, "{ url_param("+q.Name+") -m str -- "+quote(q.Value)+" }")
-	}
-	var forms [][]string
 	switch {
 	case r.PathExact:
-		forms = [][]string{{"{ path -m str " + quote(r.Path) + " }"}}
-	case r.Path == "/":
-		forms = [][]string{nil}
-	default:
-		// Prefixes match whole path elements.
-		forms = [][]string{{"{ path -m str " + quote(r.Path) + " }"}, {"{ path -m beg " + quote(r.Path+"/") + " }"}}
+		head = append(head, "{ path -m str "+quote(r.Path)+" }")
+	case r.Path != "/":
+		// txn.gwpath is the path and a '/': a prefix matches whole
+		// path elements ("/a" matches "/a" and "/a/b", not "/ab").
+		head = append(head, "{ var(txn.gwpath) -m beg "+quote(r.Path+"/")+" }")
 	}
-	var alts []string
-	for _, f := range forms {
-		alts = append(alts, strings.Join(append(slices.Clone(common), f...), " "))
+	if r.Method != "" {
+		head = append(head, "{ method "+r.Method+" }")
 	}
-	return "http-request set-var(txn.gwrule) str(" + r.ID + ") if " + strings.Join(alts, " || ")
+	var rest []string
+	for _, h := range r.Headers {
+		// "--": a value starting with '-' is a pattern, not an option.
+		rest = append(rest, "{ req.fhdr("+h.Name+") -m str -- "+quote(h.Value)+" }")
+	}
+	for _, q := range r.Query {
+		rest = append(rest, "{ url_param("+q.Name+") -m str -- "+quote(q.Value)+" }")
+	}
+	set := "http-request set-var(txn.gwrule) str(" + r.ID + ") if "
+	if all := append(slices.Clone(head), rest...); len(all) <= maxConditions {
+		return []string{set + strings.Join(all, " ")}
+	}
+	// HAProxy reads at most 64 words per line: a rule with many header
+	// or query matches becomes a candidate that each match may strike.
+	out := []string{"http-request set-var(txn.gwc) str(" + r.ID + ") if " + strings.Join(head, " ")}
+	candidate := "{ var(txn.gwc) -m str " + r.ID + " }"
+	for _, c := range rest {
+		out = append(out, "http-request unset-var(txn.gwc) if "+candidate+" !"+c)
+	}
+	return append(out, set+candidate)
 }
+
+// maxConditions keeps a rule selection on one line under HAProxy's limit
+// of 64 words per line: at most 7 words a condition, 6 before them.
+const maxConditions = 8
 
 func sel(r *model.GatewayRule) string { return "{ var(txn.gwrule) -m str " + r.ID + " }" }
 

@@ -60,9 +60,11 @@ spec:
     backendRefs: [{name: gw, port: 80}]
   - matches: [{path: {type: PathPrefix, value: /old/path}}]
     filters: [{type: RequestRedirect, requestRedirect: {path: {type: ReplacePrefixMatch, replacePrefixMatch: /new}}}]
+  - matches: [{path: {type: PathPrefix, value: /many}, headers: [%s]}]
+    backendRefs: [{name: heavy, port: 80}]
   - matches: [{path: {type: PathPrefix, value: /}, headers: [{name: X-Pick, value: "gw please"}]}]
     backendRefs: [{name: gw, port: 80}]
-`, ropts.HTTPPort)))
+`, ropts.HTTPPort, manyHeaders())))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,6 +118,33 @@ spec:
 			body, location     string
 		}{host: "shared.example", path: "/weights", status: 200, body: "heavy /weights"})
 	}
+	// Ten header matches are more conditions than one line may hold.
+	for _, drop := range []int{-1, 9} {
+		req, err := http.NewRequest(http.MethodGet, h.HTTP+"/many", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Host = "shared.example"
+		for i := range 10 {
+			if i != drop {
+				req.Header.Set(fmt.Sprintf("X-M%d", i), fmt.Sprintf("v%d", i))
+			}
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		buf := make([]byte, 64)
+		n, _ := resp.Body.Read(buf)
+		resp.Body.Close()
+		want := "heavy /many"
+		if drop >= 0 {
+			want = "ing /many"
+		}
+		if string(buf[:n]) != want {
+			t.Errorf("/many without header %d: %q, want %q", drop, buf[:n], want)
+		}
+	}
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	for _, c := range cases {
 		req, err := http.NewRequest(http.MethodGet, h.HTTP+c.path, nil)
@@ -149,4 +178,12 @@ spec:
 			}
 		}
 	}
+}
+
+func manyHeaders() string {
+	var hs []string
+	for i := range 10 {
+		hs = append(hs, fmt.Sprintf("{name: X-M%d, value: v%d}", i, i))
+	}
+	return strings.Join(hs, ", ")
 }
