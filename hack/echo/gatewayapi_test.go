@@ -1,6 +1,7 @@
 package main
 
 import (
+	"net/http"
 	"net/url"
 	"testing"
 
@@ -31,5 +32,15 @@ func TestAnswerReadByGatewayConformanceSuite(t *testing.T) {
 	if req.Path != "/a/b?c=d" || req.Host != "example.test" || req.Method != "GET" || req.Protocol != "HTTP/1.1" ||
 		req.Namespace != "ns1" || req.Pod != "web-abc" || len(req.Headers["X-Test"]) != 1 {
 		t.Errorf("the suite read %+v", req)
+	}
+}
+
+// TestSetRequestedHeaders: the response carries the headers named in
+// X-Echo-Set-Header, which the suite's response-header tests ask for.
+func TestSetRequestedHeaders(t *testing.T) {
+	h := http.Header{}
+	setRequestedHeaders(h, []string{"Some-Other-Header:val, X-Header-Set:some-other-value", "bad", "X-Two: 2"})
+	if h.Get("Some-Other-Header") != "val" || h.Get("X-Header-Set") != "some-other-value" || h.Get("X-Two") != "2" || len(h) != 3 {
+		t.Errorf("headers %v", h)
 	}
 }

@@ -49,6 +49,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 	"unicode/utf8"
@@ -311,10 +312,27 @@ func serveEcho(w http.ResponseWriter, r *http.Request, id identity, log *slog.Lo
 		http.Error(w, "encode reply", http.StatusInternalServerError)
 		return
 	}
+	setRequestedHeaders(w.Header(), r.Header.Values("X-Echo-Set-Header"))
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Length", strconv.Itoa(len(out)+1))
 	w.WriteHeader(status)
 	_, _ = w.Write(append(out, '\n'))
+}
+
+// setRequestedHeaders adds the response headers a client asked for in
+// X-Echo-Set-Header ("Name:value, Other:value"), as the Gateway API
+// conformance suite's echo backend does: its response-header tests ask
+// the backend for headers that the route then sets, adds or removes.
+func setRequestedHeaders(h http.Header, requests []string) {
+	for _, list := range requests {
+		for _, pair := range strings.Split(list, ",") {
+			name, value, ok := strings.Cut(strings.TrimSpace(pair), ":")
+			if !ok || name == "" {
+				continue
+			}
+			h.Add(name, strings.TrimSpace(value))
+		}
+	}
 }
 
 // readBody reads the whole request body, keeps its first maxEchoedBody bytes and counts the rest.
