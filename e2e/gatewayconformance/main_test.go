@@ -66,6 +66,8 @@ var supportedFeatures = []features.FeatureName{
 	// Extended features the model serves (docs/gateway-api.md).
 	features.SupportGatewayPort8080,
 	features.SupportGatewayHTTPListenerIsolation,
+	features.SupportGatewayHTTPSListenerDetectMisdirectedRequests,
+	features.SupportGatewayAddressEmpty,
 	features.SupportHTTPRouteMethodMatching,
 	features.SupportHTTPRouteQueryParamMatching,
 	features.SupportHTTPRouteResponseHeaderModification,

@@ -87,6 +87,11 @@ func gatewayRules(f *model.GatewayFrontend) (requests, uses []string) {
 		cond := hostCond(l.Hostname)
 		requests = append(requests, strings.TrimSpace(fmt.Sprintf("http-request set-var(txn.gwl) str(%s) if !{ var(txn.gwl) -m found } %s", l.ID, cond)))
 	}
+	if f.TLS && !f.Shared {
+		// Not on the shared frontend, whose Ingress hosts have no
+		// listener.
+		requests = append(requests, misdirected(f)...)
+	}
 	requests = append(requests, "http-request set-var(txn.gwpath) path,concat(/)")
 	for i := range f.Rules {
 		requests = append(requests, selectRule(&f.Rules[i])...)
@@ -258,6 +263,22 @@ func selectRule(r *model.GatewayRule) []string {
 // maxConditions keeps a rule selection on one line under HAProxy's limit
 // of 64 words per line: at most 7 words a condition, 6 before them.
 const maxConditions = 8
+
+// misdirected answers 421 to a request whose TLS server name selects
+// another listener than its Host header does: the connection was set up,
+// and its certificate chosen, for another listener (an HTTP/2 client
+// reuses a connection for every name of its certificate).
+func misdirected(f *model.GatewayFrontend) []string {
+	if len(f.Listeners) < 2 {
+		return nil
+	}
+	out := []string{"http-request set-var(txn.gwsni) ssl_fc_sni,lower if { ssl_fc_has_sni }"}
+	for _, l := range f.Listeners {
+		cond := strings.ReplaceAll(hostCond(l.Hostname), "var(txn.gwhost)", "var(txn.gwsni)")
+		out = append(out, strings.TrimSpace(fmt.Sprintf("http-request set-var(txn.gwlsni) str(%s) if { var(txn.gwsni) -m found } !{ var(txn.gwlsni) -m found } %s", l.ID, cond)))
+	}
+	return append(out, `http-request return status 421 content-type "text/plain" string "misdirected request" if { var(txn.gwlsni) -m found } !{ var(txn.gwl),strcmp(txn.gwlsni) eq 0 }`)
+}
 
 func sel(r *model.GatewayRule) string { return "{ var(txn.gwrule) -m str " + r.ID + " }" }
 
