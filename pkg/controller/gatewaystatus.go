@@ -17,7 +17,6 @@ import (
 	gatewayclient "sigs.k8s.io/gateway-api/pkg/client/clientset/versioned"
 
 	"github.com/bollard-io/bollard/pkg/model"
-	"github.com/bollard-io/bollard/pkg/watch"
 )
 
 // gatewayStatusWriter writes the status the model computed for the
@@ -25,7 +24,7 @@ import (
 // offered is written, and a failed write is tried again.
 type gatewayStatusWriter struct {
 	client     gatewayclient.Interface
-	watcher    *watch.Watcher
+	watcher    gatewayCache
 	controller string
 	// published returns the addresses of --publish-service or
 	// --publish-address, for Gateways without a loopback address.
@@ -38,12 +37,20 @@ type gatewayStatusWriter struct {
 	wake chan struct{}
 }
 
+// gatewayCache reads the informers' copies, which status is written onto
+// (watch.Watcher).
+type gatewayCache interface {
+	GatewayClass(name string) *gatewayv1.GatewayClass
+	Gateway(namespace, name string) *gatewayv1.Gateway
+	HTTPRoute(namespace, name string) *gatewayv1.HTTPRoute
+}
+
 type gatewayStatusJob struct {
 	status *model.GatewayStatus
 	snap   *model.Snapshot
 }
 
-func newGatewayStatusWriter(client gatewayclient.Interface, w *watch.Watcher, controller string, log *slog.Logger) *gatewayStatusWriter {
+func newGatewayStatusWriter(client gatewayclient.Interface, w gatewayCache, controller string, log *slog.Logger) *gatewayStatusWriter {
 	return &gatewayStatusWriter{client: client, watcher: w, controller: controller, log: log, now: time.Now, wake: make(chan struct{}, 1)}
 }
 
