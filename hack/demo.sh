@@ -158,6 +158,7 @@ up() {
 	k -n "$NS" create secret tls secure-demo-tls --cert "$STATE/tls.crt" --key "$STATE/tls.key" \
 		--dry-run=client -o yaml | k apply -f - | sed 's/^/    /'
 	k -n "$NS" wait --for=condition=Available deployment --all --timeout=90s | sed 's/^/    /'
+	gateway_objects
 
 	step "4/7 starting bollard controller (managed HAProxy on $HTTP and $HTTPS)"
 	mkdir -p "$CONFIG_DIR" "$STATE/run"
@@ -185,6 +186,11 @@ up() {
 	info "web.demo.test/api goes to api (path split); http://secure... is redirected to HTTPS;"
 	info "/apiv2 is not under the /api prefix (paths match element by element), so web serves it;"
 	info "a host that no rule matches goes to the default backend (fallback)."
+	demo routes --http "$HTTP" --https "$HTTPS" --ca "$STATE/tls.crt" \
+		http://gw.demo.test/ http://gw.demo.test/shop/cart
+	info "gw.demo.test is served by the HTTPRoute of Gateway demo (Gateway API), on the same"
+	info "frontend as the Ingresses; its status, written by Bollard:"
+	k -n "$NS" get gateway,httproute 2>&1 | sed 's/^/    /'
 
 	step "6/7 scaling deployment/api from 2 to 4 replicas: new pods get traffic, no reload"
 	local before after
@@ -207,7 +213,7 @@ up() {
 	cat <<EOF
     Use the cluster:
       export KUBECONFIG=$KUBECONFIG_FILE
-      bin/kubectl get ingress,pods -n $NS -o wide
+      bin/kubectl get ingress,gateway,httproute,pods -n $NS -o wide
       bin/kubectl -n $NS scale deployment/web --replicas=5
     Send requests (any Host header, to $HTTP or $HTTPS):
       bin/demo routes http://web.demo.test/ http://shop.demo.test/ https://secure.demo.test/
@@ -240,6 +246,36 @@ gateway_crds() {
 	done
 	k wait --for=condition=Established --timeout=60s "${crds[@]}" >/dev/null
 	info "Gateway API CRDs from ${dir##*/}: $((${#crds[@]} / 2)) Established"
+}
+
+# gateway_objects: a GatewayClass of Bollard's, a Gateway whose HTTP listener
+# is on the demo's HTTP port (so it shares the Ingress frontend) and an
+# HTTPRoute for gw.demo.test with a path split.
+gateway_objects() {
+	k apply -f - <<YAML | sed 's/^/    /'
+apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: {name: bollard}
+spec: {controllerName: bollard.io/gateway-controller}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: demo, namespace: $NS}
+spec:
+  gatewayClassName: bollard
+  listeners: [{name: http, port: $HTTP_PORT, protocol: HTTP}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: gw, namespace: $NS}
+spec:
+  parentRefs: [{name: demo}]
+  hostnames: [gw.demo.test]
+  rules:
+  - matches: [{path: {type: PathPrefix, value: /shop}}]
+    backendRefs: [{name: shop, port: 80}]
+  - backendRefs: [{name: web, port: 80}]
+YAML
 }
 
 # pods APP: the names of the Running pods of an app, comma-separated.
