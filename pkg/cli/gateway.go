@@ -7,6 +7,7 @@ import (
 	"net"
 	"slices"
 	"strconv"
+	"time"
 
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -26,15 +27,32 @@ func gatewayAPIClient(ctx context.Context, logger *slog.Logger, mode string, cli
 	default:
 		return nil, fmt.Errorf("--gateway-api %q: want auto, on or off", mode)
 	}
-	served, err := watch.GatewayAPIServed(client.Discovery())
-	if err != nil && mode == "on" {
-		return nil, fmt.Errorf("--gateway-api on: %w", err)
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	// A failed discovery is not an answer: with auto, it would turn the
+	// Gateway API off until a restart, and its status would go stale.
+	var served bool
+	var err error
+	for attempt := 0; attempt < 5; attempt++ {
+		if served, err = watch.GatewayAPIServed(client.Discovery()); err == nil {
+			break
+		}
+		logger.Warn("cannot discover the Gateway API; retrying", "error", err)
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("--gateway-api %s: %w", mode, err)
 	}
 	if !served {
 		if mode == "on" {
 			return nil, fmt.Errorf("--gateway-api on: the API server does not serve gateway.networking.k8s.io/v1 gatewayclasses, gateways, httproutes and referencegrants (install the Gateway API CRDs, standard channel)")
 		}
-		logger.Info("Gateway API CRDs not installed; serving Ingresses only", "error", err)
+		logger.Info("Gateway API CRDs not installed; serving Ingresses only (--gateway-api auto)")
 		return nil, nil
 	}
 	gw, err := gatewayclient.NewForConfig(cfg)

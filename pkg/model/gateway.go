@@ -145,6 +145,9 @@ type gatewayState struct {
 	status GatewayStatus
 	// certs are the listeners' certificates by file name.
 	certs map[string]*Certificate
+	// claims are the hostnames of each frontend's listeners, with the
+	// Gateway ("ns/name") that holds each.
+	claims map[string]map[string]string
 }
 
 // sortGatewayFrontends orders the frontends by name, for byte-identical

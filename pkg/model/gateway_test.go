@@ -270,3 +270,74 @@ func TestGatewayBuildIsDeterministic(t *testing.T) {
 		}
 	}
 }
+
+// TestGatewaysSharingAPort: on the shared address, a second Gateway's
+// listener with the same port and hostname, or the other protocol, is
+// Conflicted and not programmed; the first Gateway keeps the port.
+func TestGatewaysSharingAPort(t *testing.T) {
+	res, err := manifest.Load([]string{"-"}, strings.NewReader(gatewayBase+`
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: a, namespace: infra}
+spec:
+  gatewayClassName: ours
+  listeners: [{name: http, port: 9000, protocol: HTTP}, {name: named, port: 9000, protocol: HTTP, hostname: a.example}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: b, namespace: infra}
+spec:
+  gatewayClassName: ours
+  listeners:
+  - {name: same, port: 9000, protocol: HTTP}
+  - {name: other-host, port: 9000, protocol: HTTP, hostname: b.example}
+---
+apiVersion: v1
+kind: Secret
+type: kubernetes.io/tls
+metadata: {name: c-tls, namespace: infra}
+data: {tls.crt: "", tls.key: ""}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: c, namespace: infra}
+spec:
+  gatewayClassName: ours
+  listeners:
+  - {name: tls, port: 9000, protocol: HTTPS, hostname: c.example, tls: {certificateRefs: [{name: c-tls}]}}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := model.DefaultOptions()
+	opts.GatewayControllerName = model.DefaultGatewayControllerName
+	cfg, _ := model.Build(res.Snapshot, opts)
+	want := map[string]string{"a/http": "NoConflicts", "a/named": "NoConflicts", "b/same": "HostnameConflict",
+		"b/other-host": "NoConflicts", "c/tls": "ProtocolConflict"}
+	seen := 0
+	for _, gs := range cfg.GatewayStatus.Gateways {
+		for _, l := range gs.Listeners {
+			key := gs.Name + "/" + string(l.Name)
+			w, ok := want[key]
+			if !ok {
+				continue
+			}
+			seen++
+			if c := cond(t, l.Conditions, "Conflicted"); c.Reason != w {
+				t.Errorf("%s: Conflicted %s/%s, want %s", key, c.Status, c.Reason, w)
+			}
+			if p := cond(t, l.Conditions, "Programmed"); (p.Status == metav1.ConditionTrue) != (w == "NoConflicts") {
+				t.Errorf("%s: Programmed %s", key, p.Status)
+			}
+		}
+	}
+	if seen != len(want) {
+		t.Fatalf("%d of %d listeners seen", seen, len(want))
+	}
+	for _, f := range cfg.Gateways {
+		if f.Port == 9000 && (len(f.Listeners) != 3 || f.TLS) {
+			t.Fatalf("port 9000: %+v, want the three plaintext listeners", f)
+		}
+	}
+}

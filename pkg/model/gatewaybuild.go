@@ -13,7 +13,7 @@ import (
 // addGateways serves the Gateways of our GatewayClasses and the
 // HTTPRoutes attached to them, and computes their status.
 func (b *builder) addGateways(snap Snapshot) {
-	b.gateway = gatewayState{frontends: map[string]*GatewayFrontend{}, grants: map[string][]*gatewayv1.ReferenceGrant{}, certs: map[string]*Certificate{}}
+	b.gateway = gatewayState{frontends: map[string]*GatewayFrontend{}, grants: map[string][]*gatewayv1.ReferenceGrant{}, certs: map[string]*Certificate{}, claims: map[string]map[string]string{}}
 	if b.opts.GatewayControllerName == "" {
 		return
 	}

@@ -151,7 +151,8 @@ func pathModifier(p gatewayv1.HTTPPathModifier) (PathModifier, error) {
 		if p.ReplacePrefixMatch == nil {
 			return PathModifier{}, fmt.Errorf("replacePrefixMatch is missing")
 		}
-		if err := checkRoutePath(*p.ReplacePrefixMatch); err != nil {
+		// "" is valid: the matched prefix is removed.
+		if err := checkRoutePath(*p.ReplacePrefixMatch); err != nil && *p.ReplacePrefixMatch != "" {
 			return PathModifier{}, err
 		}
 		return PathModifier{Kind: "prefix", Value: *p.ReplacePrefixMatch}, nil

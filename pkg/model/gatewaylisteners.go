@@ -30,6 +30,8 @@ type listener struct {
 	id       string
 	// selector of allowedRoutes.namespaces.from Selector; nil otherwise.
 	selector labels.Selector
+	// routes are the routes attached ("ns/name"), counted once each.
+	routes map[string]bool
 }
 
 func (l *listener) hostname() string {
@@ -142,6 +144,11 @@ func (b *builder) addGatewayListeners(gw *gatewayv1.Gateway, address string, st 
 				resolved, resolveReason, resolveMsg = false, reason, msg
 			}
 		}
+		if accepted && !conflicted && supportedProtocol(spec.Protocol) {
+			if reason := b.claimConflict(address, int32(spec.Port), spec.Protocol == gatewayv1.HTTPSProtocolType, l.hostname(), gw); reason != "" {
+				conflicted, conflictReason = true, reason
+			}
+		}
 		programmed := accepted && !conflicted && (resolved || resolveReason == string(gatewayv1.ListenerReasonInvalidRouteKinds) && len(ls.SupportedKinds) > 0)
 		if spec.Protocol == gatewayv1.HTTPSProtocolType && len(certs) == 0 {
 			programmed = false
@@ -149,15 +156,15 @@ func (b *builder) addGatewayListeners(gw *gatewayv1.Gateway, address string, st 
 		progReason, progMsg := string(gatewayv1.ListenerReasonProgrammed), "listener programmed"
 		if !programmed {
 			progReason, progMsg = string(gatewayv1.ListenerReasonInvalid), "listener not programmed: "+firstNonEmpty(acceptMsg, resolveMsg)
-			if accepted && !conflicted && resolved {
+			switch {
+			case accepted && conflicted:
+				progMsg = "listener not programmed: " + conflictReason + " with another listener on port " + strconv.Itoa(int(spec.Port))
+			case accepted && resolved:
 				progMsg = "listener not programmed"
 			}
 		}
 		if !programmed {
 			detail := progMsg
-			if conflicted {
-				detail += "; conflict: " + conflictReason
-			}
 			if !resolved && !strings.Contains(detail, resolveMsg) {
 				detail += "; " + resolveMsg
 			}
@@ -175,6 +182,7 @@ func (b *builder) addGatewayListeners(gw *gatewayv1.Gateway, address string, st 
 		if programmed {
 			l.ok = true
 			l.frontend = b.gatewayFrontend(address, int32(spec.Port), spec.Protocol == gatewayv1.HTTPSProtocolType)
+			b.claim(l.frontend.Name, l.hostname(), gw)
 			l.id = "l" + strconv.Itoa(len(l.frontend.Listeners))
 			l.frontend.Listeners = append(l.frontend.Listeners, GatewayListener{ID: l.id, Hostname: l.hostname()})
 			for _, c := range certs {
@@ -336,21 +344,48 @@ func (b *builder) sharedPortMismatch(spec gatewayv1.Listener) bool {
 	return shared != "" && supportedProtocol(spec.Protocol) && shared != spec.Protocol
 }
 
-// gatewayFrontend returns the frontend of an address and port, creating
-// it on first use. A listener on an Ingress frontend's port shares it.
-func (b *builder) gatewayFrontend(address string, port int32, tls bool) *GatewayFrontend {
+// frontendName names the frontend of an address and port; shared: it is
+// an Ingress frontend.
+func (b *builder) frontendName(address string, port int32, tls bool) (name string, shared bool) {
+	if address == "" && b.sharedProtocol(port) != "" {
+		if tls {
+			return SharedHTTPSFrontend, true
+		}
+		return SharedHTTPFrontend, true
+	}
 	where := address
 	if where == "" {
 		where = "any"
 	}
-	name := "gw_" + where + "_" + strconv.Itoa(int(port))
-	shared := false
-	if address == "" && b.sharedProtocol(port) != "" {
-		name, shared = SharedHTTPFrontend, true
-		if tls {
-			name = SharedHTTPSFrontend
-		}
+	return "gw_" + where + "_" + strconv.Itoa(int(port)), false
+}
+
+// claimConflict reports why a listener of gw cannot join the frontend of
+// its address and port that other Gateways' listeners hold already (on a
+// shared address): the other protocol, or the same hostname. The Gateway
+// that comes first (by namespace and name) keeps it.
+func (b *builder) claimConflict(address string, port int32, tls bool, hostname string, gw *gatewayv1.Gateway) string {
+	name, _ := b.frontendName(address, port, tls)
+	if f, ok := b.gateway.frontends[name]; ok && f.TLS != tls {
+		return string(gatewayv1.ListenerReasonProtocolConflict)
 	}
+	if other, ok := b.gateway.claims[name][hostname]; ok && other != gw.Namespace+"/"+gw.Name {
+		return string(gatewayv1.ListenerReasonHostnameConflict)
+	}
+	return ""
+}
+
+func (b *builder) claim(frontend, hostname string, gw *gatewayv1.Gateway) {
+	if b.gateway.claims[frontend] == nil {
+		b.gateway.claims[frontend] = map[string]string{}
+	}
+	b.gateway.claims[frontend][hostname] = gw.Namespace + "/" + gw.Name
+}
+
+// gatewayFrontend returns the frontend of an address and port, creating
+// it on first use. A listener on an Ingress frontend's port shares it.
+func (b *builder) gatewayFrontend(address string, port int32, tls bool) *GatewayFrontend {
+	name, shared := b.frontendName(address, port, tls)
 	f, ok := b.gateway.frontends[name]
 	if !ok {
 		f = &GatewayFrontend{Name: name, Address: address, Port: port, TLS: tls, Shared: shared}

@@ -301,7 +301,13 @@ func (b *builder) attachRoute(rt *gatewayv1.HTTPRoute, index int, ref gatewayv1.
 			continue
 		}
 		accepted = true
-		l.status.AttachedRoutes++
+		if key := rt.Namespace + "/" + rt.Name; !l.routes[key] {
+			if l.routes == nil {
+				l.routes = map[string]bool{}
+			}
+			l.routes[key] = true
+			l.status.AttachedRoutes++
+		}
 		if !l.ok || len(rules) == 0 {
 			continue // attached, but the listener serves nothing
 		}

@@ -30,6 +30,10 @@ func checkHeaderName(s string) error {
 // checkQuotable allows visible ASCII and spaces, except the characters
 // that end or expand a double-quoted HAProxy word.
 func checkQuotable(what, s string, max int) error {
+	if s == "" {
+		// An empty word ends HAProxy's argument list.
+		return fmt.Errorf("%s is empty", what)
+	}
 	if len(s) > max {
 		return fmt.Errorf("%s is longer than %d characters", what, max)
 	}

@@ -70,7 +70,7 @@ func certComments(f *model.GatewayFrontend, certs map[string][]byte) []string {
 	var out []string
 	for _, c := range f.Certificates {
 		sum := sha256.Sum256(certs[c.FileName])
-		out = append(out, fmt.Sprintf("# certificate %s sha256 %s", c.FileName, hex.EncodeToString(sum[:8])))
+		out = append(out, fmt.Sprintf("# certificate %s sha256 %s for %q", c.FileName, hex.EncodeToString(sum[:8]), c.SNI))
 	}
 	return out
 }
@@ -147,19 +147,11 @@ func shareFrontend(base string, f *model.GatewayFrontend, certs map[string][]byt
 	}
 	section = section[:at] + sb.String() + section[at:]
 	if f.TLS {
-		var crts []string
-		seen := map[string]bool{}
-		for _, c := range f.Certificates {
-			if !seen[c.FileName] {
-				seen[c.FileName] = true
-				crts = append(crts, " crt "+CertsDir+"/"+c.FileName)
-			}
-		}
 		list := " crt-list " + CrtList
 		if !strings.Contains(section, list) {
 			return "", fmt.Errorf("gateway: frontend %s binds no %s", f.Name, CrtList)
 		}
-		section = strings.Replace(section, list, list+strings.Join(crts, ""), 1)
+		section = strings.Replace(section, list, list+" crt-list "+GatewayCrtList(f), 1)
 	}
 	return base[:start] + section + base[end:], nil
 }
@@ -183,20 +175,38 @@ func gatewayBind(f *model.GatewayFrontend, bindAddress string) (string, error) {
 	if !f.TLS {
 		return bind, nil
 	}
-	bind += " ssl"
+	// The first certificate loaded is the default: a listener's for any
+	// host, else the generated one.
+	list := " crt-list " + GatewayCrtList(f)
+	if slices.ContainsFunc(f.Certificates, func(c model.GatewayCertificate) bool { return c.SNI == "" }) {
+		return bind + " ssl" + list + " crt " + DefaultCertPEM + " alpn h2,http/1.1", nil
+	}
+	return bind + " ssl crt " + DefaultCertPEM + list + " alpn h2,http/1.1", nil
+}
+
+// GatewayCrtList is the crt-list of a TLS Gateway frontend's listeners.
+// A bind line holds at most 64 words: a frontend's certificates are a
+// file, not words.
+func GatewayCrtList(f *model.GatewayFrontend) string {
+	return CertsDir + "/" + f.Name + ".crtlist"
+}
+
+// gatewayCrtList serves each listener's certificates for its hostname
+// only (the SNI filter), a listener's for any host first (the default).
+func gatewayCrtList(f *model.GatewayFrontend) []byte {
 	certs := slices.Clone(f.Certificates)
-	// A listener for any host gives the default certificate.
 	slices.SortStableFunc(certs, func(x, y model.GatewayCertificate) int {
 		return boolRank(x.SNI != "") - boolRank(y.SNI != "")
 	})
-	seen := map[string]bool{}
+	var sb strings.Builder
 	for _, c := range certs {
-		if !seen[c.FileName] {
-			seen[c.FileName] = true
-			bind += " crt " + CertsDir + "/" + c.FileName
+		sb.WriteString(CertsDir + "/" + c.FileName)
+		if c.SNI != "" {
+			sb.WriteString(" " + c.SNI)
 		}
+		sb.WriteByte('\n')
 	}
-	return bind + " crt " + DefaultCertPEM + " alpn h2,http/1.1", nil
+	return []byte(sb.String())
 }
 
 func boolRank(b bool) int {
@@ -332,32 +342,40 @@ type pathForm struct {
 }
 
 // newPath returns the forms of a path modifier: a full path; or the
-// matched prefix replaced, with the rest of the path (txn.gwrest, which
-// restPath sets before any rewrite) or without when there is none
-// ("/prefix" itself, or "/prefix/").
+// matched prefix replaced (the spec's table: prefix /foo replaced by /xyz
+// turns /foo into /xyz, /foo/ into /xyz/ and /foo/bar into /xyz/bar; by
+// "/" or "", into /, / and /bar). restPath sets, before any rewrite,
+// txn.gwwhole when the path is the prefix itself and txn.gwrest to what
+// follows its elements.
 func newPath(pm model.PathModifier) []pathForm {
 	escaped := strings.ReplaceAll(pm.Value, "%", "%%")
 	switch pm.Kind {
 	case "full":
 		return []pathForm{{path: escaped}}
 	case "prefix":
-		base := strings.TrimSuffix(escaped, "/")
+		whole := escaped
+		if whole == "" {
+			whole = "/"
+		}
 		return []pathForm{
-			{path: base + "/%[var(txn.gwrest)]", cond: " { var(txn.gwrest) -m len gt 0 }"},
-			{path: escaped, cond: " !{ var(txn.gwrest) -m len gt 0 }"},
+			{path: whole, cond: " { var(txn.gwwhole) -m found }"},
+			{path: strings.TrimSuffix(escaped, "/") + "/%[var(txn.gwrest)]", cond: " !{ var(txn.gwwhole) -m found }"},
 		}
 	}
 	return []pathForm{{path: "%[path]"}}
 }
 
-// restPath keeps what follows a ReplacePrefixMatch's matched prefix, read
-// before the rule rewrites the path.
+// restPath reads, before the rule rewrites the path, whether the path is
+// a ReplacePrefixMatch's matched prefix itself, and what follows it.
 func restPath(pm model.PathModifier, cond string) []string {
 	if pm.Kind != "prefix" {
 		return nil
 	}
 	depth := strings.Count(strings.TrimSuffix(pm.Matched, "/"), "/")
-	return []string{"http-request set-var(txn.gwrest) path,field(" + strconv.Itoa(depth+2) + ",/,0) if " + cond}
+	return []string{
+		"http-request set-var(txn.gwwhole) bool(1) if " + cond + " { path -m str " + quote(pm.Matched) + " }",
+		"http-request set-var(txn.gwrest) path,field(" + strconv.Itoa(depth+2) + ",/,0) if " + cond,
+	}
 }
 
 func responseActions(r *model.GatewayRule) []string {

@@ -55,6 +55,9 @@ spec:
   - matches: [{path: {type: PathPrefix, value: /api/v1}}]
     filters: [{type: URLRewrite, urlRewrite: {path: {type: ReplacePrefixMatch, replacePrefixMatch: /v2}}}]
     backendRefs: [{name: gw, port: 80}]
+  - matches: [{path: {type: PathPrefix, value: /strip}}]
+    filters: [{type: URLRewrite, urlRewrite: {path: {type: ReplacePrefixMatch, replacePrefixMatch: ""}}}]
+    backendRefs: [{name: gw, port: 80}]
   - matches: [{path: {type: PathPrefix, value: /x}}]
     filters: [{type: URLRewrite, urlRewrite: {path: {type: ReplacePrefixMatch, replacePrefixMatch: /a/b/c}}}]
     backendRefs: [{name: gw, port: 80}]
@@ -105,9 +108,13 @@ spec:
 		{host: "shared.example", path: "/moved/a?b=c", status: 301, location: "http://new.example:%d/moved/a?b=c"},
 		{host: "shared.example", path: "/api/v1/items", status: 200, body: "gw /v2/items"},
 		{host: "shared.example", path: "/api/v1", status: 200, body: "gw /v2"},
-		{host: "shared.example", path: "/api/v1/", status: 200, body: "gw /v2"},
+		{host: "shared.example", path: "/api/v1/", status: 200, body: "gw /v2/"}, // the spec keeps the trailing slash
+		{host: "shared.example", path: "/strip/a/b", status: 200, body: "gw /a/b"},
+		{host: "shared.example", path: "/strip/", status: 200, body: "gw /"},
+		{host: "shared.example", path: "/strip", status: 200, body: "gw /"},
 		{host: "shared.example", path: "/x", status: 200, body: "gw /a/b/c"}, // a deeper replacement
 		{host: "shared.example", path: "/x/y?z", status: 200, body: "gw /a/b/c/y?z"},
+		{host: "shared.example", path: "/x/", status: 200, body: "gw /a/b/c/"},
 		{host: "shared.example", path: "/old/path/p?q", status: 302, location: "http://shared.example:%d/new/p?q"},
 		{host: "shared.example", path: "/old/path", status: 302, location: "http://shared.example:%d/new"},
 	}

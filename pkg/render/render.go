@@ -106,6 +106,11 @@ func render(cfg *model.Config, base, bindAddress string) ([]File, error) {
 		{Path: CrtList, Mode: ConfigMode, Data: crtList(cfg.Certificates)},
 		{Path: DefaultCertPEM, Mode: SecretMode, Data: cfg.DefaultCertificate},
 	}
+	for i := range cfg.Gateways {
+		if f := &cfg.Gateways[i]; f.TLS {
+			files = append(files, File{Path: GatewayCrtList(f), Mode: ConfigMode, Data: gatewayCrtList(f)})
+		}
+	}
 	for _, m := range MapFiles(&cfg.Maps) {
 		files = append(files, File{Path: m.Path, Mode: ConfigMode, Data: Map(*m.Entries)})
 	}
