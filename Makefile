@@ -44,7 +44,7 @@ test-unit: deps
 # HAPROXY_CACHE to share one cache) and prints its binary; every test that
 # runs HAProxy takes the binary from HAPROXY_BIN, else the haproxy on PATH.
 HAPROXY_VERSIONS ?= 2.6 3.0 3.2 3.4
-# all, or some of: runtime,controller,options,policies,conformance.
+# all, or some of: runtime,controller,options,policies,conformance,gateway.
 HAPROXY_MATRIX_SUITES ?= all
 
 haproxy-versions:
