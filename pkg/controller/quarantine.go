@@ -199,7 +199,7 @@ func servedFingerprints(snap *model.Snapshot, cfg *model.Config) map[string]stri
 			fps[key] = fingerprint(ing, idx)
 		}
 	}
-	gatewayFingerprints(snap, cfg, fps)
+	gatewayFingerprints(snap, cfg, idx, fps)
 	return fps
 }
 

@@ -20,12 +20,11 @@ import (
 
 // gatewayFingerprints fingerprints the HTTPRoutes attached to a Gateway
 // of cfg and the Gateways of cfg.
-func gatewayFingerprints(snap *model.Snapshot, cfg *model.Config, fps map[string]string) {
+func gatewayFingerprints(snap *model.Snapshot, cfg *model.Config, idx readIndex, fps map[string]string) {
 	st := cfg.GatewayStatus
 	if st == nil {
 		return
 	}
-	idx := indexReads(snap)
 	routes := map[string]*gatewayv1.HTTPRoute{}
 	for _, rt := range snap.HTTPRoutes {
 		routes[rt.Namespace+"/"+rt.Name] = rt

@@ -34,12 +34,7 @@ type listener struct {
 	routes map[string]bool
 }
 
-func (l *listener) hostname() string {
-	if l.spec.Hostname == nil {
-		return ""
-	}
-	return strings.ToLower(string(*l.spec.Hostname))
-}
+func (l *listener) hostname() string { return hostOf(l.spec.Hostname) }
 
 // allows reports whether a route in namespace may attach to l.
 func (l *listener) allows(namespace string, nsLabels map[string]string) bool {
@@ -97,6 +92,8 @@ func (b *builder) addGatewayListeners(gw *gatewayv1.Gateway, address string, st 
 		hostsOnPort[strconv.Itoa(int(l.Port))+"|"+hostOf(l.Hostname)]++
 	}
 	var out []*listener
+	// Allocated once: each listener keeps a pointer to its status.
+	st.Listeners = make([]gatewayv1.ListenerStatus, 0, len(gw.Spec.Listeners))
 	for i := range gw.Spec.Listeners {
 		spec := gw.Spec.Listeners[i]
 		ls := gatewayv1.ListenerStatus{Name: spec.Name, SupportedKinds: []gatewayv1.RouteGroupKind{}}
@@ -155,20 +152,22 @@ func (b *builder) addGatewayListeners(gw *gatewayv1.Gateway, address string, st 
 		}
 		progReason, progMsg := string(gatewayv1.ListenerReasonProgrammed), "listener programmed"
 		if !programmed {
-			progReason, progMsg = string(gatewayv1.ListenerReasonInvalid), "listener not programmed: "+firstNonEmpty(acceptMsg, resolveMsg)
+			progReason = string(gatewayv1.ListenerReasonInvalid)
+			detail := ""
 			switch {
-			case accepted && conflicted:
+			case !accepted:
+				progMsg = "listener not programmed: " + acceptMsg
+			case conflicted:
 				progMsg = "listener not programmed: " + conflictReason + " with another listener on port " + strconv.Itoa(int(spec.Port))
-			case accepted && resolved:
+				if !resolved {
+					detail = "; " + resolveMsg
+				}
+			case !resolved:
+				progMsg = "listener not programmed: " + resolveMsg
+			default:
 				progMsg = "listener not programmed"
 			}
-		}
-		if !programmed {
-			detail := progMsg
-			if !resolved && !strings.Contains(detail, resolveMsg) {
-				detail += "; " + resolveMsg
-			}
-			b.warn("Gateway", gw.Namespace, gw.Name, fmt.Sprintf("spec.listeners[%d]", i), detail)
+			b.warn("Gateway", gw.Namespace, gw.Name, fmt.Sprintf("spec.listeners[%d]", i), progMsg+detail)
 		}
 		ls.Conditions = []metav1.Condition{
 			condition(string(gatewayv1.ListenerConditionAccepted), accepted, acceptReason, acceptMsg, gen),
@@ -191,20 +190,7 @@ func (b *builder) addGatewayListeners(gw *gatewayv1.Gateway, address string, st 
 		}
 		out = append(out, l)
 	}
-	// Listener statuses were appended one by one: re-point after growth.
-	for i, l := range out {
-		l.status = &st.Listeners[i]
-	}
 	return out
-}
-
-func firstNonEmpty(ss ...string) string {
-	for _, s := range ss {
-		if s != "" && s != "listener accepted" {
-			return s
-		}
-	}
-	return ""
 }
 
 func hostOf(h *gatewayv1.Hostname) string {

@@ -221,14 +221,18 @@ func quote(s string) string { return `"` + s + `"` }
 // logFormat quotes a checked value for a log-format argument.
 func logFormat(s string) string { return quote(strings.ReplaceAll(s, "%", "%%")) }
 
-func hostCond(h string) string {
+// hostCond matches a listener or route hostname against the request's
+// host, hostVarCond against another variable (the TLS server name).
+func hostCond(h string) string { return hostVarCond("txn.gwhost", h) }
+
+func hostVarCond(variable, h string) string {
 	switch {
 	case h == "":
 		return ""
 	case strings.HasPrefix(h, "*."):
-		return "{ var(txn.gwhost) -m end " + quote(h[1:]) + " }"
+		return "{ var(" + variable + ") -m end " + quote(h[1:]) + " }"
 	}
-	return "{ var(txn.gwhost) -m str " + quote(h) + " }"
+	return "{ var(" + variable + ") -m str " + quote(h) + " }"
 }
 
 // selectRule writes the rule that sets txn.gwrule when r matches.
@@ -284,7 +288,7 @@ func misdirected(f *model.GatewayFrontend) []string {
 	}
 	out := []string{"http-request set-var(txn.gwsni) ssl_fc_sni,lower if { ssl_fc_has_sni }"}
 	for _, l := range f.Listeners {
-		cond := strings.ReplaceAll(hostCond(l.Hostname), "var(txn.gwhost)", "var(txn.gwsni)")
+		cond := hostVarCond("txn.gwsni", l.Hostname)
 		out = append(out, strings.TrimSpace(fmt.Sprintf("http-request set-var(txn.gwlsni) str(%s) if { var(txn.gwsni) -m found } !{ var(txn.gwlsni) -m found } %s", l.ID, cond)))
 	}
 	return append(out, `http-request return status 421 content-type "text/plain" string "misdirected request" if { var(txn.gwlsni) -m found } !{ var(txn.gwl),strcmp(txn.gwlsni) eq 0 }`)
