@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -118,4 +119,79 @@ func waitRouteCondition(t *testing.T, ns, name, kind, status, text string) {
 	if err != nil {
 		t.Fatalf("%v (last: %q)", err, last)
 	}
+}
+
+// TestGatewayAfterHAProxyRestart: HAProxy's master is killed while a
+// Gateway is served. The restarted HAProxy loads the Gateway frontend
+// from the files on disk, an endpoint change made meanwhile reaches it,
+// and a route added afterwards is served.
+func TestGatewayAfterHAProxyRestart(t *testing.T) {
+	framework.Need(t, cluster)
+	class := "hostile-restart"
+	ns, b := cluster.Setup(t, "gwrestart", "--gateway-api=on", "--gateway-loopback-addresses")
+	t.Cleanup(func() {
+		_, _ = cluster.Kubectl(context.Background(), "", "delete", "gatewayclass", class, "--ignore-not-found")
+		if t.Failed() {
+			t.Logf("bollard log:\n%s", framework.TailLines(b.Log(), 80))
+		}
+	})
+	cluster.Echo(t, ns, "web", 1)
+	cluster.MustApply(t, "", fmt.Sprintf(`apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: {name: %s}
+spec: {controllerName: bollard.io/gateway-controller}`, class))
+	cluster.MustApply(t, ns, fmt.Sprintf(`apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: gw}
+spec:
+  gatewayClassName: %s
+  listeners: [{name: http, port: 80, protocol: HTTP}]`, class))
+	cluster.MustApply(t, ns, httpRoute("before", "before.example"))
+	addr := gatewayAddress(t, ns, "gw")
+	waitGatewayServes(t, addr, "before.example", "web")
+
+	old, err := b.MasterPID()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Kill(old, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	if err := cluster.Scale(context.Background(), ns, "web", 2); err != nil {
+		t.Fatal(err)
+	}
+	eps, err := cluster.ReadyEndpoints(context.Background(), ns, "web", 2, 30*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = framework.WaitFor(context.Background(), 30*time.Second, "a new HAProxy master", func(context.Context) (bool, error) {
+		pid, err := b.MasterPID()
+		return err == nil && pid != old, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Both pods answer through the Gateway: the restarted HAProxy has the
+	// frontend and the endpoints.
+	want := map[string]bool{}
+	for _, p := range framework.Pods(eps) {
+		want[p] = true
+	}
+	err = framework.WaitFor(context.Background(), 30*time.Second, "both web pods through the Gateway", func(ctx context.Context) (bool, error) {
+		seen := map[string]bool{}
+		for range 20 {
+			e, err := framework.GetEcho(ctx, framework.Request{Addr: net.JoinHostPort(addr, "80"), Host: "before.example"})
+			if err != nil {
+				return false, nil
+			}
+			seen[e.Pod] = true
+		}
+		return len(seen) == len(want), nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cluster.MustApply(t, ns, httpRoute("after", "after.example"))
+	waitGatewayServes(t, addr, "after.example", "web")
+	waitGatewayServes(t, addr, "before.example", "web")
 }

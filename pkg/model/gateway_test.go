@@ -341,3 +341,58 @@ spec:
 		}
 	}
 }
+
+// TestGatewayRefusedByHAProxy: an HTTPRoute or a Gateway in
+// Options.Refused (the quarantine) is left out with Accepted=False and a
+// Refused rejection; the other routes are still served.
+func TestGatewayRefusedByHAProxy(t *testing.T) {
+	res, err := manifest.Load([]string{"-"}, strings.NewReader(gatewayBase+"\n---\n"+
+		route("infra", "bad", "  parentRefs: [{name: gw}]\n  rules: [{backendRefs: [{name: web, port: 80}]}]\n")+"\n---\n"+
+		route("infra", "good", "  parentRefs: [{name: gw}]\n  hostnames: [good.example]\n  rules: [{backendRefs: [{name: web, port: 80}]}]\n")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := model.DefaultOptions()
+	opts.GatewayControllerName = model.DefaultGatewayControllerName
+	opts.Refused = map[string]string{model.RefusedRouteKey("infra", "bad"): "line too long"}
+	cfg, rejections := model.Build(res.Snapshot, opts)
+	if a := cond(t, routeStatus(t, cfg, "infra", "bad")[0].Conditions, "Accepted"); a.Status != metav1.ConditionFalse || !strings.Contains(a.Message, "line too long") {
+		t.Errorf("refused route: %+v", a)
+	}
+	if a := cond(t, routeStatus(t, cfg, "infra", "good")[0].Conditions, "Accepted"); a.Status != metav1.ConditionTrue {
+		t.Errorf("other route: %+v", a)
+	}
+	var routes []string
+	for _, f := range cfg.Gateways {
+		for _, r := range f.Rules {
+			routes = append(routes, r.Route)
+		}
+	}
+	if !reflect.DeepEqual(routes, []string{"infra/good"}) {
+		t.Errorf("served routes %v, want only infra/good", routes)
+	}
+	refused := func(rs []model.Rejection, kind string) bool {
+		for _, r := range rs {
+			if r.Kind == kind && r.Refused {
+				return true
+			}
+		}
+		return false
+	}
+	if !refused(rejections, "HTTPRoute") {
+		t.Error("no Refused rejection for the route")
+	}
+
+	opts.Refused = map[string]string{model.RefusedGatewayKey("infra", "gw"): "bind failed"}
+	cfg, rejections = model.Build(res.Snapshot, opts)
+	gs := cfg.GatewayStatus.Gateways[0]
+	if a := cond(t, gs.Conditions, "Accepted"); a.Status != metav1.ConditionFalse || !strings.Contains(a.Message, "bind failed") {
+		t.Errorf("refused Gateway: %+v", a)
+	}
+	if len(cfg.Gateways) != 0 || !refused(rejections, "Gateway") {
+		t.Errorf("frontends %+v, rejections %v: want none served and a Refused rejection", cfg.Gateways, rejections)
+	}
+	if a := cond(t, routeStatus(t, cfg, "infra", "good")[0].Conditions, "Accepted"); a.Status != metav1.ConditionFalse || a.Reason != "NoMatchingParent" {
+		t.Errorf("route of the refused Gateway: %+v", a)
+	}
+}

@@ -97,7 +97,12 @@ spec:
 	}{
 		{host: "shared.example", path: "/gw", status: 200, body: "gw /gw"},
 		{host: "shared.example", path: "/gw/x?q=1", status: 200, body: "gw /gw/x?q=1"},
-		{host: "SHARED.example.", path: "/gw", status: 200, body: "gw /gw"},               // another form of the host
+		{host: "SHARED.example.", path: "/gw", status: 200, body: "gw /gw"}, // another form of the host
+		{host: "shared.example", path: "//gw", status: 200, body: "gw /gw"}, // other forms of the path
+		{host: "shared.example", path: "/./gw", status: 200, body: "gw /gw"},
+		{host: "shared.example", path: "/x/../gw/a", status: 200, body: "gw /gw/a"},
+		{host: "shared.example", path: "/%67w", status: 200, body: "gw /gw"},
+		{host: "shared.example", path: "/gw%2Fexact", status: 400},
 		{host: "shared.example", path: "/gw/exact", status: 200, body: "heavy /gw/exact"}, // Exact before the prefix
 		{host: "shared.example", path: "/gwx", status: 200, body: "ing /gwx"},             // not an element prefix: the Ingress
 		{host: "shared.example", path: "/other", status: 200, body: "ing /other"},
