@@ -43,15 +43,35 @@ func TestLeastconn(t *testing.T) {
 	}()
 	// The quick requests go once HAProxy holds the slow one (a fixed sleep
 	// was too short on a busy machine).
+	backend := ns + "_pool_80"
+	var busyServer string
 	err := framework.WaitFor(context.Background(), 5*time.Second, "the slow request in HAProxy", func(context.Context) (bool, error) {
-		return len(b.ServerSessions(t, ns+"_pool_80")) > 0, nil
+		for server := range b.ServerSessions(t, backend) {
+			busyServer = server
+		}
+		return busyServer != "", nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Each quick request waits until HAProxy has released the one before:
+	// the client reads a whole answer a moment before HAProxy's other
+	// thread gives the server's connection back, and in that moment both
+	// servers count one, a tie leastconn may break towards the busy one
+	// (seen in CI on a loaded machine).
+	released := func() error {
+		return framework.WaitFor(context.Background(), 5*time.Second, "only the slow request in HAProxy", func(context.Context) (bool, error) {
+			sessions := b.ServerSessions(t, backend)
+			return len(sessions) == 1 && sessions[busyServer] == 1, nil
+		})
+	}
+	const quickRequests = 8
 	quick := map[string]int{}
 	busy := ""
-	for i := 0; i < 6 && busy == ""; i++ {
+	for i := 0; i < quickRequests && busy == ""; i++ {
+		if err := released(); err != nil {
+			t.Fatal(err)
+		}
 		e, err := framework.GetEcho(context.Background(), b.Request("pool.example", "/"))
 		if err != nil {
 			t.Fatal(err)
@@ -69,11 +89,15 @@ func TestLeastconn(t *testing.T) {
 	for _, n := range quick {
 		total += n
 	}
-	if total < 3 {
+	if total < quickRequests/2 {
 		t.Fatalf("only %d quick requests ran while the slow one was held", total)
 	}
-	if len(quick) != 1 || quick[busy] != 0 {
-		t.Errorf("leastconn: quick requests went to %v while %s held a slow request; want all on the other pod", quick, busy)
+	// Round robin sends every other quick request to the busy pod. One
+	// stray is tolerated: the release above is read from the stats, and
+	// HAProxy updates them and the balancer's count one after the other.
+	t.Logf("quick requests: %v; %s held the slow one", quick, busy)
+	if quick[busy] > 1 {
+		t.Errorf("leastconn: quick requests went to %v while %s held a slow request; want all but at most one on the other pod", quick, busy)
 	}
 }
 
