@@ -275,18 +275,31 @@ func TestGatewayBuildIsDeterministic(t *testing.T) {
 // listener with the same port and hostname, or the other protocol, is
 // Conflicted and not programmed; the first Gateway keeps the port.
 func TestGatewaysSharingAPort(t *testing.T) {
+	t.Run("same age: by name", func(t *testing.T) {
+		testGatewaysSharingAPort(t, "", "", map[string]string{"a/http": "NoConflicts", "a/named": "NoConflicts",
+			"b/same": "HostnameConflict", "b/other-host": "NoConflicts", "c/tls": "ProtocolConflict"})
+	})
+	t.Run("the older first", func(t *testing.T) {
+		testGatewaysSharingAPort(t, "2026-02-01T00:00:00Z", "2026-01-01T00:00:00Z", map[string]string{"a/http": "HostnameConflict",
+			"a/named": "NoConflicts", "b/same": "NoConflicts", "b/other-host": "NoConflicts", "c/tls": "ProtocolConflict"})
+	})
+}
+
+// testGatewaysSharingAPort builds Gateways a and b, created at the times
+// given ("" for none), and c, the newest, and checks each listener's Conflicted reason.
+func testGatewaysSharingAPort(t *testing.T, createdA, createdB string, want map[string]string) {
 	res, err := manifest.Load([]string{"-"}, strings.NewReader(gatewayBase+`
 ---
 apiVersion: gateway.networking.k8s.io/v1
 kind: Gateway
-metadata: {name: a, namespace: infra}
+metadata: {name: a, namespace: infra`+created(createdA)+`}
 spec:
   gatewayClassName: ours
   listeners: [{name: http, port: 9000, protocol: HTTP}, {name: named, port: 9000, protocol: HTTP, hostname: a.example}]
 ---
 apiVersion: gateway.networking.k8s.io/v1
 kind: Gateway
-metadata: {name: b, namespace: infra}
+metadata: {name: b, namespace: infra`+created(createdB)+`}
 spec:
   gatewayClassName: ours
   listeners:
@@ -301,7 +314,7 @@ data: {tls.crt: "", tls.key: ""}
 ---
 apiVersion: gateway.networking.k8s.io/v1
 kind: Gateway
-metadata: {name: c, namespace: infra}
+metadata: {name: c, namespace: infra, creationTimestamp: "2026-03-01T00:00:00Z"}
 spec:
   gatewayClassName: ours
   listeners:
@@ -313,8 +326,6 @@ spec:
 	opts := model.DefaultOptions()
 	opts.GatewayControllerName = model.DefaultGatewayControllerName
 	cfg, _ := model.Build(res.Snapshot, opts)
-	want := map[string]string{"a/http": "NoConflicts", "a/named": "NoConflicts", "b/same": "HostnameConflict",
-		"b/other-host": "NoConflicts", "c/tls": "ProtocolConflict"}
 	seen := 0
 	for _, gs := range cfg.GatewayStatus.Gateways {
 		for _, l := range gs.Listeners {
@@ -340,6 +351,13 @@ spec:
 			t.Fatalf("port 9000: %+v, want the three plaintext listeners", f)
 		}
 	}
+}
+
+func created(at string) string {
+	if at == "" {
+		return ""
+	}
+	return ", creationTimestamp: " + at
 }
 
 // TestGatewayRefusedByHAProxy: an HTTPRoute or a Gateway in

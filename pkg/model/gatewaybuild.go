@@ -32,9 +32,12 @@ func (b *builder) addGateways(snap Snapshot) {
 		b.gateway.grants[g.Namespace] = append(b.gateway.grants[g.Namespace], g)
 	}
 	nsLabels := namespaceLabels(snap.Namespaces)
+	// The older Gateway keeps a shared port's hostnames and its loopback
+	// address, so a new Gateway cannot take them from one already served.
 	gateways := slices.Clone(snap.Gateways)
 	slices.SortFunc(gateways, func(x, y *gatewayv1.Gateway) int {
-		return cmp.Or(cmp.Compare(x.Namespace, y.Namespace), cmp.Compare(x.Name, y.Name))
+		return cmp.Or(x.CreationTimestamp.Time.Compare(y.CreationTimestamp.Time),
+			cmp.Compare(x.Namespace, y.Namespace), cmp.Compare(x.Name, y.Name))
 	})
 	taken := map[netip.Addr]bool{}
 	listeners := map[string][]*listener{}
