@@ -18,26 +18,8 @@ import (
 // route and an Ingress are still served; fixing the route brings it in.
 func TestHAProxyRefusedHTTPRoute(t *testing.T) {
 	framework.Need(t, cluster)
-	class := "hostile-refused"
-	ns, b := cluster.Setup(t, "refusedroute", "--gateway-api=on", "--gateway-loopback-addresses",
+	ns, b := gatewayTenant(t, "refusedroute", "hostile-refused",
 		"--haproxy-binary", haproxyRefusing(t, `"refused.example"`, "refused.example is refused by this HAProxy."))
-	t.Cleanup(func() {
-		_, _ = cluster.Kubectl(context.Background(), "", "delete", "gatewayclass", class, "--ignore-not-found")
-		if t.Failed() {
-			t.Logf("bollard log:\n%s", framework.TailLines(b.Log(), 80))
-		}
-	})
-	cluster.Echo(t, ns, "web", 1)
-	cluster.MustApply(t, "", fmt.Sprintf(`apiVersion: gateway.networking.k8s.io/v1
-kind: GatewayClass
-metadata: {name: %s}
-spec: {controllerName: bollard.io/gateway-controller}`, class))
-	cluster.MustApply(t, ns, fmt.Sprintf(`apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: {name: gw}
-spec:
-  gatewayClassName: %s
-  listeners: [{name: http, port: 80, protocol: HTTP}]`, class))
 	cluster.MustApply(t, ns, httpRoute("good", "good.example"))
 	addr := gatewayAddress(t, ns, "gw")
 	waitGatewayServes(t, addr, "good.example", "web")
@@ -60,6 +42,32 @@ spec:
 	waitGatewayServes(t, addr, "fixed.example", "web")
 	waitRouteCondition(t, ns, "bad", "Accepted", "True", "")
 	t.Logf("refused HTTPRoute left out (%q); another route and an Ingress served; the fixed route served", msg)
+}
+
+// gatewayTenant starts Bollard serving the Gateway API on loopback
+// addresses (and args) for a new namespace, with one web pod, the
+// GatewayClass class (deleted at the end) and the Gateway gw on port 80.
+func gatewayTenant(t *testing.T, prefix, class string, args ...string) (string, *framework.Bollard) {
+	t.Helper()
+	ns, b := cluster.Setup(t, prefix, append([]string{"--gateway-api=on", "--gateway-loopback-addresses"}, args...)...)
+	t.Cleanup(func() {
+		_, _ = cluster.Kubectl(context.Background(), "", "delete", "gatewayclass", class, "--ignore-not-found")
+		if t.Failed() {
+			t.Logf("bollard log:\n%s", framework.TailLines(b.Log(), 80))
+		}
+	})
+	cluster.Echo(t, ns, "web", 1)
+	cluster.MustApply(t, "", fmt.Sprintf(`apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: {name: %s}
+spec: {controllerName: bollard.io/gateway-controller}`, class))
+	cluster.MustApply(t, ns, fmt.Sprintf(`apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: gw}
+spec:
+  gatewayClassName: %s
+  listeners: [{name: http, port: 80, protocol: HTTP}]`, class))
+	return ns, b
 }
 
 func httpRoute(name, host string) string {
@@ -127,25 +135,7 @@ func waitRouteCondition(t *testing.T, ns, name, kind, status, text string) {
 // and a route added afterwards is served.
 func TestGatewayAfterHAProxyRestart(t *testing.T) {
 	framework.Need(t, cluster)
-	class := "hostile-restart"
-	ns, b := cluster.Setup(t, "gwrestart", "--gateway-api=on", "--gateway-loopback-addresses")
-	t.Cleanup(func() {
-		_, _ = cluster.Kubectl(context.Background(), "", "delete", "gatewayclass", class, "--ignore-not-found")
-		if t.Failed() {
-			t.Logf("bollard log:\n%s", framework.TailLines(b.Log(), 80))
-		}
-	})
-	cluster.Echo(t, ns, "web", 1)
-	cluster.MustApply(t, "", fmt.Sprintf(`apiVersion: gateway.networking.k8s.io/v1
-kind: GatewayClass
-metadata: {name: %s}
-spec: {controllerName: bollard.io/gateway-controller}`, class))
-	cluster.MustApply(t, ns, fmt.Sprintf(`apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: {name: gw}
-spec:
-  gatewayClassName: %s
-  listeners: [{name: http, port: 80, protocol: HTTP}]`, class))
+	ns, b := gatewayTenant(t, "gwrestart", "hostile-restart")
 	cluster.MustApply(t, ns, httpRoute("before", "before.example"))
 	addr := gatewayAddress(t, ns, "gw")
 	waitGatewayServes(t, addr, "before.example", "web")
